@@ -1,0 +1,246 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of the gateway, read from the environment (ARCHITECTURE §9).
+// Only cmd reads configuration; everything else receives values.
+type config struct {
+	Mode               string // "sandbox" or "production"
+	Addr               string
+	DataDir            string
+	JWTSecret          string
+	JWTSecretGenerated bool
+
+	PublicPrices bool
+	WebshopOnly  bool
+	Currency     string
+	CORSOrigins  []string
+	Playground   bool
+	LogLevel     string
+	LogFormat    string
+	Timezone     *time.Location
+	TimezoneName string
+
+	ExactBaseURL      string
+	ExactClientID     string
+	ExactClientSecret string
+	ExactRedirectURL  string
+	ExactDivision     int
+	ExactRefreshToken string
+
+	MaxOrderLines int
+	UpstreamWait  time.Duration
+	CallerBudget  int
+	BatchSize     int
+
+	TTLReference time.Duration // item groups, warehouses, shipping methods
+	TTLItems     time.Duration
+	TTLPrices    time.Duration
+	TTLAccounts  time.Duration
+	TTLStock     time.Duration
+	TTLAbsent    time.Duration
+	StaleMaxAge  time.Duration
+	CacheBytes   int64
+
+	MaxBodyBytes  int64
+	MaxDepth      int
+	MaxComplexity int
+	Introspection bool
+
+	// Sandbox mode only.
+	SandboxSeed      int64
+	SandboxItems     int
+	SandboxCustomers int
+}
+
+// setting describes one environment variable for parsing and for `exactql help`.
+type setting struct {
+	Name, Default, Help string
+}
+
+// settings lists every variable the gateway reads, in README order.
+var settings = []setting{
+	{"EXACTQL_MODE", "sandbox without EXACT_CLIENT_ID, else production", "sandbox or production; production refuses to start without Exact credentials"},
+	{"EXACTQL_ADDR", ":8080", "listen address"},
+	{"EXACTQL_DATA_DIR", "./data", "directory of the embedded SQLite store (tokens, idempotency records, order journal)"},
+	{"EXACTQL_JWT_SECRET", "generated in sandbox mode", "HS256 secret for callers' bearer tokens; required in production"},
+	{"EXACTQL_PUBLIC_PRICES", "false", "anonymous callers see default prices"},
+	{"EXACTQL_WEBSHOP_ONLY", "false", "only items flagged IsWebshopItem are sellable"},
+	{"EXACTQL_CURRENCY", "EUR", "the division's currency"},
+	{"EXACTQL_CORS_ORIGINS", "", "comma-separated browser origins allowed"},
+	{"EXACTQL_PLAYGROUND", "true in sandbox mode, else false", "serve the GraphiQL playground at /"},
+	{"EXACTQL_INTROSPECTION", "true in sandbox mode, else false", "allow schema introspection"},
+	{"EXACTQL_LOG_LEVEL", "info", "zerolog level: debug, info, warn, error"},
+	{"EXACTQL_LOG_FORMAT", "console on a terminal, else json", "json or console"},
+	{"EXACTQL_TIMEZONE", "Europe/Amsterdam", "the division's time zone, for \"today\" in price and date rules"},
+	{"EXACTQL_MAX_ORDER_LINES", "200", "most lines one order may have"},
+	{"EXACTQL_UPSTREAM_WAIT", "2s", "longest a read waits for Exact budget before answering RATE_LIMITED"},
+	{"EXACTQL_CALLER_BUDGET", "30", "Exact calls one caller may cause per minute"},
+	{"EXACTQL_BATCH_SIZE", "25", "IDs per $filter batch sent to Exact"},
+	{"EXACTQL_TTL_REFERENCE", "1h", "cache TTL of item groups, warehouses, shipping methods"},
+	{"EXACTQL_TTL_ITEMS", "10m", "cache TTL of items and product pages"},
+	{"EXACTQL_TTL_PRICES", "5m", "cache TTL of prices, price lists, periods and volume discounts"},
+	{"EXACTQL_TTL_ACCOUNTS", "5m", "cache TTL of accounts, contacts and addresses"},
+	{"EXACTQL_TTL_STOCK", "60s", "cache TTL of stock per warehouse"},
+	{"EXACTQL_TTL_ABSENT", "5m", "how long an unknown ID is remembered as absent"},
+	{"EXACTQL_STALE_MAX_AGE", "24h", "longest a cached value is served stale while Exact fails or the budget is spent"},
+	{"EXACTQL_CACHE_BYTES", "268435456", "cache size in bytes"},
+	{"EXACTQL_MAX_BODY_BYTES", "1048576", "largest accepted request body"},
+	{"EXACTQL_MAX_DEPTH", "12", "deepest accepted GraphQL selection"},
+	{"EXACTQL_MAX_COMPLEXITY", "5000", "highest accepted GraphQL query complexity"},
+	{"EXACT_BASE_URL", "https://start.exactonline.nl", "Exact host for API and OAuth"},
+	{"EXACT_CLIENT_ID", "", "the Exact app's client ID; without it the gateway runs in sandbox mode"},
+	{"EXACT_CLIENT_SECRET", "", "the Exact app's client secret"},
+	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL (a loopback URL for `exactql auth`)"},
+	{"EXACT_DIVISION", "current/Me", "division number"},
+	{"EXACT_REFRESH_TOKEN", "", "seeds the token store when it is empty"},
+	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
+	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
+	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
+}
+
+// loadConfig reads the configuration through getenv and validates it.
+func loadConfig(getenv func(string) string) (*config, error) {
+	p := parser{getenv: getenv}
+	c := &config{
+		ExactClientID:     getenv("EXACT_CLIENT_ID"),
+		ExactClientSecret: getenv("EXACT_CLIENT_SECRET"),
+		ExactRedirectURL:  getenv("EXACT_REDIRECT_URL"),
+		ExactRefreshToken: getenv("EXACT_REFRESH_TOKEN"),
+	}
+	c.Mode = p.str("EXACTQL_MODE", "")
+	if c.Mode == "" {
+		c.Mode = "production"
+		if c.ExactClientID == "" {
+			c.Mode = "sandbox"
+		}
+	}
+	if c.Mode != "sandbox" && c.Mode != "production" {
+		return nil, fmt.Errorf("EXACTQL_MODE must be sandbox or production, not %q", c.Mode)
+	}
+	sandbox := c.Mode == "sandbox"
+	c.Addr = p.str("EXACTQL_ADDR", ":8080")
+	c.DataDir = p.str("EXACTQL_DATA_DIR", "./data")
+	c.JWTSecret = getenv("EXACTQL_JWT_SECRET")
+	c.PublicPrices = p.boolean("EXACTQL_PUBLIC_PRICES", false)
+	c.WebshopOnly = p.boolean("EXACTQL_WEBSHOP_ONLY", false)
+	c.Currency = strings.ToUpper(p.str("EXACTQL_CURRENCY", "EUR"))
+	for _, o := range strings.Split(getenv("EXACTQL_CORS_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.CORSOrigins = append(c.CORSOrigins, strings.TrimRight(o, "/"))
+		}
+	}
+	c.Playground = p.boolean("EXACTQL_PLAYGROUND", sandbox)
+	c.Introspection = p.boolean("EXACTQL_INTROSPECTION", sandbox)
+	c.LogLevel = p.str("EXACTQL_LOG_LEVEL", "info")
+	c.LogFormat = p.str("EXACTQL_LOG_FORMAT", "")
+	c.TimezoneName = p.str("EXACTQL_TIMEZONE", "Europe/Amsterdam")
+	if loc, err := time.LoadLocation(c.TimezoneName); err != nil {
+		p.fail("EXACTQL_TIMEZONE", err)
+	} else {
+		c.Timezone = loc
+	}
+	c.MaxOrderLines = p.integer("EXACTQL_MAX_ORDER_LINES", 200, 1, 10000)
+	c.UpstreamWait = p.duration("EXACTQL_UPSTREAM_WAIT", 2*time.Second)
+	c.CallerBudget = p.integer("EXACTQL_CALLER_BUDGET", 30, 1, 1<<30)
+	c.BatchSize = p.integer("EXACTQL_BATCH_SIZE", 25, 1, 60)
+	c.TTLReference = p.duration("EXACTQL_TTL_REFERENCE", time.Hour)
+	c.TTLItems = p.duration("EXACTQL_TTL_ITEMS", 10*time.Minute)
+	c.TTLPrices = p.duration("EXACTQL_TTL_PRICES", 5*time.Minute)
+	c.TTLAccounts = p.duration("EXACTQL_TTL_ACCOUNTS", 5*time.Minute)
+	c.TTLStock = p.duration("EXACTQL_TTL_STOCK", 60*time.Second)
+	c.TTLAbsent = p.duration("EXACTQL_TTL_ABSENT", 5*time.Minute)
+	c.StaleMaxAge = p.duration("EXACTQL_STALE_MAX_AGE", 24*time.Hour)
+	c.CacheBytes = int64(p.integer("EXACTQL_CACHE_BYTES", 256<<20, 1<<20, 1<<40))
+	c.MaxBodyBytes = int64(p.integer("EXACTQL_MAX_BODY_BYTES", 1<<20, 1024, 64<<20))
+	c.MaxDepth = p.integer("EXACTQL_MAX_DEPTH", 12, 2, 100)
+	c.MaxComplexity = p.integer("EXACTQL_MAX_COMPLEXITY", 5000, 10, 1<<30)
+	c.ExactBaseURL = strings.TrimRight(p.str("EXACT_BASE_URL", "https://start.exactonline.nl"), "/")
+	if d := getenv("EXACT_DIVISION"); d != "" {
+		c.ExactDivision = p.integer("EXACT_DIVISION", 0, 1, 1<<31-1)
+	}
+	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
+	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
+	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if !sandbox {
+		var missing []string
+		for _, kv := range [][2]string{{"EXACT_CLIENT_ID", c.ExactClientID}, {"EXACT_CLIENT_SECRET", c.ExactClientSecret}, {"EXACTQL_JWT_SECRET", c.JWTSecret}} {
+			if kv[1] == "" {
+				missing = append(missing, kv[0])
+			}
+		}
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("production mode needs %s", strings.Join(missing, ", "))
+		}
+		if len(c.JWTSecret) < 32 {
+			return nil, fmt.Errorf("EXACTQL_JWT_SECRET must be at least 32 characters")
+		}
+	}
+	return c, nil
+}
+
+// parser collects the first error while reading typed variables.
+type parser struct {
+	getenv func(string) string
+	err    error
+}
+
+func (p *parser) fail(name string, err error) {
+	if p.err == nil {
+		p.err = fmt.Errorf("%s: %w", name, err)
+	}
+}
+
+func (p *parser) str(name, def string) string {
+	if v := strings.TrimSpace(p.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (p *parser) boolean(name string, def bool) bool {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		p.fail(name, fmt.Errorf("not a boolean: %q", v))
+		return def
+	}
+	return b
+}
+
+func (p *parser) integer(name string, def, min, max int) int {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		p.fail(name, fmt.Errorf("must be an integer from %d to %d, not %q", min, max, v))
+		return def
+	}
+	return n
+}
+
+func (p *parser) duration(name string, def time.Duration) time.Duration {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		p.fail(name, fmt.Errorf("not a duration like 90s or 5m: %q", v))
+		return def
+	}
+	return d
+}
