@@ -1,0 +1,203 @@
+package model
+
+import (
+	"strings"
+
+	"github.com/exactql/exactql/erp"
+	"github.com/shopspring/decimal"
+)
+
+// Product is the GraphQL Product type. It carries the Exact item; the plain
+// fields are methods mapping it, the relations (price, stock, itemGroup,
+// pictureUrl, …) are resolvers so they can be batched.
+type Product struct {
+	Item erp.Item
+}
+
+// ID is the Exact item ID.
+func (p *Product) ID() string { return p.Item.ID }
+
+// Code is the item code, trimmed.
+func (p *Product) Code() string { return erp.Code(p.Item.Code) }
+
+// Description is the item description.
+func (p *Product) Description() string { return p.Item.Description }
+
+// ExtraDescription is the item's extra description, nil when empty.
+func (p *Product) ExtraDescription() *string { return optional(p.Item.ExtraDescription) }
+
+// Barcode is the item's barcode, nil when empty.
+func (p *Product) Barcode() *string { return optional(erp.Code(p.Item.Barcode)) }
+
+// Unit is the sales unit code without Exact's padding.
+func (p *Product) Unit() string { return erp.Code(p.Item.Unit) }
+
+// UnitDescription is the sales unit's description, nil when empty.
+func (p *Product) UnitDescription() *string { return optional(p.Item.UnitDescription) }
+
+// FractionAllowed reports whether fractional quantities may be ordered.
+func (p *Product) FractionAllowed() bool { return p.Item.IsFractionAllowedItem }
+
+// Customer is the GraphQL Customer type. It carries the Exact account; the
+// relations are resolvers.
+type Customer struct {
+	Account erp.Account
+	// DefaultCurrency is shown when the account has no sales currency: the
+	// division's currency.
+	DefaultCurrency string
+}
+
+// ID is the Exact account ID.
+func (c *Customer) ID() string { return c.Account.ID }
+
+// Code is the account code without Exact's left padding.
+func (c *Customer) Code() string { return erp.Code(c.Account.Code) }
+
+// Name is the account name.
+func (c *Customer) Name() string { return c.Account.Name }
+
+// Email is the account's e-mail address, nil when empty.
+func (c *Customer) Email() *string { return optional(c.Account.Email) }
+
+// Phone is the account's phone number, nil when empty.
+func (c *Customer) Phone() *string { return optional(c.Account.Phone) }
+
+// VatNumber is the account's VAT number, nil when empty.
+func (c *Customer) VatNumber() *string { return optional(c.Account.VATNumber) }
+
+// Currency is the account's sales currency, or DefaultCurrency when unset.
+func (c *Customer) Currency() string {
+	if cur := erp.Code(c.Account.SalesCurrency); cur != "" {
+		return cur
+	}
+	return c.DefaultCurrency
+}
+
+// DiscountPercentage is the default sales discount as a percentage; Exact
+// stores it as a fraction (0.05 is 5 %).
+func (c *Customer) DiscountPercentage() Decimal {
+	return NewDecimal(c.Account.DiscountSales.Mul(decimal.NewFromInt(100)))
+}
+
+// PaymentCondition is the sales payment condition's description, or its code
+// when Exact sent no description; nil when the account has none.
+func (c *Customer) PaymentCondition() *string {
+	if d := strings.TrimSpace(c.Account.PaymentConditionSalesDescription); d != "" {
+		return &d
+	}
+	return optional(erp.Code(c.Account.PaymentConditionSales))
+}
+
+// SalesOrder is the GraphQL SalesOrder type: an order in Exact or one of the
+// gateway's own (PENDING, REJECTED). The hidden fields carry what the relation
+// resolvers need.
+type SalesOrder struct {
+	ID              string
+	OrderNumber     *int
+	Status          OrderStatus
+	RejectionReason *string
+	OrderDate       *Date
+	DeliveryDate    *Date
+	YourReference   *string
+	Description     *string
+
+	// AccountID is the buyer (OrderedBy).
+	AccountID string
+	// ExactOrderID is Exact's OrderID; empty while the order is not in Exact.
+	ExactOrderID string
+	// DeliveryAddressID and ShippingMethodID are Exact IDs, empty when unset.
+	DeliveryAddressID string
+	ShippingMethodID  string
+	// Currency is the order's currency.
+	Currency string
+	// KnownLines holds the lines when they are already at hand (a gateway
+	// order, or an Exact order read with its lines expanded). Nil means the
+	// lines resolver must fetch them by ExactOrderID.
+	KnownLines []*SalesOrderLine
+}
+
+// SalesOrderLine is the GraphQL SalesOrderLine type; ItemID feeds the product
+// resolver.
+type SalesOrderLine struct {
+	LineNumber  int
+	ProductCode string
+	Description *string
+	Quantity    Decimal
+	UnitPrice   *Money
+	Amount      *Money
+
+	// ItemID is the Exact item ID of the line.
+	ItemID string
+}
+
+// OrderStatusFromERP maps an Exact sales order status code. An unknown code
+// reads as OPEN: the order exists in Exact and is not known to be done.
+func OrderStatusFromERP(status int) OrderStatus {
+	switch status {
+	case erp.OrderStatusPartial:
+		return OrderStatusPartial
+	case erp.OrderStatusComplete:
+		return OrderStatusComplete
+	case erp.OrderStatusCancelled:
+		return OrderStatusCancelled
+	default:
+		return OrderStatusOpen
+	}
+}
+
+// SalesOrderFromERP maps an Exact sales order. Lines Exact returned inline
+// become KnownLines, showing Exact's own figures.
+func SalesOrderFromERP(o erp.SalesOrder) *SalesOrder {
+	so := &SalesOrder{
+		ID:                o.OrderID,
+		Status:            OrderStatusFromERP(o.Status),
+		OrderDate:         dateOf(o.OrderDate),
+		DeliveryDate:      dateOf(o.DeliveryDate),
+		YourReference:     optional(o.YourRef),
+		Description:       optional(o.Description),
+		AccountID:         o.OrderedBy,
+		ExactOrderID:      o.OrderID,
+		DeliveryAddressID: o.DeliveryAddress,
+		ShippingMethodID:  o.ShippingMethod,
+		Currency:          erp.Code(o.Currency),
+	}
+	if o.OrderNumber != 0 {
+		n := o.OrderNumber
+		so.OrderNumber = &n
+	}
+	if len(o.SalesOrderLines) > 0 {
+		so.KnownLines = make([]*SalesOrderLine, 0, len(o.SalesOrderLines))
+		for _, l := range o.SalesOrderLines {
+			so.KnownLines = append(so.KnownLines, SalesOrderLineFromERP(l, so.Currency))
+		}
+	}
+	return so
+}
+
+// SalesOrderLineFromERP maps an Exact sales order line in currency.
+func SalesOrderLineFromERP(l erp.SalesOrderLine, currency string) *SalesOrderLine {
+	return &SalesOrderLine{
+		LineNumber:  l.LineNumber,
+		ProductCode: erp.Code(l.ItemCode),
+		Description: optional(l.Description),
+		Quantity:    NewDecimal(l.Quantity),
+		UnitPrice:   NewMoney(l.UnitPrice, currency),
+		Amount:      NewMoney(l.AmountFC, currency),
+		ItemID:      l.Item,
+	}
+}
+
+func dateOf(t erp.Time) *Date {
+	if !t.Valid() {
+		return nil
+	}
+	d := DateOf(t.Date())
+	return &d
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}

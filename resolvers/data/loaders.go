@@ -1,0 +1,149 @@
+package data
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/pricing"
+	"github.com/vikstrous/dataloadgen"
+)
+
+// batchWait is how long a per-request loader collects keys before fetching.
+// gqlgen resolves list elements concurrently, so a short window suffices;
+// cache hits never reach a loader (see Loaders.PriceData), so they never wait.
+const batchWait = 2 * time.Millisecond
+
+// Loaders are the per-request dataloaders of one GraphQL request. Create
+// them per request with NewLoaders; they batch misses across the fields of
+// that request and go through the shared Reader (and so the shared cache
+// and its cross-request single-flight).
+type Loaders struct {
+	r *Reader
+
+	items     *dataloadgen.Loader[string, *erp.Item]
+	itemCodes *dataloadgen.Loader[string, *erp.Item]
+	stock     *dataloadgen.Loader[string, []erp.ItemWarehouse]
+
+	buyerOnce sync.Once
+	buyer     *Buyer
+	buyerErr  error
+	buyerID   string
+	public    bool
+
+	priceMu sync.Mutex
+	prices  *dataloadgen.Loader[string, pricing.Data]
+	items4p map[string]erp.Item
+}
+
+// NewLoaders returns fresh loaders for one request. account is the buyer's
+// Exact account ("" for anonymous); public enables default prices for
+// anonymous callers.
+func NewLoaders(r *Reader, account string, public bool) *Loaders {
+	l := &Loaders{r: r, buyerID: account, public: public, items4p: map[string]erp.Item{}}
+	l.items = dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]*erp.Item, []error) {
+		items, err := r.Items(ctx, ids)
+		return items, fill(len(ids), err)
+	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
+	l.itemCodes = dataloadgen.NewLoader(func(ctx context.Context, codes []string) ([]*erp.Item, []error) {
+		items, err := r.ItemsByCode(ctx, codes)
+		return items, fill(len(codes), err)
+	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
+	l.stock = dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([][]erp.ItemWarehouse, []error) {
+		rows, err := r.Stock(ctx, ids)
+		return rows, fill(len(ids), err)
+	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
+	l.prices = dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]pricing.Data, []error) {
+		b, err := l.Buyer(ctx)
+		if err != nil || b == nil {
+			return make([]pricing.Data, len(ids)), fill(len(ids), err)
+		}
+		l.priceMu.Lock()
+		items := make([]erp.Item, len(ids))
+		for i, id := range ids {
+			items[i] = l.items4p[id]
+		}
+		l.priceMu.Unlock()
+		data, err := r.PriceData(ctx, b, items)
+		if err != nil {
+			return make([]pricing.Data, len(ids)), fill(len(ids), err)
+		}
+		return data, nil
+	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
+	return l
+}
+
+// fill returns n copies of err, or nil when err is nil.
+func fill(n int, err error) []error {
+	if err == nil {
+		return nil
+	}
+	errs := make([]error, n)
+	for i := range errs {
+		errs[i] = err
+	}
+	return errs
+}
+
+// Reader returns the shared reader.
+func (l *Loaders) Reader() *Reader { return l.r }
+
+// Item loads one item by ID; nil when unknown.
+func (l *Loaders) Item(ctx context.Context, id string) (*erp.Item, error) {
+	if !erp.IsGUID(id) {
+		return nil, nil
+	}
+	return l.items.Load(ctx, strings.ToLower(id))
+}
+
+// ItemByCode loads one item by code; nil when unknown.
+func (l *Loaders) ItemByCode(ctx context.Context, code string) (*erp.Item, error) {
+	return l.itemCodes.Load(ctx, code)
+}
+
+// ItemsByCode loads many items by code in order; nil where unknown.
+func (l *Loaders) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item, error) {
+	return l.itemCodes.LoadAll(ctx, codes)
+}
+
+// Stock loads an item's ItemWarehouses rows.
+func (l *Loaders) Stock(ctx context.Context, itemID string) ([]erp.ItemWarehouse, error) {
+	if rows, ok := l.r.PeekStock(itemID); ok {
+		return rows, nil
+	}
+	return l.stock.Load(ctx, strings.ToLower(itemID))
+}
+
+// Buyer returns the request's pricing identity: the buyer's data, the public
+// buyer for anonymous callers with public prices, or nil (no prices).
+func (l *Loaders) Buyer(ctx context.Context) (*Buyer, error) {
+	l.buyerOnce.Do(func() {
+		switch {
+		case l.buyerID != "":
+			l.buyer, l.buyerErr = l.r.BuyerData(ctx, l.buyerID)
+		case l.public:
+			l.buyer = l.r.PublicBuyer()
+		}
+	})
+	return l.buyer, l.buyerErr
+}
+
+// PriceData loads the price rule inputs for one item for the request's buyer.
+// ok is false when the caller sees no prices.
+func (l *Loaders) PriceData(ctx context.Context, it erp.Item) (d pricing.Data, ok bool, err error) {
+	b, err := l.Buyer(ctx)
+	if err != nil || b == nil {
+		return pricing.Data{}, false, err
+	}
+	id := strings.ToLower(it.ID)
+	if d, hit := l.r.PeekPriceData(b, it); hit {
+		return d, true, nil
+	}
+	l.priceMu.Lock()
+	l.items4p[id] = it
+	l.priceMu.Unlock()
+	d, err = l.prices.Load(ctx, id)
+	return d, err == nil, err
+}

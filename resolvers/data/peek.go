@@ -1,0 +1,44 @@
+package data
+
+import (
+	"strings"
+
+	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/pricing"
+)
+
+// PeekPriceData assembles an item's price inputs from fresh cache entries
+// only, without loading: the hit path that never waits for a batch window.
+func (r *Reader) PeekPriceData(b *Buyer, it erp.Item) (pricing.Data, bool) {
+	id := strings.ToLower(it.ID)
+	def, ok := cache.Peek[[]erp.SalesItemPrice](r.c, r.kDefault, r.key(r.kDefault.Name, id))
+	if !ok {
+		return pricing.Data{}, false
+	}
+	d := pricing.Data{Item: it, DefaultRows: def, Periods: b.Periods}
+	if b.Agreements != nil {
+		d.AccountRows = b.Agreements[id]
+	}
+	if b.Account != nil && b.Account.PriceList != "" && len(b.Periods) > 0 {
+		scope := []string{strings.ToLower(b.Account.PriceList), shortHash(strings.Join(b.periodIDs(), ","))}
+		vi, ok := cache.Peek[[]erp.SalesPriceListVolumeDiscount](r.c, r.kVDItem, r.key(r.kVDItem.Name, append(scope, id)...))
+		if !ok {
+			return pricing.Data{}, false
+		}
+		d.Discounts = append(d.Discounts, vi...)
+		if g := strings.ToLower(it.ItemGroup); g != "" {
+			vg, ok := cache.Peek[[]erp.SalesPriceListVolumeDiscount](r.c, r.kVDGroup, r.key(r.kVDGroup.Name, append(scope, g)...))
+			if !ok {
+				return pricing.Data{}, false
+			}
+			d.Discounts = append(d.Discounts, vg...)
+		}
+	}
+	return d, true
+}
+
+// PeekStock returns an item's stock rows from a fresh cache entry, if any.
+func (r *Reader) PeekStock(itemID string) ([]erp.ItemWarehouse, bool) {
+	return cache.Peek[[]erp.ItemWarehouse](r.c, r.kStock, r.key(r.kStock.Name, strings.ToLower(itemID)))
+}

@@ -1,0 +1,562 @@
+package data
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/ordering"
+	"github.com/exactql/exactql/pricing"
+	"golang.org/x/sync/errgroup"
+)
+
+// TTLs are the cache lifetimes per kind of data (ARCHITECTURE §3).
+type TTLs struct {
+	Reference time.Duration // item groups, warehouses, shipping methods
+	Items     time.Duration
+	Prices    time.Duration
+	Accounts  time.Duration
+	Stock     time.Duration
+	Absent    time.Duration
+}
+
+// DefaultTTLs returns the documented defaults.
+func DefaultTTLs() TTLs {
+	return TTLs{Reference: time.Hour, Items: 10 * time.Minute, Prices: 5 * time.Minute,
+		Accounts: 5 * time.Minute, Stock: 60 * time.Second, Absent: 5 * time.Minute}
+}
+
+// Config configures a Reader.
+type Config struct {
+	Division    int
+	Currency    string // the division's currency
+	WebshopOnly bool
+	Location    *time.Location // the division's time zone for "today"
+	Now         func() time.Time
+	TTLs        TTLs
+}
+
+// Reader answers the gateway's reads from the cache and, on misses, from
+// Exact. It is shared by all requests; per-request batching lives in Loaders.
+type Reader struct {
+	up  Upstream
+	c   *cache.Cache
+	cfg Config
+
+	kItem, kItemCode, kPage, kGroups, kWarehouses, kShipping cache.Kind
+	kAccount, kAgreements, kPriceList, kPeriods, kDefault  cache.Kind
+	kVDItem, kVDGroup, kStock, kContacts, kAddresses        cache.Kind
+}
+
+// NewReader returns a Reader over up and c.
+func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Currency == "" {
+		cfg.Currency = "EUR"
+	}
+	t := cfg.TTLs
+	if t == (TTLs{}) {
+		t = DefaultTTLs()
+	}
+	k := func(name string, ttl time.Duration) cache.Kind {
+		return cache.Kind{Name: name, TTL: ttl, NegativeTTL: t.Absent}
+	}
+	return &Reader{up: up, c: c, cfg: cfg,
+		kItem: k("item", t.Items), kItemCode: k("itemcode", t.Items), kPage: k("page", t.Items),
+		kGroups: k("itemgroups", t.Reference), kWarehouses: k("warehouses", t.Reference),
+		kShipping: k("shipping", t.Reference), kAccount: k("account", t.Accounts),
+		kAgreements: k("agreements", t.Prices), kPriceList: k("pricelist", t.Prices),
+		kPeriods: k("periods", t.Prices), kDefault: k("defaultprices", t.Prices),
+		kVDItem: k("vditem", t.Prices), kVDGroup: k("vdgroup", t.Prices),
+		kStock: k("stock", t.Stock), kContacts: k("contacts", t.Accounts),
+		kAddresses: k("addresses", t.Accounts)}
+}
+
+// Config returns the reader's configuration.
+func (r *Reader) Config() Config { return r.cfg }
+
+// Today is the calendar date in the division's time zone.
+func (r *Reader) Today() pricing.Date { return pricing.Today(r.cfg.Now(), r.cfg.Location) }
+
+func (r *Reader) key(kind string, parts ...string) string {
+	return cache.Key(r.cfg.Division, kind, parts...)
+}
+
+// keys maps ids to cache keys of one kind, keeping order.
+func (r *Reader) keys(kind string, prefix []string, ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = r.key(kind, append(append([]string(nil), prefix...), id)...)
+	}
+	return out
+}
+
+// byKey turns a loaded slice into a map by cache key for GetMany.
+func byKey[T any](r *Reader, kind string, prefix []string, rows []T, id func(T) string) map[string]T {
+	m := make(map[string]T, len(rows))
+	for _, row := range rows {
+		m[r.key(kind, append(append([]string(nil), prefix...), id(row))...)] = row
+	}
+	return m
+}
+
+// groupByKey groups rows by cache key; every requested key gets an entry
+// (possibly empty) so that "no rows" is cached as a value, not as absent.
+func groupByKey[T any](r *Reader, kind string, prefix []string, requested []string, rows []T, id func(T) string) map[string][]T {
+	m := make(map[string][]T, len(requested))
+	for _, k := range requested {
+		m[k] = []T{}
+	}
+	for _, row := range rows {
+		k := r.key(kind, append(append([]string(nil), prefix...), id(row))...)
+		if _, ok := m[k]; ok {
+			m[k] = append(m[k], row)
+		}
+	}
+	return m
+}
+
+// keyUnescaper undoes cache.Key's escaping of one part.
+var keyUnescaper = strings.NewReplacer("%2F", "/", "%25", "%")
+
+// idsOf recovers the last key part (the id) of cache keys.
+func idsOf(keys []string) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = keyUnescaper.Replace(k[strings.LastIndexByte(k, '/')+1:])
+	}
+	return out
+}
+
+func costOf[T any](n int) func(T) int64 {
+	return func(T) int64 { return int64(n) }
+}
+
+func costSlice[T any](per int) func([]T) int64 {
+	return func(v []T) int64 { return int64(64 + per*len(v)) }
+}
+
+// Items returns the items with the given IDs in order; nil where unknown.
+func (r *Reader) Items(ctx context.Context, ids []string) ([]*erp.Item, error) {
+	keys := r.keys(r.kItem.Name, nil, ids)
+	vals, found, err := cache.GetMany(ctx, r.c, r.kItem, keys, func(ctx context.Context, missing []string) (map[string]erp.Item, error) {
+		items, err := r.up.ItemsByIDs(ctx, idsOf(missing))
+		if err != nil {
+			return nil, err
+		}
+		return byKey(r, r.kItem.Name, nil, items, func(it erp.Item) string { return strings.ToLower(it.ID) }), nil
+	}, costOf[erp.Item](768))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*erp.Item, len(ids))
+	for i := range vals {
+		if found[i] {
+			v := vals[i]
+			out[i] = &v
+		}
+	}
+	return out, nil
+}
+
+// ItemsByCode returns the items with the given codes in order; nil where unknown.
+// Codes are matched exactly as Exact stores them (case-insensitively on Exact's side).
+func (r *Reader) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item, error) {
+	norm := make([]string, len(codes))
+	for i, c := range codes {
+		norm[i] = strings.ToLower(c)
+	}
+	keys := r.keys(r.kItemCode.Name, nil, norm)
+	vals, found, err := cache.GetMany(ctx, r.c, r.kItemCode, keys, func(ctx context.Context, missing []string) (map[string]erp.Item, error) {
+		// Keys are lower-cased; ask Exact with the caller's spelling (Exact
+		// compares case-insensitively), mapping back by lower case.
+		want := map[string]bool{}
+		for _, k := range missing {
+			want[k] = true
+		}
+		var ask []string
+		seen := map[string]bool{}
+		for i, c := range codes {
+			if want[keys[i]] && !seen[keys[i]] {
+				seen[keys[i]] = true
+				ask = append(ask, c)
+			}
+		}
+		items, err := r.up.ItemsByCodes(ctx, ask)
+		if err != nil {
+			return nil, err
+		}
+		return byKey(r, r.kItemCode.Name, nil, items, func(it erp.Item) string { return strings.ToLower(it.Code) }), nil
+	}, costOf[erp.Item](768))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*erp.Item, len(codes))
+	for i := range vals {
+		if found[i] {
+			v := vals[i]
+			out[i] = &v
+		}
+	}
+	return out, nil
+}
+
+// Page is one page of sellable items.
+type Page struct {
+	Items []erp.Item
+	More  bool
+}
+
+// ItemsPage returns a page of sellable items sorted by code, cached per query.
+func (r *Reader) ItemsPage(ctx context.Context, q ItemQuery) (Page, error) {
+	q.Today = r.Today().String()
+	q.WebshopOnly = r.cfg.WebshopOnly
+	h := sha256.Sum256([]byte(fmt.Sprintf("%q|%q|%q|%d|%s|%t", q.Search, q.ItemGroup, q.AfterCode, q.Limit, q.Today, q.WebshopOnly)))
+	key := r.key(r.kPage.Name, hex.EncodeToString(h[:12]))
+	return cache.Get(ctx, r.c, r.kPage, key, func(ctx context.Context) (Page, error) {
+		items, more, err := r.up.ItemsPage(ctx, q)
+		if err != nil {
+			return Page{}, err
+		}
+		return Page{Items: items, More: more}, nil
+	}, func(p Page) int64 { return int64(128 + 768*len(p.Items)) })
+}
+
+// ItemGroups returns all item groups.
+func (r *Reader) ItemGroups(ctx context.Context) ([]erp.ItemGroup, error) {
+	return cache.Get(ctx, r.c, r.kGroups, r.key(r.kGroups.Name), r.up.ItemGroups, costSlice[erp.ItemGroup](160))
+}
+
+// Warehouses returns all warehouses, the main warehouse first, then by code.
+func (r *Reader) Warehouses(ctx context.Context) ([]erp.Warehouse, error) {
+	return cache.Get(ctx, r.c, r.kWarehouses, r.key(r.kWarehouses.Name), func(ctx context.Context) ([]erp.Warehouse, error) {
+		ws, err := r.up.Warehouses(ctx)
+		if err != nil {
+			return nil, err
+		}
+		sort.SliceStable(ws, func(i, j int) bool {
+			if ws[i].Main != ws[j].Main {
+				return bool(ws[i].Main)
+			}
+			return erp.Code(ws[i].Code) < erp.Code(ws[j].Code)
+		})
+		return ws, nil
+	}, costSlice[erp.Warehouse](160))
+}
+
+// ShippingMethods returns the active shipping methods.
+func (r *Reader) ShippingMethods(ctx context.Context) ([]erp.ShippingMethod, error) {
+	return cache.Get(ctx, r.c, r.kShipping, r.key(r.kShipping.Name), func(ctx context.Context) ([]erp.ShippingMethod, error) {
+		all, err := r.up.ShippingMethods(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out := all[:0:0]
+		for _, m := range all {
+			if m.Active {
+				out = append(out, m)
+			}
+		}
+		sort.SliceStable(out, func(i, j int) bool { return erp.Code(out[i].Code) < erp.Code(out[j].Code) })
+		return out, nil
+	}, costSlice[erp.ShippingMethod](160))
+}
+
+// Account returns one account, or erp.ErrNotFound.
+func (r *Reader) Account(ctx context.Context, id string) (*erp.Account, error) {
+	if !erp.IsGUID(id) {
+		return nil, erp.ErrNotFound
+	}
+	id = strings.ToLower(id)
+	vals, found, err := cache.GetMany(ctx, r.c, r.kAccount, []string{r.key(r.kAccount.Name, id)}, func(ctx context.Context, missing []string) (map[string]erp.Account, error) {
+		accts, err := r.up.Accounts(ctx, idsOf(missing))
+		if err != nil {
+			return nil, err
+		}
+		return byKey(r, r.kAccount.Name, nil, accts, func(a erp.Account) string { return strings.ToLower(a.ID) }), nil
+	}, costOf[erp.Account](512))
+	if err != nil {
+		return nil, err
+	}
+	if !found[0] {
+		return nil, erp.ErrNotFound
+	}
+	a := vals[0]
+	return &a, nil
+}
+
+// PriceList returns one price list, or erp.ErrNotFound.
+func (r *Reader) PriceList(ctx context.Context, id string) (*erp.SalesPriceList, error) {
+	if !erp.IsGUID(id) {
+		return nil, erp.ErrNotFound
+	}
+	id = strings.ToLower(id)
+	vals, found, err := cache.GetMany(ctx, r.c, r.kPriceList, []string{r.key(r.kPriceList.Name, id)}, func(ctx context.Context, missing []string) (map[string]erp.SalesPriceList, error) {
+		pls, err := r.up.PriceLists(ctx, idsOf(missing))
+		if err != nil {
+			return nil, err
+		}
+		return byKey(r, r.kPriceList.Name, nil, pls, func(p erp.SalesPriceList) string { return strings.ToLower(p.ID) }), nil
+	}, costOf[erp.SalesPriceList](256))
+	if err != nil {
+		return nil, err
+	}
+	if !found[0] {
+		return nil, erp.ErrNotFound
+	}
+	p := vals[0]
+	return &p, nil
+}
+
+// Contacts returns the account's contacts, the main contact first.
+func (r *Reader) Contacts(ctx context.Context, account string) ([]erp.Contact, error) {
+	return cache.Get(ctx, r.c, r.kContacts, r.key(r.kContacts.Name, strings.ToLower(account)), func(ctx context.Context) ([]erp.Contact, error) {
+		cs, err := r.up.Contacts(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		sort.SliceStable(cs, func(i, j int) bool { return cs[i].IsMainContact && !cs[j].IsMainContact })
+		return cs, nil
+	}, costSlice[erp.Contact](256))
+}
+
+// Addresses returns the account's addresses, main ones first.
+func (r *Reader) Addresses(ctx context.Context, account string) ([]erp.Address, error) {
+	return cache.Get(ctx, r.c, r.kAddresses, r.key(r.kAddresses.Name, strings.ToLower(account)), func(ctx context.Context) ([]erp.Address, error) {
+		as, err := r.up.Addresses(ctx, account)
+		if err != nil {
+			return nil, err
+		}
+		sort.SliceStable(as, func(i, j int) bool { return as[i].Main && !as[j].Main })
+		return as, nil
+	}, costSlice[erp.Address](256))
+}
+
+// Stock returns the ItemWarehouses rows per item, in order of ids.
+func (r *Reader) Stock(ctx context.Context, ids []string) ([][]erp.ItemWarehouse, error) {
+	keys := r.keys(r.kStock.Name, nil, lower(ids))
+	vals, _, err := cache.GetMany(ctx, r.c, r.kStock, keys, func(ctx context.Context, missing []string) (map[string][]erp.ItemWarehouse, error) {
+		// One item has a row per warehouse at most: chunk so that a chunk's
+		// rows fit one 60-row page of Exact.
+		ws, err := r.Warehouses(ctx)
+		if err != nil {
+			return nil, err
+		}
+		chunk := max(1, min(25, exactPage/max(1, len(ws))))
+		ids := idsOf(missing)
+		var rows []erp.ItemWarehouse
+		for start := 0; start < len(ids); start += chunk {
+			part, err := r.up.ItemWarehouses(ctx, ids[start:min(start+chunk, len(ids))])
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, part...)
+		}
+		return groupByKey(r, r.kStock.Name, nil, missing, rows, func(w erp.ItemWarehouse) string { return strings.ToLower(w.Item) }), nil
+	}, costSlice[erp.ItemWarehouse](256))
+	return vals, err
+}
+
+func lower(ids []string) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strings.ToLower(id)
+	}
+	return out
+}
+
+// Buyer is everything about one buyer account that its prices depend on,
+// fetched per buyer as a whole (ARCHITECTURE §3.3).
+type Buyer struct {
+	Account    *erp.Account // nil for anonymous public prices
+	Pricing    pricing.Buyer
+	Agreements map[string][]erp.SalesItemPrice // by lower-case item ID
+	// Periods are the buyer's price-list periods valid today.
+	Periods []erp.SalesPriceListPeriod
+}
+
+// PublicBuyer is the pricing identity of an anonymous caller when public
+// prices are enabled: the division's currency, no agreements.
+func (r *Reader) PublicBuyer() *Buyer {
+	return &Buyer{Pricing: pricing.Buyer{Currency: r.cfg.Currency}}
+}
+
+// BuyerData loads the account, its agreements and its price-list periods.
+func (r *Reader) BuyerData(ctx context.Context, account string) (*Buyer, error) {
+	acct, err := r.Account(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	b := &Buyer{Account: acct, Pricing: pricing.BuyerFromAccount(*acct, r.cfg.Currency)}
+	g, gctx := errgroup.WithContext(ctx)
+	var rows []erp.SalesItemPrice
+	g.Go(func() error {
+		var err error
+		rows, err = cache.Get(gctx, r.c, r.kAgreements, r.key(r.kAgreements.Name, strings.ToLower(acct.ID)), func(ctx context.Context) ([]erp.SalesItemPrice, error) {
+			return r.up.AccountPrices(ctx, acct.ID)
+		}, costSlice[erp.SalesItemPrice](200))
+		return err
+	})
+	var periods []erp.SalesPriceListPeriod
+	if acct.PriceList != "" {
+		g.Go(func() error {
+			var err error
+			periods, err = cache.Get(gctx, r.c, r.kPeriods, r.key(r.kPeriods.Name, strings.ToLower(acct.PriceList)), func(ctx context.Context) ([]erp.SalesPriceListPeriod, error) {
+				return r.up.PriceListPeriods(ctx, acct.PriceList)
+			}, costSlice[erp.SalesPriceListPeriod](200))
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	b.Agreements = map[string][]erp.SalesItemPrice{}
+	for _, row := range rows {
+		id := strings.ToLower(row.Item)
+		b.Agreements[id] = append(b.Agreements[id], row)
+	}
+	today := r.Today()
+	for _, p := range periods {
+		if validOn(p.StartDate, p.EndDate, today) {
+			b.Periods = append(b.Periods, p)
+		}
+	}
+	return b, nil
+}
+
+// periodIDs returns the sorted IDs of the buyer's valid periods.
+func (b *Buyer) periodIDs() []string {
+	ids := make([]string, len(b.Periods))
+	for i, p := range b.Periods {
+		ids[i] = strings.ToLower(p.ID)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// PriceData returns, for each item, every Exact row the price rules may
+// consult for this buyer: one batched lookup per kind of data for all items.
+func (r *Reader) PriceData(ctx context.Context, b *Buyer, items []erp.Item) ([]pricing.Data, error) {
+	ids := make([]string, len(items))
+	var groups []string
+	seenGroup := map[string]bool{}
+	for i, it := range items {
+		ids[i] = strings.ToLower(it.ID)
+		if g := strings.ToLower(it.ItemGroup); g != "" && !seenGroup[g] {
+			seenGroup[g] = true
+			groups = append(groups, g)
+		}
+	}
+	eg, gctx := errgroup.WithContext(ctx)
+	var defaults [][]erp.SalesItemPrice
+	eg.Go(func() error {
+		keys := r.keys(r.kDefault.Name, nil, ids)
+		var err error
+		defaults, _, err = cache.GetMany(gctx, r.c, r.kDefault, keys, func(ctx context.Context, missing []string) (map[string][]erp.SalesItemPrice, error) {
+			rows, err := r.up.DefaultPrices(ctx, idsOf(missing))
+			if err != nil {
+				return nil, err
+			}
+			return groupByKey(r, r.kDefault.Name, nil, missing, rows, func(p erp.SalesItemPrice) string { return strings.ToLower(p.Item) }), nil
+		}, costSlice[erp.SalesItemPrice](200))
+		return err
+	})
+	var vdItems, vdGroups [][]erp.SalesPriceListVolumeDiscount
+	groupIndex := map[string]int{}
+	if b.Account != nil && b.Account.PriceList != "" && len(b.Periods) > 0 {
+		periods := b.periodIDs()
+		// The key carries the price list and the set of periods valid today,
+		// so a new day or a changed period list never reuses old rows.
+		scope := []string{strings.ToLower(b.Account.PriceList), shortHash(strings.Join(periods, ","))}
+		eg.Go(func() error {
+			keys := r.keys(r.kVDItem.Name, scope, ids)
+			var err error
+			vdItems, _, err = cache.GetMany(gctx, r.c, r.kVDItem, keys, func(ctx context.Context, missing []string) (map[string][]erp.SalesPriceListVolumeDiscount, error) {
+				rows, err := r.up.VolumeDiscountsForItems(ctx, periods, idsOf(missing))
+				if err != nil {
+					return nil, err
+				}
+				return groupByKey(r, r.kVDItem.Name, scope, missing, rows, func(v erp.SalesPriceListVolumeDiscount) string { return strings.ToLower(v.Item) }), nil
+			}, costSlice[erp.SalesPriceListVolumeDiscount](220))
+			return err
+		})
+		if len(groups) > 0 {
+			for i, g := range groups {
+				groupIndex[g] = i
+			}
+			eg.Go(func() error {
+				keys := r.keys(r.kVDGroup.Name, scope, groups)
+				var err error
+				vdGroups, _, err = cache.GetMany(gctx, r.c, r.kVDGroup, keys, func(ctx context.Context, missing []string) (map[string][]erp.SalesPriceListVolumeDiscount, error) {
+					rows, err := r.up.VolumeDiscountsForGroups(ctx, periods, idsOf(missing))
+					if err != nil {
+						return nil, err
+					}
+					// Group rows are those without an item.
+					kept := rows[:0:0]
+					for _, v := range rows {
+						if v.Item == "" {
+							kept = append(kept, v)
+						}
+					}
+					return groupByKey(r, r.kVDGroup.Name, scope, missing, kept, func(v erp.SalesPriceListVolumeDiscount) string { return strings.ToLower(v.ItemGroup) }), nil
+				}, costSlice[erp.SalesPriceListVolumeDiscount](220))
+				return err
+			})
+		}
+	}
+	if err := eg.Wait(); err != nil {
+		return nil, err
+	}
+	out := make([]pricing.Data, len(items))
+	for i, it := range items {
+		d := pricing.Data{Item: it, DefaultRows: defaults[i], Periods: b.Periods}
+		if b.Agreements != nil {
+			d.AccountRows = b.Agreements[ids[i]]
+		}
+		if vdItems != nil {
+			d.Discounts = append(d.Discounts, vdItems[i]...)
+		}
+		if gi, ok := groupIndex[strings.ToLower(it.ItemGroup)]; ok && vdGroups != nil {
+			d.Discounts = append(d.Discounts, vdGroups[gi]...)
+		}
+		out[i] = d
+	}
+	return out, nil
+}
+
+func shortHash(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:6])
+}
+
+// Sellable reports whether an item may be sold today (ARCHITECTURE §3).
+func (r *Reader) Sellable(it *erp.Item) bool {
+	if it == nil {
+		return false
+	}
+	return ordering.Sellable(*it, r.Today(), r.cfg.WebshopOnly)
+}
+
+// validOn reports whether a start/end window (either may be null) holds the date.
+func validOn(start, end erp.Time, today pricing.Date) bool {
+	if d, ok := pricing.DateOf(start); ok && d.After(today) {
+		return false
+	}
+	if d, ok := pricing.DateOf(end); ok && d.Before(today) {
+		return false
+	}
+	return true
+}
+

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/exactql/exactql/resolvers"
+)
+
+// maxTokenLen bounds the bearer token read from a request; real tokens are a
+// few hundred bytes.
+const maxTokenLen = 4096
+
+var guidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// claims are the caller token's claims (ARCHITECTURE §7).
+type claims struct {
+	jwt.RegisteredClaims
+	ExactAccount string `json:"exact_account,omitempty"`
+	ExactContact string `json:"exact_contact,omitempty"`
+}
+
+// Errors of token verification. Their texts are shown to the client; they
+// say what is wrong without detail an attacker could use.
+var (
+	errWrongScheme  = errors.New("the Authorization header must use the Bearer scheme")
+	errInvalidToken = errors.New("invalid bearer token")
+	errExpiredToken = errors.New("bearer token expired")
+)
+
+// ParseToken verifies a caller token: HS256 only, signed with secret, exp
+// required and in the future at now, sub present, exact_account and
+// exact_contact GUIDs when present. It returns the authenticated caller.
+func ParseToken(secret []byte, token string, now time.Time) (resolvers.Caller, error) {
+	if len(token) == 0 || len(token) > maxTokenLen {
+		return resolvers.Caller{}, errInvalidToken
+	}
+	var c claims
+	_, err := jwt.ParseWithClaims(token, &c,
+		func(*jwt.Token) (any, error) { return secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+	)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return resolvers.Caller{}, errExpiredToken
+	case err != nil:
+		return resolvers.Caller{}, errInvalidToken
+	}
+	if c.Subject == "" {
+		return resolvers.Caller{}, errInvalidToken
+	}
+	if c.ExactAccount != "" && !guidRE.MatchString(c.ExactAccount) {
+		return resolvers.Caller{}, errInvalidToken
+	}
+	if c.ExactContact != "" && !guidRE.MatchString(c.ExactContact) {
+		return resolvers.Caller{}, errInvalidToken
+	}
+	return resolvers.Caller{
+		Subject: c.Subject,
+		Account: strings.ToLower(c.ExactAccount),
+		Contact: strings.ToLower(c.ExactContact),
+	}, nil
+}
+
+// SignToken makes an HS256 caller token for sub acting for Exact account
+// (may be empty) and contact (may be empty), valid for ttl from now. It is
+// for demo tokens in sandbox mode and for tests.
+func SignToken(secret []byte, sub, account, contact string, ttl time.Duration, now time.Time) (string, error) {
+	switch {
+	case len(secret) == 0:
+		return "", errors.New("server.SignToken: empty secret")
+	case sub == "":
+		return "", errors.New("server.SignToken: empty subject")
+	case ttl <= 0:
+		return "", errors.New("server.SignToken: ttl must be positive")
+	case account != "" && !guidRE.MatchString(account):
+		return "", errors.New("server.SignToken: account is not a GUID")
+	case contact != "" && !guidRE.MatchString(contact):
+		return "", errors.New("server.SignToken: contact is not a GUID")
+	}
+	c := claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Subject:   sub,
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+		},
+		ExactAccount: strings.ToLower(account),
+		ExactContact: strings.ToLower(contact),
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(secret)
+	if err != nil {
+		return "", fmt.Errorf("server.SignToken: %w", err)
+	}
+	return s, nil
+}
+
+// authenticator puts the caller of each request into its context, or refuses
+// the request with 401 when it carries a token that does not verify.
+type authenticator struct {
+	secret []byte
+	now    func() time.Time
+}
+
+func (a *authenticator) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, err := a.authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			writeError(w, r, http.StatusUnauthorized, resolvers.CodeUnauthenticated, err.Error())
+			return
+		}
+		caller.RemoteAddr = remoteHost(r)
+		next.ServeHTTP(w, r.WithContext(resolvers.NewContext(r.Context(), caller)))
+	})
+}
+
+func (a *authenticator) authenticate(r *http.Request) (resolvers.Caller, error) {
+	values := r.Header.Values("Authorization")
+	if len(values) == 0 {
+		return resolvers.Caller{Anonymous: true}, nil
+	}
+	if len(values) > 1 {
+		return resolvers.Caller{}, errInvalidToken
+	}
+	scheme, token, ok := strings.Cut(strings.TrimSpace(values[0]), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return resolvers.Caller{}, errWrongScheme
+	}
+	return ParseToken(a.secret, strings.TrimSpace(token), a.now())
+}
+
+// remoteHost is the client's address without the port. Forwarding headers
+// are not trusted.
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,176 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/exactql/exactql/graph"
+	"github.com/exactql/exactql/graph/model"
+	"github.com/exactql/exactql/resolvers"
+)
+
+func init() {
+	// Over-limit operations are refused before execution, like validation
+	// failures: HTTP 422 (application/json) or 400 (graphql-response+json).
+	errcode.RegisterErrorType(resolvers.CodeQueryTooComplex, errcode.KindProtocol)
+	errcode.RegisterErrorType("COMPLEXITY_LIMIT_EXCEEDED", errcode.KindProtocol)
+}
+
+// shapeLimit refuses operations nested deeper than maxDepth or selecting more
+// than maxFields fields (aliases count, fragments are expanded where used).
+// Introspection fields (__schema, __type) are not counted, so tools keep
+// working when introspection is on.
+type shapeLimit struct {
+	maxDepth  int
+	maxFields int
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = (*shapeLimit)(nil)
+
+// ExtensionName implements graphql.HandlerExtension.
+func (*shapeLimit) ExtensionName() string { return "ShapeLimit" }
+
+// Validate implements graphql.HandlerExtension.
+func (*shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext implements graphql.OperationContextMutator.
+func (l *shapeLimit) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	if opCtx.Operation == nil {
+		return nil
+	}
+	w := shapeWalker{maxDepth: l.maxDepth, maxFields: l.maxFields}
+	w.walk(opCtx.Operation.SelectionSet, 1)
+	switch {
+	case w.tooDeep:
+		return tooComplex(fmt.Sprintf("operation is nested deeper than the limit of %d", l.maxDepth))
+	case w.tooMany:
+		return tooComplex(fmt.Sprintf("operation selects more than the limit of %d fields", l.maxFields))
+	}
+	return nil
+}
+
+func tooComplex(msg string) *gqlerror.Error {
+	err := gqlerror.Errorf("%s", msg)
+	errcode.Set(err, resolvers.CodeQueryTooComplex)
+	return err
+}
+
+type shapeWalker struct {
+	maxDepth, maxFields int
+	fields              int
+	tooDeep, tooMany    bool
+}
+
+// walk stops as soon as a limit is crossed, so fragments that multiply each
+// other cannot make it expensive.
+func (w *shapeWalker) walk(set ast.SelectionSet, depth int) {
+	for _, sel := range set {
+		if w.tooDeep || w.tooMany {
+			return
+		}
+		switch s := sel.(type) {
+		case *ast.Field:
+			if strings.HasPrefix(s.Name, "__") && s.Name != "__typename" {
+				continue
+			}
+			w.fields++
+			if w.fields > w.maxFields {
+				w.tooMany = true
+				return
+			}
+			if depth > w.maxDepth {
+				w.tooDeep = true
+				return
+			}
+			w.walk(s.SelectionSet, depth+1)
+		case *ast.InlineFragment:
+			w.walk(s.SelectionSet, depth)
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				w.walk(s.Definition.SelectionSet, depth)
+			}
+		}
+	}
+}
+
+// listCost is the multiplier a list field's `first` contributes to the
+// complexity score: the default when absent, clamped to [1, 1000] so huge
+// values cannot overflow (the resolvers refuse first > 100 anyway).
+func listCost(first *int, def int) int {
+	n := def
+	if first != nil {
+		n = *first
+	}
+	return min(max(n, 1), 1000)
+}
+
+// complexityRoot scores list fields by how many elements they may return.
+// Other fields cost 1 plus their children (gqlgen's default).
+func complexityRoot() graph.ComplexityRoot {
+	var c graph.ComplexityRoot
+	c.Query.Products = func(child int, first *int, _ *string, _ *string, _ *string) int {
+		return 1 + listCost(first, 24)*child
+	}
+	c.Query.ProductsByCode = func(child int, codes []string) int {
+		return 1 + min(max(len(codes), 1), 1000)*child
+	}
+	c.Customer.Orders = func(child int, first *int, _ *string) int {
+		return 1 + listCost(first, 20)*child
+	}
+	// Relations that may fetch from Exact weigh a little more.
+	c.Product.Price = func(child int, _ *model.Decimal) int { return 2 + child }
+	c.Product.Stock = func(child int, _ *string) int { return 2 + child }
+	c.SalesOrder.Lines = func(child int) int { return 2 + 10*child }
+	return c
+}
+
+// limitBody refuses request bodies larger than max with 413 and a GraphQL
+// error, before gqlgen reads them, and query strings of GET requests larger
+// than max with 414.
+func limitBody(maxBytes int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if int64(len(r.URL.RawQuery)) > maxBytes {
+			writeError(w, r, http.StatusRequestURITooLong, resolvers.CodeBadUserInput,
+				fmt.Sprintf("query string larger than %d bytes", maxBytes))
+			return
+		}
+		if r.Body == nil || r.Body == http.NoBody {
+			next.ServeHTTP(w, r)
+			return
+		}
+		tooLarge := func() {
+			writeError(w, r, http.StatusRequestEntityTooLarge, resolvers.CodeBadUserInput,
+				fmt.Sprintf("request body larger than %d bytes", maxBytes))
+		}
+		if r.ContentLength > maxBytes {
+			tooLarge()
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				tooLarge()
+				return
+			}
+			writeError(w, r, http.StatusBadRequest, resolvers.CodeBadUserInput, "could not read the request body")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,168 @@
+// Package server speaks HTTP: it assembles the GraphQL handler with caller
+// authentication, request limits, logging and the health endpoints.
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/rs/zerolog"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/graph"
+	"github.com/exactql/exactql/resolvers"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxBodyBytes  = 1 << 20
+	DefaultMaxDepth      = 12
+	DefaultMaxComplexity = 5000
+	DefaultMaxFields     = 1000
+)
+
+// parserTokenLimit stops the parser early on huge documents that still fit
+// the body limit.
+const parserTokenLimit = 20000
+
+// Config are the HTTP-level settings. The listen address is not here: cmd
+// opens the listener.
+type Config struct {
+	// JWTSecret is the HS256 secret caller tokens are signed with. Required.
+	JWTSecret []byte
+	// Introspection turns GraphQL introspection on (sandbox mode).
+	Introspection bool
+	// MaxBodyBytes limits a request body; 0 means DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxDepth limits the nesting of fields in an operation; 0 means
+	// DefaultMaxDepth.
+	MaxDepth int
+	// MaxComplexity limits gqlgen's complexity score of an operation (list
+	// fields count their `first` or the number of codes asked for); 0 means
+	// DefaultMaxComplexity.
+	MaxComplexity int
+	// MaxFields limits how many fields (aliases included, fragments expanded)
+	// one operation selects; 0 means DefaultMaxFields.
+	MaxFields int
+	// PublicPrices lets anonymous callers see default prices. The server only
+	// carries it; the resolvers apply it.
+	PublicPrices bool
+	// Playground serves the GraphQL playground at / (not built yet).
+	Playground bool
+	// Now is the clock for token expiry; nil means time.Now.
+	Now func() time.Time
+}
+
+// Readiness reports whether the gateway can serve: the store is writable and
+// the Exact token chain is usable. details go into the /readyz body.
+type Readiness interface {
+	Ready(ctx context.Context) (ok bool, details map[string]any)
+}
+
+// Deps are the parts the server is assembled from.
+type Deps struct {
+	// Logger is the request logger; each request gets a child with its
+	// request ID in its context. The zero Logger discards.
+	Logger zerolog.Logger
+	// Resolvers is the root resolver (a *resolvers.Resolver in production).
+	Resolvers graph.ResolverRoot
+	// Readiness answers /readyz; nil means always ready.
+	Readiness Readiness
+}
+
+// New assembles the gateway's HTTP handler: POST and GET /graphql,
+// /healthz and /readyz.
+func New(cfg Config, deps Deps) (http.Handler, error) {
+	if len(cfg.JWTSecret) == 0 {
+		return nil, errors.New("server.New: JWTSecret is required")
+	}
+	if deps.Resolvers == nil {
+		return nil, errors.New("server.New: Resolvers is required")
+	}
+	cfg = withDefaults(cfg)
+
+	gql := newGraphQLHandler(cfg, deps.Resolvers)
+	auth := &authenticator{secret: cfg.JWTSecret, now: cfg.Now}
+
+	mux := http.NewServeMux()
+	graphqlHandler := limitBody(cfg.MaxBodyBytes, auth.middleware(withStaleTracker(gql)))
+	mux.Handle("POST /graphql", graphqlHandler)
+	mux.Handle("GET /graphql", graphqlHandler)
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.Handle("GET /readyz", readyz(deps.Readiness))
+
+	return requestID(logRequests(deps.Logger, recoverPanics(mux))), nil
+}
+
+func withDefaults(cfg Config) Config {
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.MaxDepth <= 0 {
+		cfg.MaxDepth = DefaultMaxDepth
+	}
+	if cfg.MaxComplexity <= 0 {
+		cfg.MaxComplexity = DefaultMaxComplexity
+	}
+	if cfg.MaxFields <= 0 {
+		cfg.MaxFields = DefaultMaxFields
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return cfg
+}
+
+// newGraphQLHandler builds gqlgen's handler with our transports, caches,
+// limits, error presenter and the stale extension.
+func newGraphQLHandler(cfg Config, root graph.ResolverRoot) *handler.Server {
+	es := graph.NewExecutableSchema(graph.Config{
+		Resolvers:  root,
+		Complexity: complexityRoot(),
+	})
+	srv := handler.New(es)
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+
+	srv.SetParserTokenLimit(parserTokenLimit)
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	if cfg.Introspection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(&shapeLimit{maxDepth: cfg.MaxDepth, maxFields: cfg.MaxFields})
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+
+	srv.SetErrorPresenter(resolvers.PresentError)
+	srv.SetRecoverFunc(resolvers.Recover)
+	srv.AroundResponses(staleExtension)
+	return srv
+}
+
+// withStaleTracker gives each GraphQL request a cache stale tracker.
+func withStaleTracker(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(cache.WithStaleTracker(r.Context())))
+	})
+}
+
+// staleExtension sets extensions.stale when any value behind the response
+// came from an expired cache entry.
+func staleExtension(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp != nil && cache.WasStale(ctx) {
+		if resp.Extensions == nil {
+			resp.Extensions = map[string]any{}
+		}
+		resp.Extensions["stale"] = true
+	}
+	return resp
+}
