@@ -310,3 +310,14 @@ type NewSalesOrderLine struct {
 	UnitPrice decimal.Decimal `json:"UnitPrice"`
 	Notes     string          `json:"Notes,omitempty"`
 }
+
+// MarshalJSON writes Quantity and UnitPrice as JSON numbers: shopspring's
+// decimal marshals to strings by default, and Exact wants numbers.
+func (l NewSalesOrderLine) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Item      string      `json:"Item"`
+		Quantity  json.Number `json:"Quantity"`
+		UnitPrice json.Number `json:"UnitPrice"`
+		Notes     string      `json:"Notes,omitempty"`
+	}{l.Item, json.Number(l.Quantity.String()), json.Number(l.UnitPrice.String()), l.Notes})
+}

@@ -7,70 +7,239 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"strings"
 
+	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
+	"github.com/exactql/exactql/pricing"
+	"github.com/exactql/exactql/resolvers/data"
+	"github.com/shopspring/decimal"
 )
 
 // ItemGroup is the resolver for the itemGroup field.
 func (r *productResolver) ItemGroup(ctx context.Context, obj *model.Product) (*model.ItemGroup, error) {
-	panic(fmt.Errorf("not implemented: ItemGroup - itemGroup"))
+	if obj.Item.ItemGroup == "" {
+		return nil, nil
+	}
+	return &model.ItemGroup{ID: obj.Item.ItemGroup, Code: erp.Code(obj.Item.ItemGroupCode), Description: obj.Item.ItemGroupDescription}, nil
 }
 
 // PictureURL is the resolver for the pictureUrl field.
 func (r *productResolver) PictureURL(ctx context.Context, obj *model.Product) (*string, error) {
-	panic(fmt.Errorf("not implemented: PictureURL - pictureUrl"))
+	if obj.Item.PictureURL == "" {
+		return nil, nil
+	}
+	u := "/images/" + strings.ToLower(obj.Item.ID)
+	return &u, nil
 }
 
 // Price is the resolver for the price field.
 func (r *productResolver) Price(ctx context.Context, obj *model.Product, quantity *model.Decimal) (*model.Price, error) {
-	panic(fmt.Errorf("not implemented: Price - price"))
+	q := decimal.NewFromInt(1)
+	if quantity != nil {
+		q = quantity.Decimal
+	}
+	if !q.IsPositive() {
+		return nil, BadInputf("quantity: must be greater than 0")
+	}
+	d, ok, err := r.loaders(ctx).PriceData(ctx, obj.Item)
+	if err != nil || !ok {
+		return nil, err
+	}
+	p, ok := pricing.Resolve(r.priceContext(), r.buyerOf(ctx), d, q)
+	if !ok {
+		return nil, nil
+	}
+	return priceModel(p), nil
 }
 
 // PriceBreaks is the resolver for the priceBreaks field.
 func (r *productResolver) PriceBreaks(ctx context.Context, obj *model.Product) ([]*model.PriceBreak, error) {
-	panic(fmt.Errorf("not implemented: PriceBreaks - priceBreaks"))
+	d, ok, err := r.loaders(ctx).PriceData(ctx, obj.Item)
+	if err != nil {
+		return nil, err
+	}
+	out := []*model.PriceBreak{}
+	if !ok {
+		return out, nil
+	}
+	for _, b := range pricing.Breaks(r.priceContext(), r.buyerOf(ctx), d) {
+		out = append(out, &model.PriceBreak{MinimumQuantity: model.NewDecimal(b.MinimumQuantity), UnitPrice: money(b.UnitPrice, b.Currency)})
+	}
+	return out, nil
 }
 
 // Stock is the resolver for the stock field.
 func (r *productResolver) Stock(ctx context.Context, obj *model.Product, warehouse *string) ([]*model.StockLevel, error) {
-	panic(fmt.Errorf("not implemented: Stock - stock"))
+	only := ""
+	if warehouse != nil {
+		if !erp.IsGUID(*warehouse) {
+			return nil, BadInputf("warehouse: not a warehouse ID")
+		}
+		only = strings.ToLower(*warehouse)
+	}
+	l := r.loaders(ctx)
+	ws, err := l.Reader().Warehouses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e, err := l.Stock(ctx, obj.Item.ID)
+	if err != nil {
+		return nil, err
+	}
+	return stockLevels(ws, e, only), nil
 }
 
 // AvailableQuantity is the resolver for the availableQuantity field.
 func (r *productResolver) AvailableQuantity(ctx context.Context, obj *model.Product) (*model.Decimal, error) {
-	panic(fmt.Errorf("not implemented: AvailableQuantity - availableQuantity"))
+	e, err := r.loaders(ctx).Stock(ctx, obj.Item.ID)
+	if err != nil {
+		return nil, err
+	}
+	sum := decimal.Zero
+	for _, row := range e.Rows {
+		if a := row.CurrentStock.Sub(row.PlannedStockOut); a.IsPositive() {
+			sum = sum.Add(a)
+		}
+	}
+	d := model.NewDecimal(sum)
+	return &d, nil
 }
 
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id *string, code *string) (*model.Product, error) {
-	panic(fmt.Errorf("not implemented: Product - product"))
+	if (id == nil) == (code == nil) {
+		return nil, BadInputf("product: give exactly one of id and code")
+	}
+	l := r.loaders(ctx)
+	var it *erp.Item
+	var err error
+	if id != nil {
+		it, err = l.Item(ctx, *id)
+	} else {
+		c := strings.TrimSpace(*code)
+		if c == "" || len([]rune(c)) > maxCodeRunes {
+			return nil, nil
+		}
+		it, err = l.ItemByCode(ctx, c)
+	}
+	if err != nil || it == nil || !l.Reader().Sellable(it) {
+		return nil, err
+	}
+	return productOf(*it), nil
 }
 
 // Products is the resolver for the products field.
 func (r *queryResolver) Products(ctx context.Context, first *int, after *string, search *string, itemGroup *string) (*model.ProductConnection, error) {
-	panic(fmt.Errorf("not implemented: Products - products"))
+	n := defaultFirst
+	if first != nil {
+		n = *first
+	}
+	if n < 1 || n > maxFirst {
+		return nil, BadInputf("first: must be from 1 to %d", maxFirst)
+	}
+	term, err := searchTerm(search)
+	if err != nil {
+		return nil, err
+	}
+	group := ""
+	if itemGroup != nil {
+		if !erp.IsGUID(*itemGroup) {
+			return nil, BadInputf("itemGroup: not an item group ID")
+		}
+		group = strings.ToLower(*itemGroup)
+	}
+	q := data.ItemQuery{Search: term, ItemGroup: group, Limit: n}
+	if after != nil {
+		if q.AfterCode, err = decodeCursor(*after, term, group); err != nil {
+			return nil, err
+		}
+	}
+	page, err := r.loaders(ctx).Reader().ItemsPage(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	conn := &model.ProductConnection{Edges: []*model.ProductEdge{}, Nodes: []*model.Product{}, PageInfo: &model.PageInfo{HasNextPage: page.More}}
+	for _, it := range page.Items {
+		p := productOf(it)
+		c := encodeCursor(it.Code, term, group)
+		conn.Edges = append(conn.Edges, &model.ProductEdge{Cursor: c, Node: p})
+		conn.Nodes = append(conn.Nodes, p)
+		conn.PageInfo.EndCursor = &c
+	}
+	return conn, nil
 }
 
 // ProductsByCode is the resolver for the productsByCode field.
 func (r *queryResolver) ProductsByCode(ctx context.Context, codes []string) ([]*model.Product, error) {
-	panic(fmt.Errorf("not implemented: ProductsByCode - productsByCode"))
+	if len(codes) > maxCodes {
+		return nil, BadInputf("codes: at most %d codes", maxCodes)
+	}
+	out := make([]*model.Product, len(codes))
+	var ask []string
+	var at []int
+	for i, c := range codes {
+		c = strings.TrimSpace(c)
+		if c == "" || len([]rune(c)) > maxCodeRunes {
+			continue // cannot be an Exact item code: null, without asking Exact
+		}
+		ask = append(ask, c)
+		at = append(at, i)
+	}
+	if len(ask) == 0 {
+		return out, nil
+	}
+	l := r.loaders(ctx)
+	items, err := l.ItemsByCode(ctx, ask)
+	if err != nil {
+		return nil, err
+	}
+	for j, it := range items {
+		if it != nil && l.Reader().Sellable(it) {
+			out[at[j]] = productOf(*it)
+		}
+	}
+	return out, nil
 }
 
 // ItemGroups is the resolver for the itemGroups field.
 func (r *queryResolver) ItemGroups(ctx context.Context) ([]*model.ItemGroup, error) {
-	panic(fmt.Errorf("not implemented: ItemGroups - itemGroups"))
+	gs, err := r.loaders(ctx).Reader().ItemGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ItemGroup, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, &model.ItemGroup{ID: g.ID, Code: erp.Code(g.Code), Description: g.Description})
+	}
+	return out, nil
 }
 
 // Warehouses is the resolver for the warehouses field.
 func (r *queryResolver) Warehouses(ctx context.Context) ([]*model.Warehouse, error) {
-	panic(fmt.Errorf("not implemented: Warehouses - warehouses"))
+	ws, err := r.loaders(ctx).Reader().Warehouses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Warehouse, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, warehouseModel(w))
+	}
+	return out, nil
 }
 
 // ShippingMethods is the resolver for the shippingMethods field.
 func (r *queryResolver) ShippingMethods(ctx context.Context) ([]*model.ShippingMethod, error) {
-	panic(fmt.Errorf("not implemented: ShippingMethods - shippingMethods"))
+	ms, err := r.loaders(ctx).Reader().ShippingMethods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.ShippingMethod, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description})
+	}
+	return out, nil
 }
 
 // Product returns graph.ProductResolver implementation.
@@ -79,7 +248,5 @@ func (r *Resolver) Product() graph.ProductResolver { return &productResolver{r} 
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-type (
-	productResolver struct{ *Resolver }
-	queryResolver   struct{ *Resolver }
-)
+type productResolver struct{ *Resolver }
+type queryResolver struct{ *Resolver }

@@ -7,7 +7,11 @@ package resolvers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/exactql/exactql/erp"
 
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
@@ -15,27 +19,76 @@ import (
 
 // PriceList is the resolver for the priceList field.
 func (r *customerResolver) PriceList(ctx context.Context, obj *model.Customer) (*model.PriceList, error) {
-	panic(fmt.Errorf("not implemented: PriceList - priceList"))
+	if obj.Account.PriceList == "" {
+		return nil, nil
+	}
+	pl, err := r.loaders(ctx).Reader().PriceList(ctx, obj.Account.PriceList)
+	if errors.Is(err, erp.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &model.PriceList{ID: pl.ID, Code: erp.Code(pl.Code), Description: pl.Description}, nil
 }
 
 // DefaultShippingMethod is the resolver for the defaultShippingMethod field.
 func (r *customerResolver) DefaultShippingMethod(ctx context.Context, obj *model.Customer) (*model.ShippingMethod, error) {
-	panic(fmt.Errorf("not implemented: DefaultShippingMethod - defaultShippingMethod"))
+	if obj.Account.ShippingMethod == "" {
+		return nil, nil
+	}
+	ms, err := r.loaders(ctx).Reader().ShippingMethods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if strings.EqualFold(m.ID, obj.Account.ShippingMethod) {
+			return &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description}, nil
+		}
+	}
+	return nil, nil
 }
 
 // Contacts is the resolver for the contacts field.
 func (r *customerResolver) Contacts(ctx context.Context, obj *model.Customer) ([]*model.Contact, error) {
-	panic(fmt.Errorf("not implemented: Contacts - contacts"))
+	cs, err := r.loaders(ctx).Reader().Contacts(ctx, obj.Account.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*model.Contact, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, contactModel(c))
+	}
+	return out, nil
 }
 
 // InvoiceAddress is the resolver for the invoiceAddress field.
 func (r *customerResolver) InvoiceAddress(ctx context.Context, obj *model.Customer) (*model.Address, error) {
-	panic(fmt.Errorf("not implemented: InvoiceAddress - invoiceAddress"))
+	as, err := r.loaders(ctx).Reader().Addresses(ctx, obj.Account.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as { // main addresses come first
+		if a.Type == erp.AddressInvoice {
+			return addressModel(a), nil
+		}
+	}
+	return nil, nil
 }
 
 // DeliveryAddresses is the resolver for the deliveryAddresses field.
 func (r *customerResolver) DeliveryAddresses(ctx context.Context, obj *model.Customer) ([]*model.Address, error) {
-	panic(fmt.Errorf("not implemented: DeliveryAddresses - deliveryAddresses"))
+	as, err := r.loaders(ctx).Reader().Addresses(ctx, obj.Account.ID)
+	if err != nil {
+		return nil, err
+	}
+	out := []*model.Address{}
+	for _, a := range as {
+		if a.Type == erp.AddressDelivery {
+			out = append(out, addressModel(a))
+		}
+	}
+	return out, nil
 }
 
 // Orders is the resolver for the orders field.
@@ -45,7 +98,18 @@ func (r *customerResolver) Orders(ctx context.Context, obj *model.Customer, firs
 
 // Viewer is the resolver for the viewer field.
 func (r *queryResolver) Viewer(ctx context.Context) (*model.Customer, error) {
-	panic(fmt.Errorf("not implemented: Viewer - viewer"))
+	c := FromContext(ctx)
+	if !c.IsBuyer() {
+		return nil, nil
+	}
+	acct, err := r.loaders(ctx).Reader().Account(ctx, c.Account)
+	if errors.Is(err, erp.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &model.Customer{Account: *acct, DefaultCurrency: r.Deps.Reader.Config().Currency}, nil
 }
 
 // Customer returns graph.CustomerResolver implementation.

@@ -4,9 +4,25 @@
 // turns errors into the codes of ARCHITECTURE §8.
 package resolvers
 
-// Deps are the services the resolvers use. cmd fills them in; the fields come
-// with the read path (loaders, pricing, order service).
-type Deps struct{}
+import (
+	"context"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/exactql/exactql/resolvers/data"
+)
+
+// Deps are the services the resolvers use. cmd fills them in.
+type Deps struct {
+	// Reader is the shared read path (cache, single-flight, Exact).
+	Reader *data.Reader
+	// PublicPrices lets anonymous callers see default prices.
+	PublicPrices bool
+	// Orders is the order service; nil disables placeOrder and order history.
+	Orders OrderService
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
 
 // Resolver is the root resolver gqlgen calls into.
 type Resolver struct {
@@ -14,4 +30,39 @@ type Resolver struct {
 }
 
 // New returns a root resolver over deps.
-func New(deps Deps) *Resolver { return &Resolver{Deps: deps} }
+func New(deps Deps) *Resolver {
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	return &Resolver{Deps: deps}
+}
+
+type loadersKey struct{}
+
+// AroundOperations gives every GraphQL operation fresh dataloaders for its
+// caller (ARCHITECTURE §3.1). Install it with gqlgen's AroundOperations.
+func (r *Resolver) AroundOperations(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	if r.Deps.Reader != nil {
+		c := FromContext(ctx)
+		account := ""
+		if c.IsBuyer() {
+			account = c.Account
+		}
+		ctx = context.WithValue(ctx, loadersKey{}, data.NewLoaders(r.Deps.Reader, account, r.Deps.PublicPrices))
+	}
+	return next(ctx)
+}
+
+// loaders returns the operation's dataloaders (fresh ones if AroundOperations
+// was not installed, as in unit tests of single resolvers).
+func (r *Resolver) loaders(ctx context.Context) *data.Loaders {
+	if l, ok := ctx.Value(loadersKey{}).(*data.Loaders); ok {
+		return l
+	}
+	c := FromContext(ctx)
+	account := ""
+	if c.IsBuyer() {
+		account = c.Account
+	}
+	return data.NewLoaders(r.Deps.Reader, account, r.Deps.PublicPrices)
+}

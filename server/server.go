@@ -5,6 +5,9 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"github.com/exactql/exactql/server/cors"
+	"github.com/exactql/exactql/server/playground"
 	"net/http"
 	"time"
 
@@ -55,8 +58,14 @@ type Config struct {
 	// PublicPrices lets anonymous callers see default prices. The server only
 	// carries it; the resolvers apply it.
 	PublicPrices bool
-	// Playground serves the GraphQL playground at / (not built yet).
+	// Playground serves the GraphiQL playground at / with locally served
+	// assets.
 	Playground bool
+	// PlaygroundHeaders are the playground's default request headers (in
+	// sandbox mode a demo buyer's Authorization header).
+	PlaygroundHeaders map[string]string
+	// CORSOrigins are the browser origins allowed to call the gateway.
+	CORSOrigins []string
 	// Now is the clock for token expiry; nil means time.Now.
 	Now func() time.Time
 }
@@ -76,6 +85,9 @@ type Deps struct {
 	Resolvers graph.ResolverRoot
 	// Readiness answers /readyz; nil means always ready.
 	Readiness Readiness
+	// Operations, when set, wraps every GraphQL operation (the resolvers
+	// install their per-request dataloaders there).
+	Operations graphql.OperationMiddleware
 }
 
 // New assembles the gateway's HTTP handler: POST and GET /graphql,
@@ -90,16 +102,28 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	cfg = withDefaults(cfg)
 
 	gql := newGraphQLHandler(cfg, deps.Resolvers)
+	if deps.Operations != nil {
+		gql.AroundOperations(deps.Operations)
+	}
 	auth := &authenticator{secret: cfg.JWTSecret, now: cfg.Now}
 
 	mux := http.NewServeMux()
 	graphqlHandler := limitBody(cfg.MaxBodyBytes, auth.middleware(withStaleTracker(gql)))
 	mux.Handle("POST /graphql", graphqlHandler)
 	mux.Handle("GET /graphql", graphqlHandler)
+	if cfg.Playground {
+		po := playground.Options{Endpoint: "/graphql", DefaultHeaders: cfg.PlaygroundHeaders}
+		if err := po.Validate(); err != nil {
+			return nil, fmt.Errorf("server.New: %w", err)
+		}
+		ph := playground.Handler(po)
+		mux.Handle("GET /{$}", ph)
+		mux.Handle("GET "+playground.AssetsPrefix, ph)
+	}
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", readyz(deps.Readiness))
 
-	return requestID(logRequests(deps.Logger, recoverPanics(mux))), nil
+	return requestID(logRequests(deps.Logger, recoverPanics(cors.Middleware(cfg.CORSOrigins)(mux)))), nil
 }
 
 func withDefaults(cfg Config) Config {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/exactql/exactql/server/cors"
 	"strconv"
 	"strings"
 	"time"
@@ -130,10 +131,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.PublicPrices = p.boolean("EXACTQL_PUBLIC_PRICES", false)
 	c.WebshopOnly = p.boolean("EXACTQL_WEBSHOP_ONLY", false)
 	c.Currency = strings.ToUpper(p.str("EXACTQL_CURRENCY", "EUR"))
-	for _, o := range strings.Split(getenv("EXACTQL_CORS_ORIGINS"), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			c.CORSOrigins = append(c.CORSOrigins, strings.TrimRight(o, "/"))
-		}
+	if origins, err := cors.ParseOrigins(getenv("EXACTQL_CORS_ORIGINS")); err != nil {
+		p.fail("EXACTQL_CORS_ORIGINS", err)
+	} else {
+		c.CORSOrigins = origins
 	}
 	c.Playground = p.boolean("EXACTQL_PLAYGROUND", sandbox)
 	c.Introspection = p.boolean("EXACTQL_INTROSPECTION", sandbox)

@@ -160,5 +160,3 @@ func (u ExactUpstream) Contacts(ctx context.Context, account string) ([]erp.Cont
 func (u ExactUpstream) Addresses(ctx context.Context, account string) ([]erp.Address, error) {
 	return u.C.Addresses.ForAccount(ctx, account)
 }
-
-

@@ -25,7 +25,7 @@ type Loaders struct {
 
 	items     *dataloadgen.Loader[string, *erp.Item]
 	itemCodes *dataloadgen.Loader[string, *erp.Item]
-	stock     *dataloadgen.Loader[string, []erp.ItemWarehouse]
+	stock     *dataloadgen.Loader[string, StockEntry]
 
 	buyerOnce sync.Once
 	buyer     *Buyer
@@ -51,7 +51,7 @@ func NewLoaders(r *Reader, account string, public bool) *Loaders {
 		items, err := r.ItemsByCode(ctx, codes)
 		return items, fill(len(codes), err)
 	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
-	l.stock = dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([][]erp.ItemWarehouse, []error) {
+	l.stock = dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]StockEntry, []error) {
 		rows, err := r.Stock(ctx, ids)
 		return rows, fill(len(ids), err)
 	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
@@ -109,7 +109,7 @@ func (l *Loaders) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item,
 }
 
 // Stock loads an item's ItemWarehouses rows.
-func (l *Loaders) Stock(ctx context.Context, itemID string) ([]erp.ItemWarehouse, error) {
+func (l *Loaders) Stock(ctx context.Context, itemID string) (StockEntry, error) {
 	if rows, ok := l.r.PeekStock(itemID); ok {
 		return rows, nil
 	}

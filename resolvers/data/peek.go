@@ -39,6 +39,6 @@ func (r *Reader) PeekPriceData(b *Buyer, it erp.Item) (pricing.Data, bool) {
 }
 
 // PeekStock returns an item's stock rows from a fresh cache entry, if any.
-func (r *Reader) PeekStock(itemID string) ([]erp.ItemWarehouse, bool) {
-	return cache.Peek[[]erp.ItemWarehouse](r.c, r.kStock, r.key(r.kStock.Name, strings.ToLower(itemID)))
+func (r *Reader) PeekStock(itemID string) (StockEntry, bool) {
+	return cache.Peek[StockEntry](r.c, r.kStock, r.key(r.kStock.Name, strings.ToLower(itemID)))
 }

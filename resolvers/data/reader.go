@@ -50,8 +50,8 @@ type Reader struct {
 	cfg Config
 
 	kItem, kItemCode, kPage, kGroups, kWarehouses, kShipping cache.Kind
-	kAccount, kAgreements, kPriceList, kPeriods, kDefault  cache.Kind
-	kVDItem, kVDGroup, kStock, kContacts, kAddresses        cache.Kind
+	kAccount, kAgreements, kPriceList, kPeriods, kDefault    cache.Kind
+	kVDItem, kVDGroup, kStock, kContacts, kAddresses         cache.Kind
 }
 
 // NewReader returns a Reader over up and c.
@@ -343,10 +343,16 @@ func (r *Reader) Addresses(ctx context.Context, account string) ([]erp.Address, 
 	}, costSlice[erp.Address](256))
 }
 
+// StockEntry is an item's stock rows and when they were read from Exact.
+type StockEntry struct {
+	Rows []erp.ItemWarehouse
+	At   time.Time
+}
+
 // Stock returns the ItemWarehouses rows per item, in order of ids.
-func (r *Reader) Stock(ctx context.Context, ids []string) ([][]erp.ItemWarehouse, error) {
+func (r *Reader) Stock(ctx context.Context, ids []string) ([]StockEntry, error) {
 	keys := r.keys(r.kStock.Name, nil, lower(ids))
-	vals, _, err := cache.GetMany(ctx, r.c, r.kStock, keys, func(ctx context.Context, missing []string) (map[string][]erp.ItemWarehouse, error) {
+	vals, _, err := cache.GetMany(ctx, r.c, r.kStock, keys, func(ctx context.Context, missing []string) (map[string]StockEntry, error) {
 		// One item has a row per warehouse at most: chunk so that a chunk's
 		// rows fit one 60-row page of Exact.
 		ws, err := r.Warehouses(ctx)
@@ -363,8 +369,14 @@ func (r *Reader) Stock(ctx context.Context, ids []string) ([][]erp.ItemWarehouse
 			}
 			rows = append(rows, part...)
 		}
-		return groupByKey(r, r.kStock.Name, nil, missing, rows, func(w erp.ItemWarehouse) string { return strings.ToLower(w.Item) }), nil
-	}, costSlice[erp.ItemWarehouse](256))
+		at := r.cfg.Now()
+		grouped := groupByKey(r, r.kStock.Name, nil, missing, rows, func(w erp.ItemWarehouse) string { return strings.ToLower(w.Item) })
+		out := make(map[string]StockEntry, len(grouped))
+		for k, v := range grouped {
+			out[k] = StockEntry{Rows: v, At: at}
+		}
+		return out, nil
+	}, func(e StockEntry) int64 { return int64(96 + 256*len(e.Rows)) })
 	return vals, err
 }
 
@@ -559,4 +571,3 @@ func validOn(start, end erp.Time, today pricing.Date) bool {
 	}
 	return true
 }
-

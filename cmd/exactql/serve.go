@@ -1,0 +1,349 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/sandbox"
+	"github.com/exactql/exactql/erp/sandbox/gen"
+	"github.com/exactql/exactql/resolvers"
+	"github.com/exactql/exactql/resolvers/data"
+	"github.com/exactql/exactql/server"
+	"github.com/exactql/exactql/store"
+	"github.com/rs/zerolog"
+)
+
+// demoToken is a ready-to-paste bearer token of a sandbox demo buyer.
+type demoToken struct {
+	Name    string `json:"name"`
+	Account string `json:"account"`
+	Rule    string `json:"rule"`
+	Token   string `json:"token"`
+}
+
+// started describes a running gateway; tests receive it through a hook.
+type started struct {
+	URL        string
+	DemoTokens []demoToken
+	Sandbox    *sandbox.Sandbox // nil in production mode
+	Client     *erp.Client
+	Cache      *cache.Cache
+}
+
+// exactConn is how the gateway reaches Exact (or the sandbox).
+type exactConn struct {
+	BaseURL, ClientID, ClientSecret, RefreshToken string
+	Division                                      int
+}
+
+// serve runs the gateway until ctx ends. onReady, when set, is called once
+// the listener is open (tests use it).
+func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady func(started)) error {
+	log := newLogger(cfg, stderr)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	conn := exactConn{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID, ClientSecret: cfg.ExactClientSecret,
+		RefreshToken: cfg.ExactRefreshToken, Division: cfg.ExactDivision}
+	dataDir := cfg.DataDir
+	var sb *sandbox.Sandbox
+	if cfg.Mode == "sandbox" {
+		var stopSandbox func()
+		var err error
+		sb, conn, stopSandbox, err = startSandbox(cfg)
+		if err != nil {
+			return err
+		}
+		defer stopSandbox()
+		// The in-process sandbox is new on every start, so its store is too.
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		if dataDir, err = os.MkdirTemp(cfg.DataDir, "sandbox-"); err != nil {
+			return fmt.Errorf("data dir: %w", err)
+		}
+		defer os.RemoveAll(dataDir)
+		if cfg.JWTSecret == "" {
+			b := make([]byte, 32)
+			if _, err := rand.Read(b); err != nil {
+				return err
+			}
+			cfg.JWTSecret = hex.EncodeToString(b)
+		}
+		log.Info().Str("exact", conn.BaseURL).Int("division", conn.Division).Msg("sandbox mode: an embedded Exact Online sandbox serves the data")
+	}
+
+	st, err := store.Open(dataDir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer st.Close()
+	if seeded, err := erp.SeedToken(ctx, st, conn.RefreshToken); err != nil {
+		return fmt.Errorf("seeding the token store: %w", err)
+	} else if seeded {
+		log.Info().Msg("token store seeded from EXACT_REFRESH_TOKEN")
+	}
+
+	upstreamHTTP := &http.Client{Timeout: 30 * time.Second}
+	ts := erp.NewTokenSource(ctx, erp.TokenSourceOptions{BaseURL: conn.BaseURL, ClientID: conn.ClientID,
+		ClientSecret: conn.ClientSecret, Store: st, HTTPClient: upstreamHTTP})
+	if s := ts.Status(ctx); s.ConsentNeeded {
+		log.Error().Str("reason", s.Reason).Msg("Exact consent needed: run `exactql auth` (the gateway serves cached data only and /readyz fails)")
+	}
+	gov := erp.NewGovernor(erp.GovernorOptions{MaxWait: cfg.UpstreamWait})
+	opts := []erp.Option{erp.WithBaseURL(conn.BaseURL), erp.WithHTTPClient(upstreamHTTP), erp.WithTokenSource(ts),
+		erp.WithBatchSize(cfg.BatchSize), erp.WithGovernor(gov)}
+	if conn.Division != 0 {
+		opts = append(opts, erp.WithDivision(conn.Division))
+	}
+	client, err := erp.New(opts...)
+	if err != nil {
+		return fmt.Errorf("exact client: %w", err)
+	}
+	division := conn.Division
+	if division == 0 {
+		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
+		division, err = client.Division(dctx)
+		dcancel()
+		if err != nil {
+			return fmt.Errorf("finding the Exact division through current/Me (set EXACT_DIVISION to skip): %w", err)
+		}
+	}
+
+	c, err := cache.New(cache.Options{MaxCostBytes: cfg.CacheBytes, StaleMaxAge: cfg.StaleMaxAge, Metrics: true})
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	defer c.Close()
+	reader := data.NewReader(data.ExactUpstream{C: client}, c, data.Config{
+		Division: division, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly, Location: cfg.Timezone,
+		TTLs: data.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
+			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
+	})
+	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices})
+
+	secret := []byte(cfg.JWTSecret)
+	var demo []demoToken
+	var playHeaders map[string]string
+	if sb != nil {
+		if demo, err = demoTokens(sb, secret); err != nil {
+			return err
+		}
+		// The playground's first query shows prices: a demo buyer on a price list.
+		for _, d := range demo {
+			if d.Rule == gen.RulePriceList {
+				playHeaders = map[string]string{"Authorization": "Bearer " + d.Token}
+			}
+		}
+	}
+	handler, err := server.New(server.Config{
+		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
+		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
+		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, PublicPrices: cfg.PublicPrices,
+		Playground: cfg.Playground,
+	}, server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations,
+		Readiness: readiness{store: st, tokens: ts, gov: gov}})
+	if err != nil {
+		return err
+	}
+
+	if sb != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /demo/tokens", demoHandler(demo))
+		mux.Handle("/", handler)
+		handler = mux
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	url := "http://" + hostPort(ln.Addr())
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+		BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	printBanner(stdout, cfg, url, demo)
+	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
+	if onReady != nil {
+		onReady(started{URL: url, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c})
+	}
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info().Msg("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// startSandbox starts the embedded Exact sandbox on a loopback port.
+func startSandbox(cfg *config) (*sandbox.Sandbox, exactConn, func(), error) {
+	sb := sandbox.New(sandbox.Options{Data: gen.Options{Seed: cfg.SandboxSeed, Items: cfg.SandboxItems,
+		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, exactConn{}, nil, fmt.Errorf("sandbox listener: %w", err)
+	}
+	hs := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	conn := exactConn{BaseURL: "http://" + ln.Addr().String(), ClientID: sb.ClientID(), ClientSecret: sb.ClientSecret(),
+		RefreshToken: sb.IssueRefreshToken(), Division: sb.Division()}
+	stop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = hs.Shutdown(ctx)
+	}
+	return sb, conn, stop, nil
+}
+
+func demoTokens(sb *sandbox.Sandbox, secret []byte) ([]demoToken, error) {
+	var out []demoToken
+	now := time.Now()
+	for _, b := range sb.DemoBuyers() {
+		tok, err := server.SignToken(secret, "demo-"+strings.ToLower(strings.ReplaceAll(b.Rule, "_", "-")), b.AccountID, b.ContactID, 30*24*time.Hour, now)
+		if err != nil {
+			return nil, fmt.Errorf("demo token: %w", err)
+		}
+		out = append(out, demoToken{Name: b.Name, Account: b.AccountID, Rule: b.Rule, Token: tok})
+	}
+	return out, nil
+}
+
+func demoHandler(demo []demoToken) http.Handler {
+	body, _ := json.MarshalIndent(demo, "", "  ")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write(body)
+	})
+}
+
+func hostPort(a net.Addr) string {
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+func printBanner(w io.Writer, cfg *config, url string, demo []demoToken) {
+	fmt.Fprintf(w, "exactql %s (%s mode)\n", version, cfg.Mode)
+	fmt.Fprintf(w, "GraphQL endpoint: %s/graphql\n", url)
+	if cfg.Playground {
+		fmt.Fprintf(w, "Playground:       %s/\n", url)
+	}
+	if len(demo) > 0 {
+		fmt.Fprintf(w, "Demo buyers (also at %s/demo/tokens); send as Authorization: Bearer <token>\n", url)
+		for _, d := range demo {
+			fmt.Fprintf(w, "  %-18s %-28s %s\n", d.Rule, d.Name, d.Token)
+		}
+	}
+}
+
+func newLogger(cfg *config, stderr io.Writer) zerolog.Logger {
+	level, err := zerolog.ParseLevel(strings.ToLower(cfg.LogLevel))
+	if err != nil || level == zerolog.NoLevel {
+		level = zerolog.InfoLevel
+	}
+	var w io.Writer = stderr
+	format := cfg.LogFormat
+	if format == "" {
+		format = "json"
+		if f, ok := stderr.(*os.File); ok {
+			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+				format = "console"
+			}
+		}
+	}
+	if format == "console" {
+		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger()
+}
+
+// readiness answers /readyz: ready when the store is writable and the Exact
+// token chain needs no new consent. An Exact outage does not make the
+// gateway unready (it serves cached data); the details report it.
+type readiness struct {
+	store  *store.SQLite
+	tokens *erp.TokenSource
+	gov    *erp.Governor
+}
+
+func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
+	details := map[string]any{}
+	ok := true
+	if err := r.store.Ping(ctx); err != nil {
+		ok = false
+		details["store"] = "not writable"
+	} else {
+		details["store"] = "ok"
+	}
+	s := r.tokens.Status(ctx)
+	switch {
+	case s.ConsentNeeded:
+		ok = false
+		details["exact_token"] = "consent needed: run `exactql auth`"
+		details["exact_token_reason"] = s.Reason
+	case !s.OK:
+		ok = false
+		details["exact_token"] = "unavailable"
+	default:
+		details["exact_token"] = "ok"
+	}
+	if s.LastError != "" {
+		details["exact_last_token_error"] = s.LastError
+	}
+	g := r.gov.Snapshot()
+	details["exact_budget"] = g
+	return ok, details
+}
+
+// auth runs the one-time Exact consent and stores the token chain.
+func auth(ctx context.Context, cfg *config, stdout io.Writer) error {
+	if cfg.Mode != "production" {
+		return errors.New("auth needs EXACT_CLIENT_ID, EXACT_CLIENT_SECRET and EXACT_REDIRECT_URL of your Exact app")
+	}
+	if cfg.ExactRedirectURL == "" {
+		return errors.New("auth needs EXACT_REDIRECT_URL (a loopback URL registered for the app, e.g. http://localhost:8765/callback)")
+	}
+	st, err := store.Open(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	defer st.Close()
+	err = erp.RunConsent(ctx, erp.ConsentOptions{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID,
+		ClientSecret: cfg.ExactClientSecret, RedirectURL: cfg.ExactRedirectURL, Store: st,
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}}, func(u string) {
+		fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\nWaiting for Exact to redirect to %s …\n", u, cfg.ExactRedirectURL)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Exact tokens stored in %s. Start the gateway with `exactql serve`.\n", cfg.DataDir)
+	return nil
+}

@@ -1,0 +1,165 @@
+package erp_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exactql/exactql/erp"
+)
+
+// freeLoopbackAddr returns a loopback address that was free a moment ago.
+// RunConsent needs the exact port of the registered redirect URL.
+func freeLoopbackAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func TestConsentURL(t *testing.T) {
+	got := erp.ConsentURL(erp.ConsentOptions{BaseURL: "https://start.exactonline.nl/", ClientID: "abc", RedirectURL: "http://localhost:8765/cb", State: "xyz"})
+	u, err := url.Parse(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	if u.Scheme+"://"+u.Host+u.Path != "https://start.exactonline.nl/api/oauth2/auth" ||
+		q.Get("client_id") != "abc" || q.Get("redirect_uri") != "http://localhost:8765/cb" ||
+		q.Get("response_type") != "code" || q.Get("state") != "xyz" {
+		t.Errorf("ConsentURL = %q", got)
+	}
+}
+
+func TestRunConsentEndToEnd(t *testing.T) {
+	clock := newFakeClock()
+	f := newFakeExact(t, clock, 600*time.Second, 30*time.Second)
+	s := openStore(t, t.TempDir(), clock)
+	redirect := "http://" + freeLoopbackAddr(t) + "/callback"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	type page struct {
+		status int
+		body   string
+		err    error
+	}
+	pages := make(chan page, 2)
+	browser := func(u string) {
+		// Refuse a forged redirect first (wrong state), then follow the
+		// consent URL like a browser.
+		go func() {
+			resp, err := http.Get(redirect + "?code=forged&state=wrong")
+			if err != nil {
+				pages <- page{err: err}
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			pages <- page{status: resp.StatusCode, body: string(b)}
+
+			resp, err = http.Get(u)
+			if err != nil {
+				pages <- page{err: err}
+				return
+			}
+			b, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			pages <- page{status: resp.StatusCode, body: string(b)}
+		}()
+	}
+	err := erp.RunConsent(ctx, erp.ConsentOptions{
+		BaseURL: f.srv.URL, ClientID: testClientID, ClientSecret: testSecret,
+		RedirectURL: redirect, Store: s, State: "st4te", Now: clock.Now,
+	}, browser)
+	if err != nil {
+		t.Fatalf("RunConsent: %v", err)
+	}
+	forged, done := <-pages, <-pages
+	if forged.err != nil || forged.status != http.StatusBadRequest {
+		t.Errorf("forged redirect = %d %v, want 400", forged.status, forged.err)
+	}
+	if done.err != nil || done.status != http.StatusOK || !strings.Contains(done.body, "connected") {
+		t.Errorf("done page = %d %q %v", done.status, done.body, done.err)
+	}
+	st, err := s.LoadToken(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	live, codesLeft := f.refresh, len(f.codes)
+	f.mu.Unlock()
+	if st.RefreshToken != live || st.AccessToken == "" || !st.Expiry.Equal(clock.Now().Add(600*time.Second)) || st.ConsentNeeded != "" {
+		t.Errorf("stored token = expiry %v consent %q, refresh matches: %v", st.Expiry, st.ConsentNeeded, st.RefreshToken == live)
+	}
+	if codesLeft != 0 {
+		t.Errorf("%d codes not exchanged (the code with '!' must arrive decoded)", codesLeft)
+	}
+	assertNoSecrets(t, f, done.body, forged.body)
+}
+
+func TestRunConsentDeniedAndBadCode(t *testing.T) {
+	clock := newFakeClock()
+	f := newFakeExact(t, clock, 600*time.Second, 30*time.Second)
+	s := openStore(t, t.TempDir(), clock)
+	for _, tc := range []struct {
+		name  string
+		query string
+		want  error
+	}{
+		{"denied", "error=access_denied&state=s", erp.ErrConsentDenied},
+		{"unknown code", "code=nope%21x&state=s", erp.ErrConsentRequired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			redirect := "http://" + freeLoopbackAddr(t) + "/cb"
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			status := make(chan int, 1)
+			err := erp.RunConsent(ctx, erp.ConsentOptions{
+				BaseURL: f.srv.URL, ClientID: testClientID, ClientSecret: testSecret,
+				RedirectURL: redirect, Store: s, State: "s",
+			}, func(string) {
+				go func() {
+					resp, err := http.Get(redirect + "?" + tc.query)
+					if err != nil {
+						status <- 0
+						return
+					}
+					resp.Body.Close()
+					status <- resp.StatusCode
+				}()
+			})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("RunConsent = %v, want %v", err, tc.want)
+			}
+			if got := <-status; got == http.StatusOK || got == 0 {
+				t.Errorf("browser got %d, want an error page", got)
+			}
+			if err != nil {
+				assertNoSecrets(t, f, err.Error())
+			}
+			if _, err := s.LoadToken(ctx); !errors.Is(err, erp.ErrNoToken) {
+				t.Errorf("LoadToken = %v, want nothing stored", err)
+			}
+		})
+	}
+}
+
+func TestRunConsentRejectsNonLoopbackRedirect(t *testing.T) {
+	for _, r := range []string{"https://shop.example.com/cb", "http://localhost/cb", "not a url", "https://127.0.0.1:8765/cb"} {
+		err := erp.RunConsent(context.Background(), erp.ConsentOptions{RedirectURL: r}, nil)
+		if err == nil {
+			t.Errorf("RunConsent(%q) = nil, want an error", r)
+		}
+	}
+}

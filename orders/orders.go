@@ -1,0 +1,867 @@
+// Package orders places buyers' orders into Exact Online's sales orders
+// without losing or doubling any (ARCHITECTURE §6): input validation over
+// (possibly stale) cached data, idempotency scoped to the buyer's account, a
+// durable journal written before Exact is called, one POST per attempt, and
+// a background worker that settles orders whose outcome was unknown, first
+// looking for an earlier attempt that may have landed. It also answers a
+// buyer's order history (order(id), Customer.orders).
+package orders
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+	"github.com/shopspring/decimal"
+
+	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/ordering"
+	"github.com/exactql/exactql/pricing"
+)
+
+// Order statuses (the GraphQL OrderStatus enum).
+const (
+	StatusPending   = "PENDING"
+	StatusOpen      = "OPEN"
+	StatusPartial   = "PARTIAL"
+	StatusComplete  = "COMPLETE"
+	StatusCancelled = "CANCELLED"
+	StatusRejected  = "REJECTED"
+)
+
+// RefPrefix starts the last line of an order's Remarks; the gateway order ID
+// follows it. It is how the gateway finds its order in Exact again.
+const RefPrefix = "exactql-ref: "
+
+// MaxKeyLength is the longest idempotency key accepted, in characters.
+const MaxKeyLength = 200
+
+var (
+	// ErrForbidden means the buyer may not order: the account is unknown to
+	// Exact or blocked, or the caller has no account.
+	ErrForbidden = errors.New("orders: the account may not place orders")
+	// ErrNotFound means the order does not exist or is not the buyer's;
+	// both answer alike.
+	ErrNotFound = errors.New("orders: order not found")
+	// ErrInvalidKey means the idempotency key is empty or longer than
+	// MaxKeyLength.
+	ErrInvalidKey = errors.New("orders: the idempotency key must have 1 to 200 characters")
+	// ErrInvalidCursor means List got a cursor it did not issue.
+	ErrInvalidCursor = errors.New("orders: invalid cursor")
+	// ErrInvalidPageSize means List got first < 0 or first > MaxPageSize.
+	ErrInvalidPageSize = errors.New("orders: first must be between 0 and 100")
+)
+
+// UnavailableError means data needed to validate or price an order could
+// not be obtained (Exact unreachable and nothing cached). Nothing was
+// recorded; the key may be used again. Err is the cause (often an erp error).
+type UnavailableError struct{ Err error }
+
+// Error implements error.
+func (e *UnavailableError) Error() string {
+	return "orders: data needed for the order is unavailable: " + e.Err.Error()
+}
+
+// Unwrap returns the cause.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Buyer is the caller placing or reading orders: its Exact account, the
+// ordering contact (may be empty) and the token subject.
+type Buyer struct {
+	Account, Contact, Subject string
+}
+
+// Order is a sales order as the API shows it.
+type Order struct {
+	// ID is Exact's OrderID once written, else the gateway's ID.
+	ID string `json:"id"`
+	// GatewayID is the gateway's order ID ("" for orders entered in Exact).
+	GatewayID string `json:"gatewayId,omitempty"`
+	// ExactID is Exact's OrderID ("" while PENDING or REJECTED).
+	ExactID string `json:"exactId,omitempty"`
+	// OrderNumber is Exact's OrderNumber (0 while PENDING or REJECTED).
+	OrderNumber     int           `json:"orderNumber,omitempty"`
+	Status          string        `json:"status"`
+	RejectionReason string        `json:"rejectionReason,omitempty"`
+	OrderDate       *pricing.Date `json:"orderDate,omitempty"`
+	DeliveryDate    *pricing.Date `json:"deliveryDate,omitempty"`
+	YourRef         string        `json:"yourRef,omitempty"`
+	Description     string        `json:"description,omitempty"`
+	// DeliveryAddressID and ShippingMethodID are Exact IDs ("" when none).
+	DeliveryAddressID string `json:"deliveryAddressId,omitempty"`
+	ShippingMethodID  string `json:"shippingMethodId,omitempty"`
+	Currency          string `json:"currency"`
+	// Amount is the sum of the line amounts, excluding VAT.
+	Amount decimal.Decimal `json:"amount"`
+	Lines  []Line          `json:"lines"`
+	// Created is when Exact created the order, or the gateway accepted it.
+	Created time.Time `json:"created"`
+}
+
+// Line is one order line.
+type Line struct {
+	LineNumber  int             `json:"lineNumber"`
+	ItemID      string          `json:"itemId"`
+	ItemCode    string          `json:"itemCode"`
+	Description string          `json:"description,omitempty"`
+	Quantity    decimal.Decimal `json:"quantity"`
+	UnitPrice   decimal.Decimal `json:"unitPrice"`
+	Amount      decimal.Decimal `json:"amount"`
+}
+
+// Result is the outcome of Place: the order (nil when validation failed)
+// and the user errors (validation failures, IDEMPOTENCY_KEY_REUSED,
+// REJECTED_BY_ERP).
+type Result struct {
+	Order      *Order
+	UserErrors []ordering.UserError
+}
+
+// Catalog is the read data Place validates and prices against; the cached
+// read path (resolvers/data) provides it, stale if need be. Lookups of
+// unknown IDs return nil entries, not errors.
+type Catalog interface {
+	// Account returns the account, or an error wrapping erp.ErrNotFound.
+	Account(ctx context.Context, id string) (*erp.Account, error)
+	// Addresses returns the account's addresses.
+	Addresses(ctx context.Context, account string) ([]erp.Address, error)
+	// ShippingMethods returns the division's (active) shipping methods.
+	ShippingMethods(ctx context.Context) ([]erp.ShippingMethod, error)
+	// Warehouses returns the division's warehouses.
+	Warehouses(ctx context.Context) ([]erp.Warehouse, error)
+	// Items returns the items with the given IDs in order; nil where unknown.
+	Items(ctx context.Context, ids []string) ([]*erp.Item, error)
+	// ItemsByCode returns the items with the given codes in order; nil where unknown.
+	ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item, error)
+	// OrderPrices returns, per item in order, the Exact rows the price
+	// rules (pricing.Resolve) consult for this account.
+	OrderPrices(ctx context.Context, account *erp.Account, items []erp.Item) ([]pricing.Data, error)
+}
+
+// Options configure a Service. Journal, Exact and Catalog are required.
+type Options struct {
+	Journal Journal
+	Exact   Exact
+	Catalog Catalog
+	// Now is the clock (time.Now when nil); Location the division's time
+	// zone for "today" (UTC when nil).
+	Now      func() time.Time
+	Location *time.Location
+	// MaxLines is EXACTQL_MAX_ORDER_LINES (default 200).
+	MaxLines int
+	// Currency is the division's currency (default EUR).
+	Currency string
+	// WebshopOnly is EXACTQL_WEBSHOP_ONLY.
+	WebshopOnly bool
+	Logger      zerolog.Logger
+	// RetryBase and RetryMax bound the worker's backoff between attempts
+	// of one order (defaults 30 s and 30 min); each wait is jittered.
+	RetryBase, RetryMax time.Duration
+	// PollInterval is how often Run looks for due orders, and how often a
+	// duplicate request polls an order another process is sending
+	// (default 5 s).
+	PollInterval time.Duration
+	// LeaseTTL is how long one attempt holds an order (default 2 min); a
+	// crashed holder's order is taken over after it.
+	LeaseTTL time.Duration
+	// AttemptTimeout bounds one attempt's calls to Exact (default 60 s,
+	// at most half of LeaseTTL).
+	AttemptTimeout time.Duration
+}
+
+// Service places and reads orders. It is safe for concurrent use.
+type Service struct {
+	o   Options
+	log zerolog.Logger
+
+	locksMu sync.Mutex
+	locks   map[string]*keyLock
+
+	statsMu  sync.Mutex
+	outcomes map[string]int64
+}
+
+type keyLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+// NewService returns a Service; zero options take their defaults.
+func NewService(o Options) *Service {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.MaxLines <= 0 {
+		o.MaxLines = ordering.DefaultMaxLines
+	}
+	if o.Currency == "" {
+		o.Currency = "EUR"
+	}
+	if o.RetryBase <= 0 {
+		o.RetryBase = 30 * time.Second
+	}
+	if o.RetryMax < o.RetryBase {
+		o.RetryMax = max(30*time.Minute, o.RetryBase)
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 5 * time.Second
+	}
+	if o.LeaseTTL <= 0 {
+		o.LeaseTTL = 2 * time.Minute
+	}
+	if o.AttemptTimeout <= 0 || o.AttemptTimeout > o.LeaseTTL/2 {
+		o.AttemptTimeout = min(60*time.Second, o.LeaseTTL/2)
+	}
+	return &Service{o: o, log: o.Logger, locks: map[string]*keyLock{}, outcomes: map[string]int64{}}
+}
+
+// Outcome names counted in Stats.Outcomes.
+const (
+	OutcomeWritten    = "written"     // Exact created the order on the request's POST
+	OutcomeRejected   = "rejected"    // Exact refused it
+	OutcomePending    = "pending"     // the outcome was unknown; queued for the worker
+	OutcomeInvalid    = "invalid"     // validation failed; nothing sent
+	OutcomeReplayed   = "replayed"    // same key and input: the recorded outcome
+	OutcomeKeyReused  = "key_reused"  // same key, other input
+	OutcomeRecovered  = "recovered"   // the worker wrote a pending order
+	OutcomeFound      = "found"       // the worker found an earlier attempt in Exact
+	OutcomeRetryLater = "retry_later" // a worker attempt ended without an outcome
+)
+
+func (s *Service) count(outcome string) {
+	s.statsMu.Lock()
+	s.outcomes[outcome]++
+	s.statsMu.Unlock()
+}
+
+// Stats are the order metrics.
+type Stats struct {
+	// Outcomes counts orders by outcome (Outcome* names) since start.
+	Outcomes map[string]int64
+	// Pending is the number of pending orders in the journal.
+	Pending int
+	// OldestPendingAge is the age of the oldest pending order (0 when none).
+	OldestPendingAge time.Duration
+	// JournalErr is set when the journal could not be read.
+	JournalErr error
+}
+
+// Stats returns the order metrics; pending figures come from the journal.
+func (s *Service) Stats() Stats {
+	st := Stats{Outcomes: map[string]int64{}}
+	s.statsMu.Lock()
+	for k, v := range s.outcomes {
+		st.Outcomes[k] = v
+	}
+	s.statsMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sum, err := s.o.Journal.Pending(ctx)
+	if err != nil {
+		st.JournalErr = err
+		return st
+	}
+	st.Pending = sum.Count
+	if !sum.Oldest.IsZero() {
+		st.OldestPendingAge = max(0, s.o.Now().Sub(sum.Oldest))
+	}
+	return st
+}
+
+// lock takes the in-process lock of one idempotency key, waiting at most
+// until ctx ends, so concurrent duplicates in this process run one by one.
+func (s *Service) lock(ctx context.Context, key string) (func(), error) {
+	s.locksMu.Lock()
+	l := s.locks[key]
+	if l == nil {
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		s.locks[key] = l
+	}
+	l.refs++
+	s.locksMu.Unlock()
+	done := func() {
+		s.locksMu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(s.locks, key)
+		}
+		s.locksMu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; done() }, nil
+	case <-ctx.Done():
+		done()
+		return nil, ctx.Err()
+	}
+}
+
+// newUUID returns a random UUID v4 (crypto/rand).
+func newUUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}
+
+// doc is what the journal keeps of an order: the POST body and what to show
+// while the order is not (known to be) in Exact.
+type doc struct {
+	Order   Order             `json:"order"`
+	Request erp.NewSalesOrder `json:"request"`
+}
+
+func decodeDoc(rec JournalRecord) (doc, error) {
+	var d doc
+	if err := json.Unmarshal(rec.Doc, &d); err != nil {
+		return doc{}, fmt.Errorf("orders: journal record %s: %w", rec.GatewayID, err)
+	}
+	return d, nil
+}
+
+// Place validates and places an order for b under the idempotency key
+// (ARCHITECTURE §6). Validation failures, IDEMPOTENCY_KEY_REUSED and
+// REJECTED_BY_ERP come back as Result.UserErrors; errors are ErrForbidden,
+// ErrInvalidKey, *UnavailableError (nothing recorded) or journal failures.
+func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.Input) (*Result, error) {
+	account := strings.ToLower(strings.TrimSpace(b.Account))
+	if !erp.IsGUID(account) {
+		return nil, ErrForbidden
+	}
+	if key == "" || utf8.RuneCountInString(key) > MaxKeyLength || !utf8.ValidString(key) {
+		return nil, ErrInvalidKey
+	}
+	fp := ordering.Fingerprint(in)
+
+	unlock, err := s.lock(ctx, account+"\x00"+key)
+	if err != nil {
+		return nil, fmt.Errorf("orders.Place: %w", err)
+	}
+	defer unlock()
+
+	// A repeated key is answered from the journal, without Exact.
+	rec, err := s.o.Journal.ByKey(ctx, account, key)
+	switch {
+	case err == nil:
+		return s.replay(ctx, rec, fp)
+	case !errors.Is(err, ErrNoRecord):
+		return nil, fmt.Errorf("orders.Place: %w", err)
+	}
+
+	acct, err := s.o.Catalog.Account(ctx, account)
+	if errors.Is(err, erp.ErrNotFound) {
+		return nil, ErrForbidden
+	}
+	if err != nil {
+		return nil, &UnavailableError{Err: err}
+	}
+	if acct.Blocked {
+		return nil, ErrForbidden
+	}
+	facts, err := s.facts(ctx, acct, in)
+	if err != nil {
+		return nil, &UnavailableError{Err: err}
+	}
+	lines, uerrs := ordering.Validate(in, facts)
+	if len(uerrs) > 0 {
+		s.count(OutcomeInvalid)
+		return &Result{UserErrors: uerrs}, nil
+	}
+
+	id, err := newUUID()
+	if err != nil {
+		return nil, fmt.Errorf("orders.Place: %w", err)
+	}
+	owner, err := newUUID()
+	if err != nil {
+		return nil, fmt.Errorf("orders.Place: %w", err)
+	}
+	d := s.build(id, b, acct, in, lines, facts)
+	raw, err := json.Marshal(d)
+	if err != nil {
+		return nil, fmt.Errorf("orders.Place: %w", err)
+	}
+	now := s.o.Now()
+	rec = JournalRecord{
+		GatewayID: id, Account: account, IdempotencyKey: key, Fingerprint: fp, State: StatePending,
+		Doc: raw, Attempts: 1, Created: now, FirstAttempt: now, Updated: now,
+		LeaseOwner: owner, LeaseUntil: now.Add(s.o.LeaseTTL),
+	}
+	got, created, err := s.o.Journal.Accept(ctx, rec)
+	if err != nil {
+		return nil, fmt.Errorf("orders.Place: %w", err)
+	}
+	if !created {
+		// Another process took the key between ByKey and Accept.
+		return s.replay(ctx, got, fp)
+	}
+	return s.send(ctx, rec, d, owner, true)
+}
+
+// facts gathers what validation needs.
+func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Input) (ordering.Facts, error) {
+	f := ordering.Facts{
+		Today: pricing.Today(s.o.Now(), s.o.Location), MaxLines: s.o.MaxLines,
+		WebshopOnly: s.o.WebshopOnly, AccountID: acct.ID,
+	}
+	var err error
+	if f.DeliveryAddresses, err = s.o.Catalog.Addresses(ctx, acct.ID); err != nil {
+		return f, err
+	}
+	if in.ShippingMethodID != nil {
+		if f.ShippingMethods, err = s.o.Catalog.ShippingMethods(ctx); err != nil {
+			return f, err
+		}
+	}
+	if in.WarehouseID != nil {
+		if f.Warehouses, err = s.o.Catalog.Warehouses(ctx); err != nil {
+			return f, err
+		}
+	}
+	if len(in.Lines) == 0 || len(in.Lines) > s.o.MaxLines {
+		return f, nil
+	}
+	ids, codes := in.ProductRefs()
+	var guids []string
+	for _, id := range ids {
+		if erp.IsGUID(strings.TrimSpace(id)) {
+			guids = append(guids, strings.ToLower(strings.TrimSpace(id)))
+		}
+	}
+	seen := map[string]bool{}
+	add := func(items []*erp.Item) {
+		for _, it := range items {
+			if it != nil && !seen[strings.ToLower(it.ID)] {
+				seen[strings.ToLower(it.ID)] = true
+				f.Items = append(f.Items, *it)
+			}
+		}
+	}
+	if len(guids) > 0 {
+		items, err := s.o.Catalog.Items(ctx, guids)
+		if err != nil {
+			return f, err
+		}
+		add(items)
+	}
+	var trimmed []string
+	for _, c := range codes {
+		if c = strings.TrimSpace(c); c != "" {
+			trimmed = append(trimmed, c)
+		}
+	}
+	if len(trimmed) > 0 {
+		items, err := s.o.Catalog.ItemsByCode(ctx, trimmed)
+		if err != nil {
+			return f, err
+		}
+		add(items)
+	}
+	var priced []erp.Item
+	for _, it := range f.Items {
+		if ordering.Sellable(it, f.Today, f.WebshopOnly) {
+			priced = append(priced, it)
+		}
+	}
+	data := map[string]pricing.Data{}
+	if len(priced) > 0 {
+		rows, err := s.o.Catalog.OrderPrices(ctx, acct, priced)
+		if err != nil {
+			return f, err
+		}
+		for i := range priced {
+			if i < len(rows) {
+				data[strings.ToLower(priced[i].ID)] = rows[i]
+			}
+		}
+	}
+	pc := pricing.Context{Today: f.Today, DivisionCurrency: s.o.Currency}
+	buyer := pricing.BuyerFromAccount(*acct, s.o.Currency)
+	f.Price = func(it erp.Item, q decimal.Decimal) (pricing.Price, bool) {
+		d, ok := data[strings.ToLower(it.ID)]
+		if !ok {
+			return pricing.Price{}, false
+		}
+		return pricing.Resolve(pc, buyer, d, q)
+	}
+	return f, nil
+}
+
+// build makes the POST body of ARCHITECTURE §6.5 and the order to show.
+func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input, lines []ordering.ValidLine, f ordering.Facts) doc {
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	req := erp.NewSalesOrder{
+		OrderedBy: acct.ID, DeliverTo: acct.ID, InvoiceTo: acct.ID,
+		YourRef: str(in.YourReference), Description: str(in.Description),
+		ShippingMethod: acct.ShippingMethod,
+	}
+	if acct.InvoiceAccount != "" {
+		req.InvoiceTo = acct.InvoiceAccount
+	}
+	if c := strings.TrimSpace(b.Contact); erp.IsGUID(c) {
+		req.OrderedByContactPerson = c
+	}
+	remarks := RefPrefix + id
+	if r := str(in.Remarks); r != "" {
+		remarks = r + "\n" + remarks
+	}
+	req.Remarks = remarks
+	if in.ShippingMethodID != nil {
+		req.ShippingMethod = strings.TrimSpace(*in.ShippingMethodID)
+	}
+	if in.DeliveryAddressID != nil {
+		req.DeliveryAddress = strings.TrimSpace(*in.DeliveryAddressID)
+	} else {
+		req.DeliveryAddress = mainDeliveryAddress(f.DeliveryAddresses, acct.ID)
+	}
+	if in.WarehouseID != nil {
+		req.WarehouseID = strings.TrimSpace(*in.WarehouseID)
+	}
+	if in.DeliveryDate != nil {
+		t := erp.NewTime(in.DeliveryDate.Time())
+		req.DeliveryDate = &t
+	}
+	today := f.Today
+	o := Order{
+		ID: id, GatewayID: id, Status: StatusPending, OrderDate: &today, DeliveryDate: in.DeliveryDate,
+		YourRef: req.YourRef, Description: req.Description, DeliveryAddressID: req.DeliveryAddress,
+		ShippingMethodID: req.ShippingMethod, Currency: pricing.BuyerFromAccount(*acct, s.o.Currency).Currency,
+		Amount: ordering.Total(lines), Created: s.o.Now(),
+	}
+	for i, l := range lines {
+		req.SalesOrderLines = append(req.SalesOrderLines, erp.NewSalesOrderLine{
+			Item: l.Item.ID, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Notes: l.Notes})
+		o.Lines = append(o.Lines, Line{LineNumber: i + 1, ItemID: l.Item.ID, ItemCode: erp.Code(l.Item.Code),
+			Description: l.Item.Description, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Amount: l.Amount})
+	}
+	return doc{Order: o, Request: req}
+}
+
+// mainDeliveryAddress is the account's main delivery address (Type 4),
+// else its first delivery address, else "" (Exact's default applies).
+func mainDeliveryAddress(as []erp.Address, account string) string {
+	first := ""
+	for _, a := range as {
+		if a.Type != erp.AddressDelivery || !strings.EqualFold(a.Account, account) {
+			continue
+		}
+		if a.Main {
+			return a.ID
+		}
+		if first == "" {
+			first = a.ID
+		}
+	}
+	return first
+}
+
+// replay answers a repeated idempotency key from the journal.
+func (s *Service) replay(ctx context.Context, rec JournalRecord, fp string) (*Result, error) {
+	if rec.Fingerprint != fp {
+		s.count(OutcomeKeyReused)
+		return &Result{UserErrors: []ordering.UserError{ordering.KeyReused()}}, nil
+	}
+	rec, err := s.awaitLease(ctx, rec)
+	if err != nil {
+		return nil, fmt.Errorf("orders.Place: %w", err)
+	}
+	s.count(OutcomeReplayed)
+	o, err := s.fromRecord(rec)
+	if err != nil {
+		return nil, fmt.Errorf("orders.Place: %w", err)
+	}
+	res := &Result{Order: o}
+	if rec.State == StateRejected {
+		res.UserErrors = []ordering.UserError{ordering.RejectedByERP(rec.RejectionReason)}
+	}
+	return res, nil
+}
+
+// awaitLease waits while another process is sending the order (its lease
+// is live), polling the journal, until the request's context ends; then the
+// record as it stands is answered (PENDING at worst, never a second POST).
+func (s *Service) awaitLease(ctx context.Context, rec JournalRecord) (JournalRecord, error) {
+	for rec.State == StatePending && rec.LeaseOwner != "" && rec.LeaseUntil.After(s.o.Now()) {
+		t := time.NewTimer(s.o.PollInterval)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return rec, nil
+		case <-t.C:
+		}
+		next, err := s.o.Journal.Record(ctx, rec.GatewayID)
+		if err != nil {
+			if ctx.Err() != nil {
+				return rec, nil
+			}
+			return rec, err
+		}
+		rec = next
+	}
+	return rec, nil
+}
+
+// fromRecord is the order as the journal knows it.
+func (s *Service) fromRecord(rec JournalRecord) (*Order, error) {
+	d, err := decodeDoc(rec)
+	if err != nil {
+		return nil, err
+	}
+	o := d.Order
+	o.GatewayID = rec.GatewayID
+	o.Created = rec.Created
+	switch rec.State {
+	case StateWritten:
+		o.ID, o.ExactID, o.OrderNumber, o.Status = rec.ExactID, rec.ExactID, rec.OrderNumber, StatusOpen
+	case StateRejected:
+		o.ID, o.Status, o.RejectionReason = rec.GatewayID, StatusRejected, rec.RejectionReason
+	default:
+		o.ID, o.Status = rec.GatewayID, StatusPending
+	}
+	return &o, nil
+}
+
+// send makes one POST attempt for a claimed record and settles it. fresh
+// is true for the placing request's own attempt.
+func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner string, fresh bool) (*Result, error) {
+	// The journal must learn the outcome even if the caller goes away.
+	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	actx, acancel := context.WithTimeout(erp.WithPriority(ctx, erp.PriorityWrite), s.o.AttemptTimeout)
+	req := d.Request
+	created, err := s.o.Exact.CreateOrder(actx, &req)
+	acancel()
+	now := s.o.Now()
+	log := s.log.With().Str("order", rec.GatewayID).Int("attempt", rec.Attempts).Logger()
+	switch {
+	case err == nil:
+		s.settleWritten(jctx, rec, owner, created, now, log)
+		if fresh {
+			s.count(OutcomeWritten)
+		} else {
+			s.count(OutcomeRecovered)
+		}
+		o := orderFromExact(*created, rec.GatewayID)
+		if len(o.Lines) == 0 {
+			// Exact's answer had no lines: show what was sent.
+			o.Lines, o.Amount = d.Order.Lines, d.Order.Amount
+		}
+		return &Result{Order: &o}, nil
+	case isRejection(err):
+		reason := safeReason(err)
+		log.Warn().Str("reason", reason).Msg("Exact rejected the order")
+		if serr := s.o.Journal.Settle(jctx, rec.GatewayID, owner, Settlement{State: StateRejected, RejectionReason: reason, LastError: reason, At: now}); serr != nil {
+			log.Error().Err(serr).Msg("journal: recording a rejection failed")
+		}
+		s.count(OutcomeRejected)
+		rec.State, rec.RejectionReason = StateRejected, reason
+		o, derr := s.fromRecord(rec)
+		if derr != nil {
+			return nil, derr
+		}
+		return &Result{Order: o, UserErrors: []ordering.UserError{ordering.RejectedByERP(reason)}}, nil
+	default:
+		next := s.nextAttempt(rec.Attempts, now, err)
+		log.Warn().Err(err).Time("next_attempt", next).Msg("order outcome unknown; queued")
+		if serr := s.o.Journal.Settle(jctx, rec.GatewayID, owner, Settlement{State: StatePending, LastError: errText(err), NextAttempt: next, At: now}); serr != nil {
+			// The lease runs out by itself; the worker takes over then.
+			log.Error().Err(serr).Msg("journal: recording a pending attempt failed")
+		}
+		if fresh {
+			s.count(OutcomePending)
+		} else {
+			s.count(OutcomeRetryLater)
+		}
+		rec.State = StatePending
+		o, derr := s.fromRecord(rec)
+		if derr != nil {
+			return nil, derr
+		}
+		return &Result{Order: o}, nil
+	}
+}
+
+func (s *Service) settleWritten(ctx context.Context, rec JournalRecord, owner string, so *erp.SalesOrder, now time.Time, log zerolog.Logger) {
+	if err := s.o.Journal.Settle(ctx, rec.GatewayID, owner, Settlement{State: StateWritten,
+		ExactID: strings.ToLower(so.OrderID), OrderNumber: so.OrderNumber, At: now}); err != nil {
+		// The order is in Exact; the worker will find it by its reference.
+		log.Error().Err(err).Str("exact_id", so.OrderID).Msg("journal: recording a written order failed")
+	}
+}
+
+// errText is an error's text for the journal, without anything secret (erp
+// errors carry no URLs or tokens).
+func errText(err error) string {
+	t := err.Error()
+	if len(t) > 500 {
+		t = t[:500]
+	}
+	return t
+}
+
+// isRejection reports whether Exact refused the order on its merits: a 4xx
+// answer with a message, other than 401 (credentials), 403 (access or error
+// block), 408 (timeout) and 429 (rate limit). Such an order is never
+// retried. Everything else (5xx, 429, timeouts, dropped connections, a
+// governor refusal, an unreadable success) leaves the outcome unknown.
+func isRejection(err error) bool {
+	var e *erp.Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden, http.StatusRequestTimeout, http.StatusTooManyRequests:
+		return false
+	}
+	return e.StatusCode >= 400 && e.StatusCode < 500
+}
+
+var reGUID = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+
+// maxReason bounds the rejection reason kept and shown, in characters.
+const maxReason = 200
+
+// safeReason is Exact's rejection text fit to show a buyer: URLs, GUIDs and
+// anything token-like replaced, single line, at most 200 characters.
+func safeReason(err error) string {
+	var e *erp.Error
+	msg := ""
+	if errors.As(err, &e) {
+		msg = e.Message
+	}
+	fields := strings.Fields(msg)
+	for i, f := range fields {
+		lf := strings.ToLower(f)
+		switch {
+		case strings.Contains(f, "://") || strings.HasPrefix(lf, "www."):
+			fields[i] = "[link]"
+		case i > 0 && strings.EqualFold(strings.Trim(fields[i-1], ":"), "bearer"):
+			fields[i] = "[redacted]"
+		default:
+			f = reGUID.ReplaceAllString(f, "[id]")
+			if tokenLike(f) {
+				f = "[redacted]"
+			}
+			fields[i] = f
+		}
+	}
+	msg = ordering.SafeMessage(strings.Join(fields, " "))
+	if utf8.RuneCountInString(msg) > maxReason {
+		r := []rune(msg)
+		msg = strings.TrimSpace(string(r[:maxReason-1])) + "…"
+	}
+	return msg
+}
+
+// tokenLike reports whether a word looks like a key or token: 20 or more
+// characters mixing letters and digits.
+func tokenLike(w string) bool {
+	if len(w) < 20 {
+		return false
+	}
+	var letter, digit bool
+	for _, r := range w {
+		switch {
+		case r >= '0' && r <= '9':
+			digit = true
+		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
+			letter = true
+		}
+	}
+	return letter && digit
+}
+
+// orderStatus maps Exact's SalesOrders.Status.
+func orderStatus(code int) string {
+	switch code {
+	case erp.OrderStatusPartial:
+		return StatusPartial
+	case erp.OrderStatusComplete:
+		return StatusComplete
+	case erp.OrderStatusCancelled:
+		return StatusCancelled
+	default:
+		// 12 and anything unknown: the order exists and is not done.
+		return StatusOpen
+	}
+}
+
+// refOf returns the gateway order ID in an order's Remarks ("" if none).
+func refOf(remarks string) string {
+	i := strings.LastIndex(remarks, RefPrefix)
+	if i < 0 {
+		return ""
+	}
+	rest := remarks[i+len(RefPrefix):]
+	if j := strings.IndexAny(rest, " \r\n\t"); j >= 0 {
+		rest = rest[:j]
+	}
+	if !erp.IsGUID(rest) {
+		return ""
+	}
+	return strings.ToLower(rest)
+}
+
+func datePtr(t erp.Time) *pricing.Date {
+	d, ok := pricing.DateOf(t)
+	if !ok {
+		return nil
+	}
+	return &d
+}
+
+// orderFromExact maps an Exact order (with its lines, if any) to an Order.
+// gatewayID is used when the Remarks carry no reference.
+func orderFromExact(so erp.SalesOrder, gatewayID string) Order {
+	id := strings.ToLower(so.OrderID)
+	if ref := refOf(so.Remarks); ref != "" {
+		gatewayID = ref
+	}
+	o := Order{
+		ID: id, ExactID: id, GatewayID: gatewayID, OrderNumber: so.OrderNumber, Status: orderStatus(so.Status),
+		OrderDate: datePtr(so.OrderDate), DeliveryDate: datePtr(so.DeliveryDate), YourRef: so.YourRef,
+		Description: so.Description, DeliveryAddressID: so.DeliveryAddress, ShippingMethodID: so.ShippingMethod,
+		Currency: so.Currency, Amount: pricing.Round2(so.AmountFC), Created: so.Created.Time,
+	}
+	setLines(&o, so.SalesOrderLines)
+	return o
+}
+
+// setLines puts lines (sorted by line number) on o; the amount becomes the
+// sum of the line amounts (ARCHITECTURE §4) when there are lines.
+func setLines(o *Order, lines []erp.SalesOrderLine) {
+	if len(lines) == 0 {
+		return
+	}
+	o.Lines = make([]Line, 0, len(lines))
+	sum := decimal.Zero
+	for _, l := range lines {
+		amt := pricing.Round2(l.AmountFC)
+		o.Lines = append(o.Lines, Line{LineNumber: l.LineNumber, ItemID: strings.ToLower(l.Item), ItemCode: erp.Code(l.ItemCode),
+			Description: l.Description, Quantity: l.Quantity, UnitPrice: pricing.Round2(l.UnitPrice), Amount: amt})
+		sum = sum.Add(amt)
+	}
+	slices.SortStableFunc(o.Lines, func(a, b Line) int { return a.LineNumber - b.LineNumber })
+	o.Amount = sum
+}

@@ -1,0 +1,4 @@
+package resolvers
+
+// OrderService is the order flow the order resolvers use (package orders).
+type OrderService interface{}
