@@ -87,6 +87,9 @@ func (e *env) start(seed bool) {
 	})
 	c, err := erp.New(erp.WithBaseURL(e.srv.URL), erp.WithDivision(e.sb.Division()), erp.WithTokenSource(ts),
 		erp.WithHTTPClient(e.srv.Client()), erp.WithClock(e.clock.Now),
+		// The fake clock does not move by itself, so the budget must
+		// not depend on time passing.
+		erp.WithGovernor(erp.NewGovernor(erp.GovernorOptions{Now: e.clock.Now, MinuteLimit: 100000, DayLimit: 10000000, Burst: 100000})),
 		erp.WithBackoff(func(int) time.Duration { return time.Millisecond }))
 	if err != nil {
 		t.Fatalf("erp.New: %v", err)

@@ -23,9 +23,8 @@ const (
 
 // Options configure a Sandbox. Zero values take the defaults listed per field.
 type Options struct {
-	// Data configures the generated data set; the zero value means
-	// gen.DefaultOptions() with Today = Clock.Now(). A non-zero value with a
-	// zero Today gets Today = Clock.Now().
+	// Data configures the generated data set; zero fields take
+	// gen.DefaultOptions()'s values, and a zero Today is Clock.Now().
 	Data gen.Options
 	// Clock is the sandbox's time; nil means real time.
 	Clock Clock
@@ -60,9 +59,22 @@ func (o *Options) setDefaults() {
 	if o.Clock == nil {
 		o.Clock = realClock{}
 	}
-	if o.Data == (gen.Options{}) {
-		o.Data = gen.DefaultOptions()
-		o.Data.Today = time.Time{}
+	// Zero fields take gen's defaults, so callers can set just a seed or a size.
+	gd := gen.DefaultOptions()
+	if o.Data.Items <= 0 {
+		o.Data.Items = gd.Items
+	}
+	if o.Data.Customers <= 0 {
+		o.Data.Customers = gd.Customers
+	}
+	if o.Data.Warehouses <= 0 {
+		o.Data.Warehouses = gd.Warehouses
+	}
+	if o.Data.Division <= 0 {
+		o.Data.Division = gd.Division
+	}
+	if o.Data.Currency == "" {
+		o.Data.Currency = gd.Currency
 	}
 	if o.Data.Today.IsZero() {
 		o.Data.Today = o.Clock.Now()
