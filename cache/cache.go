@@ -362,6 +362,16 @@ func (c *Cache) staleFallback(key string, seen *entry) *entry {
 	return e
 }
 
+// waitWrites blocks until ristretto has applied the Sets buffered so far.
+func (c *Cache) waitWrites() {
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if !closed {
+		c.rc.Wait()
+	}
+}
+
 // store writes a load's result for key unless the flight was invalidated.
 // The Set may be dropped by ristretto; nothing depends on it landing.
 func (c *Cache) store(k Kind, key string, f *flight, val any, found bool, cost int64, now time.Time) {

@@ -392,6 +392,12 @@ func runLoad[V any](ctx context.Context, c *Cache, k Kind, keys []string, flight
 		f.val, f.found = v, true
 		c.store(k, key, f, v, true, costOf(cost, v), now)
 	}
+	// Ristretto applies Sets asynchronously. Keep the flights registered
+	// until the writes have landed, so a caller arriving right after this
+	// load joins it instead of finding neither flight nor entry and loading
+	// the same keys again (which would cost Exact calls). The values handed
+	// to waiters never depend on this.
+	c.waitWrites()
 }
 
 // finish removes the flights from the in-flight map and wakes their

@@ -108,6 +108,8 @@ type Governor struct {
 	minLimit     int
 	minRemaining int
 	minReset     time.Time
+	minKnown     bool // the minutely window was announced by Exact
+	dayKnown     bool // the daily window was announced by Exact
 	dayLimit     int
 	dayRemaining int
 	dayReset     time.Time
@@ -212,10 +214,12 @@ func (g *Governor) rollLocked(now time.Time) {
 		// Calls still in flight may land in the new window.
 		g.minRemaining = g.minLimit - g.inflight
 		g.minReset = now.Add(g.window)
+		g.minKnown = false
 	}
 	if !now.Before(g.dayReset.Add(g.slack)) {
 		g.dayRemaining = g.dayLimit - g.inflight
 		g.dayReset = nextMidnightUTC(now)
+		g.dayKnown = false
 	}
 	if now.After(g.tokensAt) {
 		g.tokens += g.readRateLocked(now) * now.Sub(g.tokensAt).Seconds()
@@ -424,8 +428,9 @@ func readTrio(h http.Header, limitName, remName, resetName string) rateTrio {
 
 // reconcile merges a window announced by a response into the local view. The
 // other calls in flight are assumed not yet counted by Exact, so the result
-// errs on the side of fewer calls.
-func (g *Governor) reconcile(now time.Time, t rateTrio, limit, remaining *int, reset *time.Time) {
+// errs on the side of fewer calls. A window the governor only assumed is
+// replaced by the announced one.
+func (g *Governor) reconcile(now time.Time, t rateTrio, limit, remaining *int, reset *time.Time, known *bool) {
 	if t.limit > 0 {
 		*limit = t.limit
 	}
@@ -434,10 +439,12 @@ func (g *Governor) reconcile(now time.Time, t rateTrio, limit, remaining *int, r
 	}
 	rem := t.remaining - max(g.inflight-1, 0)
 	switch {
-	case t.reset.After(*reset):
+	case !*known || t.reset.After(*reset):
+		*known = true
 		*reset = t.reset
 		*remaining = rem
 	case t.reset.Before(*reset):
+		*known = true
 		*reset = t.reset
 		*remaining = min(*remaining, rem)
 	default:
@@ -455,10 +462,10 @@ func (g *Governor) Update(h http.Header, status int) {
 	now := g.now()
 	g.rollLocked(now)
 	if minute.ok {
-		g.reconcile(now, minute, &g.minLimit, &g.minRemaining, &g.minReset)
+		g.reconcile(now, minute, &g.minLimit, &g.minRemaining, &g.minReset, &g.minKnown)
 	}
 	if day.ok {
-		g.reconcile(now, day, &g.dayLimit, &g.dayRemaining, &g.dayReset)
+		g.reconcile(now, day, &g.dayLimit, &g.dayRemaining, &g.dayReset, &g.dayKnown)
 	}
 	if status == http.StatusTooManyRequests {
 		g.rateLimited++

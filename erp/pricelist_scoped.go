@@ -5,32 +5,54 @@ import (
 	"fmt"
 )
 
-// ForPeriodsAnd returns the sales/SalesPriceListVolumeDiscounts rows of the
-// given periods whose field ("Item" or "ItemGroup") is one of ids:
-// (PriceListPeriod eq guid'…' or …) and (field eq guid'…' or …). The ids are
-// chunked so that periods plus ids stay within the client's batch size,
-// keeping each URL under Exact's practical length limit.
-func (s *VolumeDiscountsService) ForPeriodsAnd(ctx context.Context, periodIDs []string, field string, ids []string) ([]SalesPriceListVolumeDiscount, error) {
+// ForPeriodsItemsGroups returns the sales/SalesPriceListVolumeDiscounts rows
+// of the given periods that are for one of the items or one of the item
+// groups: (PriceListPeriod eq guid'…' or …) and (Item eq guid'…' or … or
+// ItemGroup eq guid'…' or …). Items and groups share the chunks, sized so
+// that periods plus keys stay within the client's batch size, which keeps
+// each URL under Exact's practical length limit.
+func (s *VolumeDiscountsService) ForPeriodsItemsGroups(ctx context.Context, periodIDs, itemIDs, groupIDs []string) ([]SalesPriceListVolumeDiscount, error) {
 	var ps []Filter
 	for _, p := range periodIDs {
 		v, err := GUID(p)
 		if err != nil {
-			return nil, fmt.Errorf("erp.VolumeDiscounts.ForPeriodsAnd: %w", ErrInvalidID)
+			return nil, fmt.Errorf("erp.VolumeDiscounts.ForPeriodsItemsGroups: %w", ErrInvalidID)
 		}
 		ps = append(ps, Eq("PriceListPeriod", v))
 	}
-	if len(ps) == 0 || len(ids) == 0 {
+	var keys []Filter
+	for _, id := range itemIDs {
+		if v, err := GUID(id); err == nil {
+			keys = append(keys, Eq("Item", v))
+		}
+	}
+	for _, id := range groupIDs {
+		if v, err := GUID(id); err == nil {
+			keys = append(keys, Eq("ItemGroup", v))
+		}
+	}
+	if len(ps) == 0 || len(keys) == 0 {
 		return nil, nil
 	}
 	chunk := max(1, s.c.batch-len(ps))
 	var out []SalesPriceListVolumeDiscount
-	for start := 0; start < len(ids); start += chunk {
-		end := min(start+chunk, len(ids))
-		rows, err := s.byGUIDs(ctx, field, ids[start:end], Or(ps...))
+	for start := 0; start < len(keys); start += chunk {
+		end := min(start+chunk, len(keys))
+		rows, err := s.all(ctx, Query{Filter: And(Or(ps...), Or(keys[start:end]...))})
 		if err != nil {
-			return nil, fmt.Errorf("erp.VolumeDiscounts.ForPeriodsAnd: %w", err)
+			return nil, fmt.Errorf("erp.VolumeDiscounts.ForPeriodsItemsGroups: %w", err)
 		}
 		out = append(out, rows...)
+	}
+	return out, nil
+}
+
+// ForItemsWhere returns the logistics/SalesItemPrices rows of the given
+// items that also match every extra filter, chunked by the batch size.
+func (s *SalesItemPricesService) ForItemsWhere(ctx context.Context, itemIDs []string, extra ...Filter) ([]SalesItemPrice, error) {
+	out, err := s.byGUIDs(ctx, "Item", itemIDs, And(extra...))
+	if err != nil {
+		return nil, fmt.Errorf("erp.SalesItemPrices.ForItemsWhere: %w", err)
 	}
 	return out, nil
 }

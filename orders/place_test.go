@@ -438,3 +438,63 @@ func TestPlaceForbidden(t *testing.T) {
 		t.Errorf("POSTs = %d; want 0", got)
 	}
 }
+
+func TestPlaceSendsChosenOptions(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	b := e.buyer(gen.RuleAccountDiscount)
+	items := e.sellableItems(b, 1, false)
+	acct, err := e.cat.Account(ctx, b.Account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ships, err := e.cat.ShippingMethods(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ship := ""
+	for _, m := range ships {
+		if m.Active && !strings.EqualFold(m.ID, acct.ShippingMethod) {
+			ship = m.ID
+			break
+		}
+	}
+	whs, err := e.cat.Warehouses(ctx)
+	if err != nil || len(whs) == 0 {
+		t.Fatalf("Warehouses = %v, %v", whs, err)
+	}
+	var addr string
+	as, _ := e.cat.Addresses(ctx, b.Account)
+	for _, a := range as {
+		if a.Type == erp.AddressDelivery {
+			addr = a.ID
+		}
+	}
+	if ship == "" || addr == "" {
+		t.Fatal("test data lacks a second shipping method or a delivery address")
+	}
+	tomorrow := pricing.Today(e.clock.Now().Add(24*time.Hour), time.UTC)
+	in := ordering.Input{Lines: []ordering.Line{lineID(items[0], "3")}, ShippingMethodID: sp(ship),
+		WarehouseID: sp(whs[len(whs)-1].ID), DeliveryAddressID: sp(addr), DeliveryDate: &tomorrow}
+	// A buyer without a contact in the token sends no contact person.
+	b.Contact = ""
+	res, err := e.svc.Place(ctx, b, "opts", in)
+	if err != nil || res.Order == nil || res.Order.Status != orders.StatusOpen {
+		t.Fatalf("Place = %+v, %v", res, err)
+	}
+	landed := e.ordersWithRef(res.Order.GatewayID)
+	if len(landed) != 1 {
+		t.Fatalf("orders in Exact = %d", len(landed))
+	}
+	r := landed[0]
+	got := map[string]any{"ShippingMethod": r["ShippingMethod"], "WarehouseID": r["WarehouseID"], "DeliveryAddress": r["DeliveryAddress"],
+		"Remarks": r["Remarks"], "HasContact": r["OrderedByContactPerson"] != nil && r["OrderedByContactPerson"] != ""}
+	want := map[string]any{"ShippingMethod": ship, "WarehouseID": whs[len(whs)-1].ID, "DeliveryAddress": addr,
+		"Remarks": "exactql-ref: " + res.Order.GatewayID, "HasContact": false}
+	if diff := cmp.Diff(want, got, cmp.Comparer(func(a, b string) bool { return strings.EqualFold(a, b) })); diff != "" {
+		t.Errorf("order in Exact (-want +got):\n%s", diff)
+	}
+	if res.Order.DeliveryDate == nil || *res.Order.DeliveryDate != tomorrow {
+		t.Errorf("deliveryDate = %v; want %s", res.Order.DeliveryDate, tomorrow)
+	}
+}

@@ -146,13 +146,15 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 		if !afterCursor(&o, cur) {
 			continue
 		}
+		// Beyond first+1 orders, only finish the group of equal creation
+		// times: Exact's order within such a group need not be ours.
+		if n := len(fromExact); n > first && o.Created.UnixMilli() != fromExact[n-1].Created.UnixMilli() {
+			break
+		}
 		if o.GatewayID != "" {
 			refs[o.GatewayID] = true
 		}
 		fromExact = append(fromExact, &o)
-		if len(fromExact) > first {
-			break
-		}
 	}
 	recs, err := s.o.Journal.ByAccount(ctx, account, StatePending, StateRejected)
 	if err != nil {

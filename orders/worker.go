@@ -96,6 +96,9 @@ func (s *Service) resume(ctx context.Context, rec JournalRecord, owner string) {
 	if from.IsZero() || (!rec.Created.IsZero() && rec.Created.Before(from)) {
 		from = rec.Created
 	}
+	// The reference is matched here rather than with substringof on
+	// Remarks: whether Exact filters its memo fields that way is
+	// UNCONFIRMED, and a buyer's orders of about a day are few.
 	sctx, scancel := context.WithTimeout(erp.WithPriority(ctx, erp.PriorityWrite), s.o.AttemptTimeout)
 	found, err := s.o.Exact.OrdersSince(sctx, rec.Account, from.Add(-searchWindow))
 	scancel()

@@ -2,10 +2,13 @@ package resolvers
 
 import (
 	"context"
+
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"strings"
 	"unicode/utf8"
 
@@ -155,4 +158,50 @@ func (r *Resolver) buyerOf(ctx context.Context) pricing.Buyer {
 		return pricing.Buyer{}
 	}
 	return b.Pricing
+}
+
+// wants reports which per-product relations the current field's selection
+// asks for anywhere below it (fragments included).
+func wants(ctx context.Context) (prices, stock bool) {
+	fc := graphql.GetFieldContext(ctx)
+	if fc == nil {
+		return true, true
+	}
+	oc := graphql.GetOperationContext(ctx)
+	var walk func(ast.SelectionSet, int)
+	walk = func(set ast.SelectionSet, depth int) {
+		if depth > 20 {
+			return
+		}
+		for _, sel := range set {
+			switch s := sel.(type) {
+			case *ast.Field:
+				switch s.Name {
+				case "price", "priceBreaks":
+					prices = true
+				case "stock", "availableQuantity":
+					stock = true
+				}
+				walk(s.SelectionSet, depth+1)
+			case *ast.InlineFragment:
+				walk(s.SelectionSet, depth+1)
+			case *ast.FragmentSpread:
+				if oc != nil && oc.Doc != nil {
+					if f := oc.Doc.Fragments.ForName(s.Name); f != nil {
+						walk(f.SelectionSet, depth+1)
+					}
+				}
+			}
+		}
+	}
+	walk(fc.Field.Selections, 0)
+	return prices, stock
+}
+
+// prefetch loads the prices and stock a list's fields will need in one
+// batch per kind of data. A failure is not the list's failure: the fields
+// then load (and report) their own data.
+func (r *Resolver) prefetch(ctx context.Context, items []erp.Item) {
+	prices, stock := wants(ctx)
+	_ = r.loaders(ctx).Prefetch(ctx, items, prices, stock)
 }

@@ -160,6 +160,7 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 	if err != nil {
 		return nil, err
 	}
+	r.prefetch(ctx, page.Items)
 	conn := &model.ProductConnection{Edges: []*model.ProductEdge{}, Nodes: []*model.Product{}, PageInfo: &model.PageInfo{HasNextPage: page.More}}
 	for _, it := range page.Items {
 		p := productOf(it)
@@ -195,11 +196,14 @@ func (r *queryResolver) ProductsByCode(ctx context.Context, codes []string) ([]*
 	if err != nil {
 		return nil, err
 	}
+	var found []erp.Item
 	for j, it := range items {
 		if it != nil && l.Reader().Sellable(it) {
 			out[at[j]] = productOf(*it)
+			found = append(found, *it)
 		}
 	}
+	r.prefetch(ctx, found)
 	return out, nil
 }
 

@@ -121,9 +121,14 @@ func (u ExactUpstream) AccountPrices(ctx context.Context, account string) ([]erp
 	return u.C.SalesItemPrices.ForAccount(ctx, account)
 }
 
-// DefaultPrices lists the general (account-less) price rows of items.
-func (u ExactUpstream) DefaultPrices(ctx context.Context, itemIDs []string) ([]erp.SalesItemPrice, error) {
-	return u.C.SalesItemPrices.ForItems(ctx, itemIDs, "")
+// DefaultPrices lists the general (account-less) price rows of items that
+// are valid on today: expired and future rows never reach the gateway.
+func (u ExactUpstream) DefaultPrices(ctx context.Context, itemIDs []string, today pricing.Date) ([]erp.SalesItemPrice, error) {
+	d := erp.DateTime(today.Time())
+	valid := erp.And(
+		erp.Or(erp.Eq("StartDate", erp.Null()), erp.Le("StartDate", d)),
+		erp.Or(erp.Eq("EndDate", erp.Null()), erp.Ge("EndDate", d)))
+	return u.C.SalesItemPrices.ForItemsWhere(ctx, itemIDs, erp.Eq("Account", erp.Null()), valid)
 }
 
 // PriceLists looks price lists up by ID.
@@ -136,14 +141,10 @@ func (u ExactUpstream) PriceListPeriods(ctx context.Context, priceList string) (
 	return u.C.PriceListPeriods.ForPriceList(ctx, priceList)
 }
 
-// VolumeDiscountsForItems lists the volume-discount rows of the periods for the items.
-func (u ExactUpstream) VolumeDiscountsForItems(ctx context.Context, periods, itemIDs []string) ([]erp.SalesPriceListVolumeDiscount, error) {
-	return u.C.VolumeDiscounts.ForPeriodsAnd(ctx, periods, "Item", itemIDs)
-}
-
-// VolumeDiscountsForGroups lists the volume-discount rows of the periods for the item groups.
-func (u ExactUpstream) VolumeDiscountsForGroups(ctx context.Context, periods, groupIDs []string) ([]erp.SalesPriceListVolumeDiscount, error) {
-	return u.C.VolumeDiscounts.ForPeriodsAnd(ctx, periods, "ItemGroup", groupIDs)
+// VolumeDiscounts lists the volume-discount rows of the periods for the
+// items and the item groups, items and groups sharing the chunks.
+func (u ExactUpstream) VolumeDiscounts(ctx context.Context, periods, itemIDs, groupIDs []string) ([]erp.SalesPriceListVolumeDiscount, error) {
+	return u.C.VolumeDiscounts.ForPeriodsItemsGroups(ctx, periods, itemIDs, groupIDs)
 }
 
 // ItemWarehouses lists the stock rows of items.

@@ -9,6 +9,7 @@ import (
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/pricing"
 	"github.com/vikstrous/dataloadgen"
+	"golang.org/x/sync/errgroup"
 )
 
 // batchWait is how long a per-request loader collects keys before fetching.
@@ -36,6 +37,11 @@ type Loaders struct {
 	priceMu sync.Mutex
 	prices  *dataloadgen.Loader[string, pricing.Data]
 	items4p map[string]erp.Item
+
+	// memo holds what Prefetch loaded for this request, by lower-case item ID.
+	memoMu    sync.Mutex
+	priceMemo map[string]pricing.Data
+	stockMemo map[string]StockEntry
 }
 
 // NewLoaders returns fresh loaders for one request. account is the buyer's
@@ -110,6 +116,12 @@ func (l *Loaders) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item,
 
 // Stock loads an item's ItemWarehouses rows.
 func (l *Loaders) Stock(ctx context.Context, itemID string) (StockEntry, error) {
+	l.memoMu.Lock()
+	e, hit := l.stockMemo[strings.ToLower(itemID)]
+	l.memoMu.Unlock()
+	if hit {
+		return e, nil
+	}
 	if rows, ok := l.r.PeekStock(itemID); ok {
 		return rows, nil
 	}
@@ -138,6 +150,12 @@ func (l *Loaders) PriceData(ctx context.Context, it erp.Item) (d pricing.Data, o
 		return pricing.Data{}, false, err
 	}
 	id := strings.ToLower(it.ID)
+	l.memoMu.Lock()
+	d, hit := l.priceMemo[id]
+	l.memoMu.Unlock()
+	if hit {
+		return d, true, nil
+	}
 	if d, hit := l.r.PeekPriceData(b, it); hit {
 		return d, true, nil
 	}
@@ -146,4 +164,58 @@ func (l *Loaders) PriceData(ctx context.Context, it erp.Item) (d pricing.Data, o
 	l.priceMu.Unlock()
 	d, err = l.prices.Load(ctx, id)
 	return d, err == nil, err
+}
+
+// Prefetch loads, for a whole list of items at once, the price inputs
+// and/or stock the request's fields will ask for, so that a page costs one
+// batched lookup per kind of data without depending on a batch window
+// (deterministic call counts).
+func (l *Loaders) Prefetch(ctx context.Context, items []erp.Item, prices, stock bool) error {
+	if len(items) == 0 || (!prices && !stock) {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if prices {
+		g.Go(func() error {
+			b, err := l.Buyer(gctx)
+			if err != nil || b == nil {
+				return err
+			}
+			data, err := l.r.PriceData(gctx, b, items)
+			if err != nil {
+				return err
+			}
+			l.memoMu.Lock()
+			defer l.memoMu.Unlock()
+			if l.priceMemo == nil {
+				l.priceMemo = map[string]pricing.Data{}
+			}
+			for i, it := range items {
+				l.priceMemo[strings.ToLower(it.ID)] = data[i]
+			}
+			return nil
+		})
+	}
+	if stock {
+		g.Go(func() error {
+			ids := make([]string, len(items))
+			for i, it := range items {
+				ids[i] = strings.ToLower(it.ID)
+			}
+			entries, err := l.r.Stock(gctx, ids)
+			if err != nil {
+				return err
+			}
+			l.memoMu.Lock()
+			defer l.memoMu.Unlock()
+			if l.stockMemo == nil {
+				l.stockMemo = map[string]StockEntry{}
+			}
+			for i, id := range ids {
+				l.stockMemo[id] = entries[i]
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }

@@ -12,7 +12,7 @@ import (
 // only, without loading: the hit path that never waits for a batch window.
 func (r *Reader) PeekPriceData(b *Buyer, it erp.Item) (pricing.Data, bool) {
 	id := strings.ToLower(it.ID)
-	def, ok := cache.Peek[[]erp.SalesItemPrice](r.c, r.kDefault, r.key(r.kDefault.Name, id))
+	def, ok := cache.Peek[[]erp.SalesItemPrice](r.c, r.kDefault, r.key(r.kDefault.Name, r.Today().String(), id))
 	if !ok {
 		return pricing.Data{}, false
 	}
@@ -22,13 +22,13 @@ func (r *Reader) PeekPriceData(b *Buyer, it erp.Item) (pricing.Data, bool) {
 	}
 	if b.Account != nil && b.Account.PriceList != "" && len(b.Periods) > 0 {
 		scope := []string{strings.ToLower(b.Account.PriceList), shortHash(strings.Join(b.periodIDs(), ","))}
-		vi, ok := cache.Peek[[]erp.SalesPriceListVolumeDiscount](r.c, r.kVDItem, r.key(r.kVDItem.Name, append(scope, id)...))
+		vi, ok := cache.Peek[[]erp.SalesPriceListVolumeDiscount](r.c, r.kVD, r.key(r.kVD.Name, append(scope, "i:"+id)...))
 		if !ok {
 			return pricing.Data{}, false
 		}
 		d.Discounts = append(d.Discounts, vi...)
 		if g := strings.ToLower(it.ItemGroup); g != "" {
-			vg, ok := cache.Peek[[]erp.SalesPriceListVolumeDiscount](r.c, r.kVDGroup, r.key(r.kVDGroup.Name, append(scope, g)...))
+			vg, ok := cache.Peek[[]erp.SalesPriceListVolumeDiscount](r.c, r.kVD, r.key(r.kVD.Name, append(scope, "g:"+g)...))
 			if !ok {
 				return pricing.Data{}, false
 			}

@@ -51,7 +51,7 @@ type Reader struct {
 
 	kItem, kItemCode, kPage, kGroups, kWarehouses, kShipping cache.Kind
 	kAccount, kAgreements, kPriceList, kPeriods, kDefault    cache.Kind
-	kVDItem, kVDGroup, kStock, kContacts, kAddresses         cache.Kind
+	kVD, kStock, kContacts, kAddresses                       cache.Kind
 }
 
 // NewReader returns a Reader over up and c.
@@ -78,7 +78,7 @@ func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
 		kShipping: k("shipping", t.Reference), kAccount: k("account", t.Accounts),
 		kAgreements: k("agreements", t.Prices), kPriceList: k("pricelist", t.Prices),
 		kPeriods: k("periods", t.Prices), kDefault: k("defaultprices", t.Prices),
-		kVDItem: k("vditem", t.Prices), kVDGroup: k("vdgroup", t.Prices),
+		kVD:    k("volumediscounts", t.Prices),
 		kStock: k("stock", t.Stock), kContacts: k("contacts", t.Accounts),
 		kAddresses: k("addresses", t.Accounts)}
 }
@@ -353,21 +353,11 @@ type StockEntry struct {
 func (r *Reader) Stock(ctx context.Context, ids []string) ([]StockEntry, error) {
 	keys := r.keys(r.kStock.Name, nil, lower(ids))
 	vals, _, err := cache.GetMany(ctx, r.c, r.kStock, keys, func(ctx context.Context, missing []string) (map[string]StockEntry, error) {
-		// One item has a row per warehouse at most: chunk so that a chunk's
-		// rows fit one 60-row page of Exact.
-		ws, err := r.Warehouses(ctx)
+		// The client chunks the IDs by its batch size; a chunk whose rows
+		// overflow one 60-row page costs one more page call.
+		rows, err := r.up.ItemWarehouses(ctx, idsOf(missing))
 		if err != nil {
 			return nil, err
-		}
-		chunk := max(1, min(25, exactPage/max(1, len(ws))))
-		ids := idsOf(missing)
-		var rows []erp.ItemWarehouse
-		for start := 0; start < len(ids); start += chunk {
-			part, err := r.up.ItemWarehouses(ctx, ids[start:min(start+chunk, len(ids))])
-			if err != nil {
-				return nil, err
-			}
-			rows = append(rows, part...)
 		}
 		at := r.cfg.Now()
 		grouped := groupByKey(r, r.kStock.Name, nil, missing, rows, func(w erp.ItemWarehouse) string { return strings.ToLower(w.Item) })
@@ -470,63 +460,76 @@ func (r *Reader) PriceData(ctx context.Context, b *Buyer, items []erp.Item) ([]p
 			groups = append(groups, g)
 		}
 	}
+	today := r.Today()
 	eg, gctx := errgroup.WithContext(ctx)
 	var defaults [][]erp.SalesItemPrice
 	eg.Go(func() error {
-		keys := r.keys(r.kDefault.Name, nil, ids)
+		// Only rows valid today are fetched, so the key carries the day.
+		day := []string{today.String()}
+		keys := r.keys(r.kDefault.Name, day, ids)
 		var err error
 		defaults, _, err = cache.GetMany(gctx, r.c, r.kDefault, keys, func(ctx context.Context, missing []string) (map[string][]erp.SalesItemPrice, error) {
-			rows, err := r.up.DefaultPrices(ctx, idsOf(missing))
+			rows, err := r.up.DefaultPrices(ctx, idsOf(missing), today)
 			if err != nil {
 				return nil, err
 			}
-			return groupByKey(r, r.kDefault.Name, nil, missing, rows, func(p erp.SalesItemPrice) string { return strings.ToLower(p.Item) }), nil
+			return groupByKey(r, r.kDefault.Name, day, missing, rows, func(p erp.SalesItemPrice) string { return strings.ToLower(p.Item) }), nil
 		}, costSlice[erp.SalesItemPrice](200))
 		return err
 	})
-	var vdItems, vdGroups [][]erp.SalesPriceListVolumeDiscount
-	groupIndex := map[string]int{}
+	// Volume discounts: one key per item and per item group of the page in
+	// one kind, so both kinds of rows come in the same chunked calls.
+	var vd [][]erp.SalesPriceListVolumeDiscount
+	var vdKeys []string
+	vdIndex := map[string]int{}
 	if b.Account != nil && b.Account.PriceList != "" && len(b.Periods) > 0 {
 		periods := b.periodIDs()
 		// The key carries the price list and the set of periods valid today,
 		// so a new day or a changed period list never reuses old rows.
 		scope := []string{strings.ToLower(b.Account.PriceList), shortHash(strings.Join(periods, ","))}
+		for _, id := range ids {
+			vdIndex["i:"+id] = len(vdKeys)
+			vdKeys = append(vdKeys, r.key(r.kVD.Name, append(scope, "i:"+id)...))
+		}
+		for _, g := range groups {
+			vdIndex["g:"+g] = len(vdKeys)
+			vdKeys = append(vdKeys, r.key(r.kVD.Name, append(scope, "g:"+g)...))
+		}
 		eg.Go(func() error {
-			keys := r.keys(r.kVDItem.Name, scope, ids)
 			var err error
-			vdItems, _, err = cache.GetMany(gctx, r.c, r.kVDItem, keys, func(ctx context.Context, missing []string) (map[string][]erp.SalesPriceListVolumeDiscount, error) {
-				rows, err := r.up.VolumeDiscountsForItems(ctx, periods, idsOf(missing))
+			vd, _, err = cache.GetMany(gctx, r.c, r.kVD, vdKeys, func(ctx context.Context, missing []string) (map[string][]erp.SalesPriceListVolumeDiscount, error) {
+				var items, grps []string
+				for _, k := range idsOf(missing) {
+					if id, ok := strings.CutPrefix(k, "i:"); ok {
+						items = append(items, id)
+					} else if g, ok := strings.CutPrefix(k, "g:"); ok {
+						grps = append(grps, g)
+					}
+				}
+				rows, err := r.up.VolumeDiscounts(ctx, periods, items, grps)
 				if err != nil {
 					return nil, err
 				}
-				return groupByKey(r, r.kVDItem.Name, scope, missing, rows, func(v erp.SalesPriceListVolumeDiscount) string { return strings.ToLower(v.Item) }), nil
+				out := make(map[string][]erp.SalesPriceListVolumeDiscount, len(missing))
+				for _, k := range missing {
+					out[k] = []erp.SalesPriceListVolumeDiscount{}
+				}
+				for _, v := range rows {
+					var k string
+					if v.Item != "" {
+						k = r.key(r.kVD.Name, append(scope, "i:"+strings.ToLower(v.Item))...)
+					} else {
+						// Group rows are those without an item.
+						k = r.key(r.kVD.Name, append(scope, "g:"+strings.ToLower(v.ItemGroup))...)
+					}
+					if _, ok := out[k]; ok {
+						out[k] = append(out[k], v)
+					}
+				}
+				return out, nil
 			}, costSlice[erp.SalesPriceListVolumeDiscount](220))
 			return err
 		})
-		if len(groups) > 0 {
-			for i, g := range groups {
-				groupIndex[g] = i
-			}
-			eg.Go(func() error {
-				keys := r.keys(r.kVDGroup.Name, scope, groups)
-				var err error
-				vdGroups, _, err = cache.GetMany(gctx, r.c, r.kVDGroup, keys, func(ctx context.Context, missing []string) (map[string][]erp.SalesPriceListVolumeDiscount, error) {
-					rows, err := r.up.VolumeDiscountsForGroups(ctx, periods, idsOf(missing))
-					if err != nil {
-						return nil, err
-					}
-					// Group rows are those without an item.
-					kept := rows[:0:0]
-					for _, v := range rows {
-						if v.Item == "" {
-							kept = append(kept, v)
-						}
-					}
-					return groupByKey(r, r.kVDGroup.Name, scope, missing, kept, func(v erp.SalesPriceListVolumeDiscount) string { return strings.ToLower(v.ItemGroup) }), nil
-				}, costSlice[erp.SalesPriceListVolumeDiscount](220))
-				return err
-			})
-		}
 	}
 	if err := eg.Wait(); err != nil {
 		return nil, err
@@ -537,11 +540,11 @@ func (r *Reader) PriceData(ctx context.Context, b *Buyer, items []erp.Item) ([]p
 		if b.Agreements != nil {
 			d.AccountRows = b.Agreements[ids[i]]
 		}
-		if vdItems != nil {
-			d.Discounts = append(d.Discounts, vdItems[i]...)
-		}
-		if gi, ok := groupIndex[strings.ToLower(it.ItemGroup)]; ok && vdGroups != nil {
-			d.Discounts = append(d.Discounts, vdGroups[gi]...)
+		if vd != nil {
+			d.Discounts = append(d.Discounts, vd[vdIndex["i:"+ids[i]]]...)
+			if gi, ok := vdIndex["g:"+strings.ToLower(it.ItemGroup)]; ok {
+				d.Discounts = append(d.Discounts, vd[gi]...)
+			}
 		}
 		out[i] = d
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/pricing"
 )
 
 // ItemQuery selects a page of sellable items sorted by code.
@@ -37,11 +38,13 @@ type Upstream interface {
 	ShippingMethods(ctx context.Context) ([]erp.ShippingMethod, error)
 	Accounts(ctx context.Context, ids []string) ([]erp.Account, error)
 	AccountPrices(ctx context.Context, account string) ([]erp.SalesItemPrice, error)
-	DefaultPrices(ctx context.Context, itemIDs []string) ([]erp.SalesItemPrice, error)
+	// DefaultPrices lists the general price rows of the items valid on today.
+	DefaultPrices(ctx context.Context, itemIDs []string, today pricing.Date) ([]erp.SalesItemPrice, error)
 	PriceLists(ctx context.Context, ids []string) ([]erp.SalesPriceList, error)
 	PriceListPeriods(ctx context.Context, priceList string) ([]erp.SalesPriceListPeriod, error)
-	VolumeDiscountsForItems(ctx context.Context, periods, itemIDs []string) ([]erp.SalesPriceListVolumeDiscount, error)
-	VolumeDiscountsForGroups(ctx context.Context, periods, groupIDs []string) ([]erp.SalesPriceListVolumeDiscount, error)
+	// VolumeDiscounts lists the rows of the periods for the items (Item) and
+	// for the item groups (ItemGroup with no Item).
+	VolumeDiscounts(ctx context.Context, periods, itemIDs, groupIDs []string) ([]erp.SalesPriceListVolumeDiscount, error)
 	ItemWarehouses(ctx context.Context, itemIDs []string) ([]erp.ItemWarehouse, error)
 	Contacts(ctx context.Context, account string) ([]erp.Contact, error)
 	Addresses(ctx context.Context, account string) ([]erp.Address, error)

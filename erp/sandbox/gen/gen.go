@@ -244,7 +244,11 @@ func (g *generator) past(minDays, maxDays int) time.Time {
 // stamps returns a Created and a later Modified, both in the past.
 func (g *generator) stamps() (created, modified time.Time) {
 	created = g.past(60, 1500)
-	modified = created.Add(time.Duration(g.r.Int64N(int64(g.now.Sub(created)-time.Hour))) + time.Minute)
+	// One draw whatever the span: a bound that depends on the clock's
+	// sub-millisecond part would change how many numbers Int64N consumes
+	// and so every GUID after it.
+	span := g.now.Sub(created) - time.Hour
+	modified = created.Add(time.Duration(g.r.Float64()*float64(span)) + time.Minute)
 	// "/Date(ms)/" carries milliseconds: keep values exactly representable.
 	return created, modified.Truncate(time.Millisecond)
 }

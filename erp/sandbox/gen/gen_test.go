@@ -802,3 +802,16 @@ func BenchmarkGenerateDefault(b *testing.B) {
 		Generate(o)
 	}
 }
+
+// TestDeterministicAcrossClockJitter: the same seed gives the same GUIDs
+// whatever the sub-millisecond part of Today (a real clock's jitter).
+func TestDeterministicAcrossClockJitter(t *testing.T) {
+	base := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	want := Generate(Options{Seed: 7, Items: 120, Customers: 25, Today: base}).DemoBuyers
+	for i := 1; i < 25; i++ {
+		got := Generate(Options{Seed: 7, Items: 120, Customers: 25, Today: base.Add(time.Duration(i) * 37 * time.Microsecond)}).DemoBuyers
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("jitter %d×37µs changed the demo buyers (-want +got):\n%s", i, diff)
+		}
+	}
+}

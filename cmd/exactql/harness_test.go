@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/exactql/exactql/erp/sandbox"
+)
+
+// gateway is a running exactql in sandbox mode for a test.
+type gateway struct {
+	t  *testing.T
+	st started
+}
+
+// startGateway runs the real wiring (serve) on 127.0.0.1:0 against a fresh
+// in-process sandbox and stops it when the test ends.
+func startGateway(t *testing.T, env map[string]string) *gateway {
+	t.Helper()
+	base := map[string]string{
+		"EXACTQL_ADDR":            "127.0.0.1:0",
+		"EXACTQL_DATA_DIR":        t.TempDir(),
+		"EXACTQL_LOG_LEVEL":       "warn",
+		"EXACTQL_JWT_SECRET":      "test-secret-test-secret-test-secret-0123",
+		"EXACTQL_LOG_FORMAT":      "json",
+		"EXACTQL_SANDBOX_ITEMS":   "300",
+		"EXACTQL_SANDBOX_CUSTOMERS": "30",
+	}
+	for k, v := range env {
+		base[k] = v
+	}
+	cfg, err := loadConfig(func(k string) string { return base[k] })
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan started, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, io.Discard, testLog(t), func(s started) { ready <- s }) }()
+	var st started
+	select {
+	case st = <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	})
+	return &gateway{t: t, st: st}
+}
+
+// token returns the demo token of the buyer with rule.
+func (g *gateway) token(rule string) string {
+	for _, d := range g.st.DemoTokens {
+		if d.Rule == rule {
+			return d.Token
+		}
+	}
+	g.t.Fatalf("no demo buyer with rule %s", rule)
+	return ""
+}
+
+// callLog lists the sandbox's API calls (endpoint and query) for failure messages.
+func (g *gateway) callLog() string {
+	var b strings.Builder
+	for _, c := range g.st.Sandbox.Calls() {
+		if c.Kind == sandbox.KindAPI {
+			q := c.Query
+			if len(q) > 160 {
+				q = q[:160] + "…"
+			}
+			b.WriteString("\n  " + c.Method + " " + c.Endpoint + " " + q)
+		}
+	}
+	return b.String()
+}
+
+// apiCalls counts the Exact API calls the sandbox has seen (token calls not counted).
+func (g *gateway) apiCalls() int {
+	return g.st.Sandbox.CallCount(func(c sandbox.Call) bool { return c.Kind == sandbox.KindAPI })
+}
+
+type gqlResponse struct {
+	Data       json.RawMessage `json:"data"`
+	Errors     []gqlError      `json:"errors"`
+	Extensions map[string]any  `json:"extensions"`
+	status     int
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Path       []any          `json:"path"`
+	Extensions map[string]any `json:"extensions"`
+}
+
+// query posts a GraphQL request with an optional bearer token.
+func (g *gateway) query(token, q string, vars map[string]any) gqlResponse {
+	g.t.Helper()
+	body, _ := json.Marshal(map[string]any{"query": q, "variables": vars})
+	req, _ := http.NewRequest(http.MethodPost, g.st.URL+"/graphql", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		g.t.Fatalf("POST /graphql: %v", err)
+	}
+	defer resp.Body.Close()
+	var out gqlResponse
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		g.t.Fatalf("decoding %q: %v", raw, err)
+	}
+	out.status = resp.StatusCode
+	return out
+}
+
+// mustQuery fails the test on GraphQL errors and decodes data into v.
+func (g *gateway) mustQuery(token, q string, vars map[string]any, v any) {
+	g.t.Helper()
+	r := g.query(token, q, vars)
+	if len(r.Errors) > 0 {
+		g.t.Fatalf("query errors: %+v", r.Errors)
+	}
+	if err := json.Unmarshal(r.Data, v); err != nil {
+		g.t.Fatalf("decoding data: %v", err)
+	}
+}
+
+func errorCode(r gqlResponse) string {
+	if len(r.Errors) == 0 {
+		return ""
+	}
+	c, _ := r.Errors[0].Extensions["code"].(string)
+	return c
+}
+
+var _ = strings.TrimSpace
+var _ = time.Second
+
+type tlog struct{ t *testing.T }
+
+func (w tlog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+
+func testLog(t *testing.T) io.Writer { return tlog{t} }
