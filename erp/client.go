@@ -350,7 +350,7 @@ func (c *Client) attempt(ctx context.Context, prio Priority, method, endpoint, r
 		c.statsMu.Lock()
 		c.capped++
 		c.statsMu.Unlock()
-		return nil, false, &Error{Method: method, Endpoint: endpoint, Reason: "ErrorCapReached",
+		return nil, false, &Error{Method: method, Endpoint: endpoint, Reason: reasonErrorCap,
 			Message: "too many error responses from this endpoint in the last hour; not calling it"}
 	}
 	release, err := c.gov.Wait(WithPriority(ctx, prio), prio)

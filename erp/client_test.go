@@ -743,8 +743,8 @@ func TestErrorCapFailsFast(t *testing.T) {
 		if !errors.As(err, &e) {
 			t.Fatalf("call %d: err = %v", i, err)
 		}
-		if i >= 5 && e.Reason != "ErrorCapReached" {
-			t.Errorf("call %d: err = %v, want cap", i, err)
+		if i >= 5 && (!errors.Is(err, ErrEndpointBlocked) || !IsTransient(err)) {
+			t.Errorf("call %d: err = %v, want a transient ErrEndpointBlocked", i, err)
 		}
 	}
 	if n := calls.Load(); n != 5 {
@@ -845,11 +845,20 @@ func (f *exactFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestConcurrentCallsNeverHit429 sends 500 concurrent reads against a fake
 // that allows 60 calls per (compressed, 100 ms) window: none may get a 429.
 func TestConcurrentCallsNeverHit429(t *testing.T) {
-	fake := &exactFake{limit: 60, window: 100 * time.Millisecond, count: map[int64]int{}}
+	testConcurrent(t, 0)
+}
+
+// testConcurrent runs 500 concurrent reads against a fake allowing 60 calls
+// per 300 ms window. It returns the 429 count; with minuteLimit 0 it fails
+// the test on any.
+func testConcurrent(t *testing.T, minuteLimit int) int32 {
+	fake := &exactFake{limit: 60, window: 300 * time.Millisecond, count: map[int64]int{}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	g := NewGovernor(GovernorOptions{MaxWait: time.Minute, ResetSlack: 5 * time.Millisecond, Window: 100 * time.Millisecond})
-	c, err := New(WithBaseURL(srv.URL), WithDivision(1), WithGovernor(g))
+	g := NewGovernor(GovernorOptions{MinuteLimit: minuteLimit, MaxWait: time.Minute, ResetSlack: 5 * time.Millisecond, Window: 300 * time.Millisecond})
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 500
+	c, err := New(WithBaseURL(srv.URL), WithDivision(1), WithGovernor(g), WithHTTPClient(&http.Client{Transport: tr, Timeout: 30 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -866,6 +875,9 @@ func TestConcurrentCallsNeverHit429(t *testing.T) {
 	}
 	wg.Wait()
 	close(errs)
+	if minuteLimit != 0 {
+		return fake.over.Load()
+	}
 	for err := range errs {
 		t.Errorf("call failed: %v", err)
 	}
@@ -878,5 +890,13 @@ func TestConcurrentCallsNeverHit429(t *testing.T) {
 	if s := c.Stats(); s.RateLimited != 0 || s.Calls["logistics/Items"][200] != 500 {
 		t.Errorf("stats = %+v", s.Calls)
 	}
+	return 0
 }
 
+// TestConcurrentFakeDetectsOvershoot shows the fake above can fail: a
+// governor that assumes a far higher limit gets 429s from it.
+func TestConcurrentFakeDetectsOvershoot(t *testing.T) {
+	if n := testConcurrent(t, 1000); n == 0 {
+		t.Error("no 429 from an over-generous governor: the fake does not enforce its budget")
+	}
+}

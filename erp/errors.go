@@ -34,6 +34,13 @@ var ErrForeignURL = errors.New("erp: URL is not on the Exact host")
 // as transient: the outcome is known to Exact but not to the caller.
 var ErrUnreadableResponse = errors.New("erp: Exact accepted the request but its response was unreadable")
 
+// ErrEndpointBlocked is matched (errors.Is) by the *Error returned without
+// calling Exact because the endpoint received ErrorCapPerHour error
+// responses within the last hour. Nothing was sent; IsTransient is true.
+var ErrEndpointBlocked = errors.New("erp: endpoint paused after too many error responses")
+
+const reasonErrorCap = "ErrorCapReached"
+
 // Error is an error response from Exact. Its message carries Exact's own text
 // (from {"error":{"message":{"value":…}}}) but never a URL query, a token or
 // a secret.
@@ -74,9 +81,16 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is makes errors.Is(err, ErrNotFound) true for a 404.
+// Is makes errors.Is(err, ErrNotFound) true for a 404 and
+// errors.Is(err, ErrEndpointBlocked) true for a call refused by the error cap.
 func (e *Error) Is(target error) bool {
-	return target == ErrNotFound && e.StatusCode == http.StatusNotFound
+	switch target {
+	case ErrNotFound:
+		return e.StatusCode == http.StatusNotFound
+	case ErrEndpointBlocked:
+		return e.StatusCode == 0 && e.Reason == reasonErrorCap
+	}
+	return false
 }
 
 // RateLimitError means Exact's rate budget does not allow the call now: Exact
@@ -115,7 +129,7 @@ func (e *transportError) Error() string {
 func (e *transportError) Unwrap() error { return e.err }
 
 // IsTransient reports whether err may go away by itself: timeouts, connection
-// errors, 5xx and rate limits. For a POST it means the outcome is unknown:
+// errors, 5xx, rate limits and endpoints paused by the error cap. For a POST it means the outcome is unknown:
 // the order may or may not have been created.
 func IsTransient(err error) bool {
 	if err == nil {
@@ -130,7 +144,7 @@ func IsTransient(err error) bool {
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.Is(ErrEndpointBlocked)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true

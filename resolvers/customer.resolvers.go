@@ -8,7 +8,6 @@ package resolvers
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/exactql/exactql/erp"
@@ -93,7 +92,38 @@ func (r *customerResolver) DeliveryAddresses(ctx context.Context, obj *model.Cus
 
 // Orders is the resolver for the orders field.
 func (r *customerResolver) Orders(ctx context.Context, obj *model.Customer, first *int, after *string) (*model.SalesOrderConnection, error) {
-	panic(fmt.Errorf("not implemented: Orders - orders"))
+	b, err := buyer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(b.Account, obj.Account.ID) {
+		return nil, ErrForbidden
+	}
+	conn := &model.SalesOrderConnection{Edges: []*model.SalesOrderEdge{}, Nodes: []*model.SalesOrder{}, PageInfo: &model.PageInfo{}}
+	if r.Deps.Orders == nil {
+		return conn, nil
+	}
+	n := 20
+	if first != nil {
+		n = *first
+	}
+	cur := ""
+	if after != nil {
+		cur = *after
+	}
+	page, err := r.Deps.Orders.List(ctx, b, n, cur)
+	if err != nil {
+		return nil, orderErr(err)
+	}
+	for i, o := range page.Orders {
+		m := orderModel(o, b.Account)
+		c := page.Cursors[i]
+		conn.Edges = append(conn.Edges, &model.SalesOrderEdge{Cursor: c, Node: m})
+		conn.Nodes = append(conn.Nodes, m)
+		conn.PageInfo.EndCursor = &c
+	}
+	conn.PageInfo.HasNextPage = page.HasNextPage
+	return conn, nil
 }
 
 // Viewer is the resolver for the viewer field.

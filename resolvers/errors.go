@@ -93,6 +93,18 @@ func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("caller rate limit reached; retry after %s", e.RetryAfter)
 }
 
+// UpstreamError means data needed from Exact could neither be read from the
+// cache nor obtained from Exact (ARCHITECTURE §6.2): UPSTREAM_UNAVAILABLE.
+type UpstreamError struct {
+	Err error
+}
+
+// Error implements error.
+func (e *UpstreamError) Error() string { return "upstream unavailable: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *UpstreamError) Unwrap() error { return e.Err }
+
 // errRecovered stands for a panic recovered by Recover; its value is logged.
 var errRecovered = errors.New("resolvers: recovered panic")
 
@@ -131,6 +143,7 @@ func presentAt(ctx context.Context, err error, now time.Time) *gqlerror.Error {
 		rateLimit *RateLimitedError
 		erpRate   *erp.RateLimitError
 		erpErr    *erp.Error
+		upstream  *UpstreamError
 	)
 	switch {
 	case errors.Is(cause, errRecovered):
@@ -153,9 +166,12 @@ func presentAt(ctx context.Context, err error, now time.Time) *gqlerror.Error {
 	case errors.As(cause, &rateLimit):
 		setCode(out, CodeRateLimited, msgRateLimited)
 		out.Extensions["retryAfterSeconds"] = retrySeconds(rateLimit.RetryAfter)
-	case errors.As(cause, &erpRate):
+	case errors.As(cause, &erpRate) && !errors.As(cause, &upstream):
 		setCode(out, CodeRateLimited, msgRateLimited)
 		out.Extensions["retryAfterSeconds"] = retrySeconds(erpRate.Reset.Sub(now))
+	case errors.As(cause, &upstream):
+		logError(ctx, cause, out, "Exact unavailable")
+		setCode(out, CodeUpstreamUnavailable, msgUpstream)
 	case errors.Is(cause, erp.ErrConsentRequired):
 		logError(ctx, cause, out, "Exact consent required")
 		setCode(out, CodeUpstreamUnavailable, msgUpstream)

@@ -7,7 +7,11 @@ package resolvers
 
 import (
 	"context"
-	"fmt"
+	"errors"
+	"strings"
+
+	"github.com/exactql/exactql/erp"
+	"github.com/shopspring/decimal"
 
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
@@ -15,37 +19,103 @@ import (
 
 // PlaceOrder is the resolver for the placeOrder field.
 func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error) {
-	panic(fmt.Errorf("not implemented: PlaceOrder - placeOrder"))
+	b, err := buyer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Deps.Orders == nil {
+		return nil, &UpstreamError{Err: errors.New("order service not configured")}
+	}
+	res, err := r.Deps.Orders.Place(ctx, b, input.IdempotencyKey, orderInput(input))
+	if err != nil {
+		return nil, orderErr(err)
+	}
+	out := &model.PlaceOrderPayload{UserErrors: userErrors(res.UserErrors)}
+	if res.Order != nil {
+		out.Order = orderModel(res.Order, b.Account)
+	}
+	return out, nil
 }
 
 // Order is the resolver for the order field.
 func (r *queryResolver) Order(ctx context.Context, id string) (*model.SalesOrder, error) {
-	panic(fmt.Errorf("not implemented: Order - order"))
+	b, err := buyer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Deps.Orders == nil {
+		return nil, &NotFoundError{What: "order"}
+	}
+	o, err := r.Deps.Orders.Get(ctx, b, id)
+	if err != nil {
+		return nil, orderErr(err)
+	}
+	return orderModel(o, b.Account), nil
 }
 
 // DeliveryAddress is the resolver for the deliveryAddress field.
 func (r *salesOrderResolver) DeliveryAddress(ctx context.Context, obj *model.SalesOrder) (*model.Address, error) {
-	panic(fmt.Errorf("not implemented: DeliveryAddress - deliveryAddress"))
+	if obj.DeliveryAddressID == "" || obj.AccountID == "" {
+		return nil, nil
+	}
+	as, err := r.loaders(ctx).Reader().Addresses(ctx, obj.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		if strings.EqualFold(a.ID, obj.DeliveryAddressID) {
+			return addressModel(a), nil
+		}
+	}
+	return nil, nil
 }
 
 // ShippingMethod is the resolver for the shippingMethod field.
 func (r *salesOrderResolver) ShippingMethod(ctx context.Context, obj *model.SalesOrder) (*model.ShippingMethod, error) {
-	panic(fmt.Errorf("not implemented: ShippingMethod - shippingMethod"))
+	if obj.ShippingMethodID == "" {
+		return nil, nil
+	}
+	ms, err := r.loaders(ctx).Reader().ShippingMethods(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if strings.EqualFold(m.ID, obj.ShippingMethodID) {
+			return &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description}, nil
+		}
+	}
+	return nil, nil
 }
 
 // Amount is the resolver for the amount field.
 func (r *salesOrderResolver) Amount(ctx context.Context, obj *model.SalesOrder) (*model.Money, error) {
-	panic(fmt.Errorf("not implemented: Amount - amount"))
+	sum := decimal.Zero
+	for _, l := range obj.KnownLines {
+		if l.Amount != nil {
+			sum = sum.Add(l.Amount.Amount.Decimal)
+		}
+	}
+	return money(sum, obj.Currency), nil
 }
 
 // Lines is the resolver for the lines field.
 func (r *salesOrderResolver) Lines(ctx context.Context, obj *model.SalesOrder) ([]*model.SalesOrderLine, error) {
-	panic(fmt.Errorf("not implemented: Lines - lines"))
+	if obj.KnownLines == nil {
+		return []*model.SalesOrderLine{}, nil
+	}
+	return obj.KnownLines, nil
 }
 
 // Product is the resolver for the product field.
 func (r *salesOrderLineResolver) Product(ctx context.Context, obj *model.SalesOrderLine) (*model.Product, error) {
-	panic(fmt.Errorf("not implemented: Product - product"))
+	if obj.ItemID == "" {
+		return nil, nil
+	}
+	it, err := r.loaders(ctx).Item(ctx, obj.ItemID)
+	if err != nil || it == nil {
+		return nil, err
+	}
+	return productOf(*it), nil
 }
 
 // Mutation returns graph.MutationResolver implementation.

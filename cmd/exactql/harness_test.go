@@ -24,12 +24,12 @@ type gateway struct {
 func startGateway(t *testing.T, env map[string]string) *gateway {
 	t.Helper()
 	base := map[string]string{
-		"EXACTQL_ADDR":            "127.0.0.1:0",
-		"EXACTQL_DATA_DIR":        t.TempDir(),
-		"EXACTQL_LOG_LEVEL":       "warn",
-		"EXACTQL_JWT_SECRET":      "test-secret-test-secret-test-secret-0123",
-		"EXACTQL_LOG_FORMAT":      "json",
-		"EXACTQL_SANDBOX_ITEMS":   "300",
+		"EXACTQL_ADDR":              "127.0.0.1:0",
+		"EXACTQL_DATA_DIR":          t.TempDir(),
+		"EXACTQL_LOG_LEVEL":         "warn",
+		"EXACTQL_JWT_SECRET":        "test-secret-test-secret-test-secret-0123",
+		"EXACTQL_LOG_FORMAT":        "json",
+		"EXACTQL_SANDBOX_ITEMS":     "300",
 		"EXACTQL_SANDBOX_CUSTOMERS": "30",
 	}
 	for k, v := range env {

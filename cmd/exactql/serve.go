@@ -18,6 +18,7 @@ import (
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
+	"github.com/exactql/exactql/orders"
 	"github.com/exactql/exactql/resolvers"
 	"github.com/exactql/exactql/resolvers/data"
 	"github.com/exactql/exactql/server"
@@ -132,7 +133,19 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		TTLs: data.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
 			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
 	})
-	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices})
+	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orders.NewExact(client), Catalog: reader,
+		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
+		Logger: log.With().Str("component", "orders").Logger()})
+	workerDone := make(chan struct{})
+	go func() {
+		defer close(workerDone)
+		if err := orderSvc.Run(ctx); err != nil && ctx.Err() == nil {
+			log.Error().Err(err).Msg("order worker stopped")
+		}
+	}()
+	// The worker stops with ctx (cancelled on return) before the store closes.
+	defer func() { cancel(); <-workerDone }()
+	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc})
 
 	secret := []byte(cfg.JWTSecret)
 	var demo []demoToken

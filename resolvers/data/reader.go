@@ -574,3 +574,13 @@ func validOn(start, end erp.Time, today pricing.Date) bool {
 	}
 	return true
 }
+
+// OrderPrices returns the price rule inputs of items for an account (the
+// order flow's pricing, from the same cache as the catalog's).
+func (r *Reader) OrderPrices(ctx context.Context, acct *erp.Account, items []erp.Item) ([]pricing.Data, error) {
+	b, err := r.BuyerData(ctx, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.PriceData(ctx, b, items)
+}
