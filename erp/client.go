@@ -7,6 +7,7 @@ package erp
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -156,6 +157,8 @@ type Client struct {
 	divMu    sync.Mutex
 	division int
 
+	tokens *countingSource
+
 	statsMu sync.Mutex
 	calls   map[string]map[int]int64
 	retries int64
@@ -200,7 +203,8 @@ func New(opts ...Option) (*Client, error) {
 		if base == nil {
 			base = http.DefaultTransport
 		}
-		hc.Transport = &oauth2.Transport{Source: c.ts, Base: base}
+		c.tokens = &countingSource{ts: c.ts}
+		hc.Transport = &oauth2.Transport{Source: c.tokens, Base: base}
 	}
 	c.hc = &hc
 	if c.gov == nil {
@@ -486,8 +490,44 @@ type Stats struct {
 	RateLimited int64
 	// ErrorCapped counts calls refused because their endpoint hit the hourly error cap.
 	ErrorCapped int64
+	// TokenRefreshes counts the distinct access tokens the client has used
+	// (the first one included): how often the token source refreshed.
+	TokenRefreshes int64
 	// Budget is the governor's view of the rate budget.
 	Budget GovernorState
+}
+
+// countingSource counts the distinct access tokens its source hands out. It
+// keeps only a hash of the last one.
+type countingSource struct {
+	ts   oauth2.TokenSource
+	mu   sync.Mutex
+	last [32]byte
+	n    int64
+}
+
+func (s *countingSource) Token() (*oauth2.Token, error) {
+	t, err := s.ts.Token()
+	if err != nil || t == nil {
+		return t, err
+	}
+	h := sha256.Sum256([]byte(t.AccessToken))
+	s.mu.Lock()
+	if h != s.last {
+		s.last = h
+		s.n++
+	}
+	s.mu.Unlock()
+	return t, nil
+}
+
+func (s *countingSource) count() int64 {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.n
 }
 
 // Stats returns a copy of the client's counters.
@@ -502,6 +542,7 @@ func (c *Client) Stats() Stats {
 		s.Calls[ep] = mm
 	}
 	c.statsMu.Unlock()
+	s.TokenRefreshes = c.tokens.count()
 	s.Budget = c.gov.Snapshot()
 	s.RateLimited = s.Budget.RateLimited
 	return s

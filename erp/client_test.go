@@ -490,7 +490,7 @@ func TestRetryThenSuccess(t *testing.T) {
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("rows = %v, err = %v", rows, err)
 	}
-	if s := c.Stats(); s.Retries != 1 || s.Calls["logistics/ItemGroups"][503] != 1 || s.Calls["logistics/ItemGroups"][200] != 1 {
+	if s := c.Stats(); s.TokenRefreshes != 1 || s.Retries != 1 || s.Calls["logistics/ItemGroups"][503] != 1 || s.Calls["logistics/ItemGroups"][200] != 1 {
 		t.Errorf("stats = %+v", s)
 	}
 }
