@@ -582,6 +582,26 @@ func decodeCollection[T any](body []byte) ([]T, string, error) {
 		}
 		return rows, coll.Next, nil
 	}
+	// One report (UNCONFIRMED) has "d" as an object keyed "0", "1", …
+	var keyed map[string]json.RawMessage
+	if err := json.Unmarshal(d, &keyed); err == nil && len(keyed) > 0 {
+		if _, ok := keyed["0"]; ok {
+			rows := make([]T, len(keyed))
+			for k, raw := range keyed {
+				i, err := strconv.Atoi(k)
+				if err != nil || i < 0 || i >= len(rows) {
+					rows = nil
+					break
+				}
+				if err := json.Unmarshal(raw, &rows[i]); err != nil {
+					return nil, "", fmt.Errorf("decode response: %w", err)
+				}
+			}
+			if rows != nil {
+				return rows, "", nil
+			}
+		}
+	}
 	var one T
 	if err := json.Unmarshal(d, &one); err != nil {
 		return nil, "", fmt.Errorf("decode response: %w", err)

@@ -295,6 +295,10 @@ func TestDecodeInt64AndTolerance(t *testing.T) {
 	if err != nil || len(one) != 1 || one[0].Timestamp != 7 {
 		t.Errorf("single entity = %+v, %v", one, err)
 	}
+	keyed, _, err := decodeCollection[row]([]byte(`{"d":{"1":{"Timestamp":"2"},"0":{"Timestamp":"1"}}}`))
+	if diff := cmp.Diff([]row{{Timestamp: 1}, {Timestamp: 2}}, keyed); diff != "" || err != nil {
+		t.Errorf("numeric-keyed d (-want +got):\n%s err %v", diff, err)
+	}
 	for _, bad := range []string{``, `{}`, `{"d":null}`, `<html>Object moved</html>`, `{"d":{"results":[{"Timestamp":"x"}]}}`} {
 		if _, _, err := decodeCollection[row]([]byte(bad)); err == nil {
 			t.Errorf("decode(%q): no error", bad)
@@ -845,17 +849,17 @@ func (f *exactFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // TestConcurrentCallsNeverHit429 sends 500 concurrent reads against a fake
 // that allows 60 calls per (compressed, 100 ms) window: none may get a 429.
 func TestConcurrentCallsNeverHit429(t *testing.T) {
-	testConcurrent(t, 0)
+	testConcurrent(t, 0, 300*time.Millisecond)
 }
 
 // testConcurrent runs 500 concurrent reads against a fake allowing 60 calls
-// per 300 ms window. It returns the 429 count; with minuteLimit 0 it fails
-// the test on any.
-func testConcurrent(t *testing.T, minuteLimit int) int32 {
-	fake := &exactFake{limit: 60, window: 300 * time.Millisecond, count: map[int64]int{}}
+// per window. It returns the 429 count; with minuteLimit 0 (the governor's
+// default) it fails the test on any.
+func testConcurrent(t *testing.T, minuteLimit int, window time.Duration) int32 {
+	fake := &exactFake{limit: 60, window: window, count: map[int64]int{}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	g := NewGovernor(GovernorOptions{MinuteLimit: minuteLimit, MaxWait: time.Minute, ResetSlack: 5 * time.Millisecond, Window: 300 * time.Millisecond})
+	g := NewGovernor(GovernorOptions{MinuteLimit: minuteLimit, MaxWait: time.Minute, ResetSlack: 5 * time.Millisecond, Window: window})
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 500
 	c, err := New(WithBaseURL(srv.URL), WithDivision(1), WithGovernor(g), WithHTTPClient(&http.Client{Transport: tr, Timeout: 30 * time.Second}))
@@ -896,7 +900,7 @@ func testConcurrent(t *testing.T, minuteLimit int) int32 {
 // TestConcurrentFakeDetectsOvershoot shows the fake above can fail: a
 // governor that assumes a far higher limit gets 429s from it.
 func TestConcurrentFakeDetectsOvershoot(t *testing.T) {
-	if n := testConcurrent(t, 1000); n == 0 {
+	if n := testConcurrent(t, 1000, 2*time.Second); n == 0 {
 		t.Error("no 429 from an over-generous governor: the fake does not enforce its budget")
 	}
 }

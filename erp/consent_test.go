@@ -3,15 +3,20 @@ package erp_test
 import (
 	"context"
 	"errors"
+	"html"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/sandbox"
 )
 
 // freeLoopbackAddr returns a loopback address that was free a moment ago.
@@ -161,5 +166,105 @@ func TestRunConsentRejectsNonLoopbackRedirect(t *testing.T) {
 		if err == nil {
 			t.Errorf("RunConsent(%q) = nil, want an error", r)
 		}
+	}
+}
+
+var hiddenInput = regexp.MustCompile(`<input type="hidden" name="([a-z_]+)" value="([^"]*)">`)
+
+// TestRunConsentAgainstSandbox plays the person at the sandbox's consent page:
+// it opens the printed URL, submits the page's form, follows the redirect to
+// RunConsent's listener, and then the stored chain refreshes at the sandbox.
+func TestRunConsentAgainstSandbox(t *testing.T) {
+	redirect := "http://" + freeLoopbackAddr(t) + "/callback"
+	clock := newFakeClock()
+	sb := sandbox.New(sandbox.Options{RedirectURL: redirect, Clock: clock, TokenLifetime: 60 * time.Second, RefreshWindow: 30 * time.Second})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	s := openStore(t, t.TempDir(), clock)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	browserErr := make(chan error, 1)
+	browser := func(consentURL string) {
+		go func() {
+			browserErr <- func() error {
+				resp, err := http.Get(consentURL)
+				if err != nil {
+					return err
+				}
+				page, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					return errors.New("consent page: " + resp.Status)
+				}
+				form := url.Values{"approve": {"1"}}
+				for _, m := range hiddenInput.FindAllStringSubmatch(string(page), -1) {
+					form.Set(m[1], html.UnescapeString(m[2]))
+				}
+				resp, err = http.PostForm(srv.URL+"/api/oauth2/auth", form)
+				if err != nil {
+					return err
+				}
+				done, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK || !strings.Contains(string(done), "connected") {
+					return errors.New("after approving: " + resp.Status + " " + string(done))
+				}
+				return nil
+			}()
+		}()
+	}
+	err := erp.RunConsent(ctx, erp.ConsentOptions{
+		BaseURL: srv.URL, ClientID: sb.ClientID(), ClientSecret: sb.ClientSecret(),
+		RedirectURL: redirect, Store: s, Now: clock.Now,
+	}, browser)
+	if err != nil {
+		t.Fatalf("RunConsent: %v", err)
+	}
+	if err := <-browserErr; err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	if st := sb.Stats(); st.CodeExchanges != 1 {
+		t.Errorf("sandbox code exchanges = %d, want 1", st.CodeExchanges)
+	}
+	ts := erp.NewTokenSource(ctx, erp.TokenSourceOptions{
+		BaseURL: srv.URL, ClientID: sb.ClientID(), ClientSecret: sb.ClientSecret(), Store: s, Now: clock.Now,
+	})
+	tok, err := ts.Token()
+	if err != nil {
+		t.Fatalf("Token after consent: %v", err)
+	}
+	stored, err := s.LoadToken(ctx)
+	if err != nil || tok.AccessToken != stored.AccessToken {
+		t.Errorf("Token is not the consented access token (%v)", err)
+	}
+	// Then the chain lives on at the sandbox through many lifetimes with
+	// concurrent callers.
+	for range 300 {
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := ts.Token(); err != nil {
+					errs <- err
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		if err := <-errs; err != nil {
+			t.Fatalf("Token at %v: %v", clock.Now(), err)
+		}
+		clock.Advance(time.Second)
+	}
+	st := sb.Stats()
+	if st.OldTokenReuses != 0 || st.TooEarlyRefreshes != 0 || st.TokenRefreshes < 300/60 || st.TokenRefreshes > 300/30+1 {
+		t.Errorf("sandbox stats: refreshes %d, reuses %d, too early %d; want about one refresh per 33 s, no reuse, none too early",
+			st.TokenRefreshes, st.OldTokenReuses, st.TooEarlyRefreshes)
+	}
+	if st := ts.Status(ctx); !st.OK {
+		t.Errorf("Status = %+v, want OK", st)
 	}
 }

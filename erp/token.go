@@ -252,7 +252,11 @@ func (ts *TokenSource) slowToken() (*StoredToken, error) {
 	}
 	now := ts.now()
 	if ts.fresh(st, now) {
-		// Another process refreshed, or another goroutine here did.
+		// Another process refreshed, a new consent was stored, or another
+		// goroutine here refreshed: earlier failures no longer matter.
+		ts.mu.Lock()
+		ts.failures, ts.notBefore, ts.lastErr = 0, time.Time{}, ""
+		ts.mu.Unlock()
 		ts.setCached(st)
 		return st, nil
 	}

@@ -524,8 +524,8 @@ func TestTokenSourceConsentRequired(t *testing.T) {
 			if _, err := ts.Token(); err != nil {
 				t.Errorf("Token after new consent: %v", err)
 			}
-			if st := ts.Status(context.Background()); !st.OK {
-				t.Errorf("Status after new consent = %+v, want OK", st)
+			if st := ts.Status(context.Background()); !st.OK || st.LastError != "" {
+				t.Errorf("Status after new consent = %+v, want OK without a stale error", st)
 			}
 			assertNoSecrets(t, f, err.Error(), st.Reason)
 		})

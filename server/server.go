@@ -15,7 +15,6 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/rs/zerolog"
 	"github.com/vektah/gqlparser/v2/ast"
 
@@ -153,8 +152,7 @@ func newGraphQLHandler(cfg Config, root graph.ResolverRoot) *handler.Server {
 		Complexity: complexityRoot(),
 	})
 	srv := handler.New(es)
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{}) // GET and POST by the GraphQL-over-HTTP spec (transport.go)
 
 	srv.SetParserTokenLimit(parserTokenLimit)
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))

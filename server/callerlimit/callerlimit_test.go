@@ -226,14 +226,14 @@ func TestRefreshIsFree(t *testing.T) {
 	ctx := withWho(context.Background(), who{sub: "alice"})
 
 	type result struct {
-		refresh bool
-		key     string
-		err     error
+		Refresh bool
+		Key     string
+		Err     error
 	}
 	results := make(chan result, 4)
 	load := func(ctx context.Context) (string, error) {
 		err := l.Allow(ctx)
-		results <- result{refresh: cache.IsRefresh(ctx), key: keyOf(ctx), err: err}
+		results <- result{Refresh: cache.IsRefresh(ctx), Key: keyOf(ctx), Err: err}
 		if err != nil {
 			return "", err
 		}
@@ -243,8 +243,8 @@ func TestRefreshIsFree(t *testing.T) {
 	if _, err := cache.Get(ctx, c, kind, key, load, nil); err != nil {
 		t.Fatalf("first Get: %v", err)
 	}
-	if r := <-results; r.refresh || r.err != nil {
-		t.Fatalf("foreground load: refresh=%v err=%v, want a charged, allowed call", r.refresh, r.err)
+	if r := <-results; r.Refresh || r.Err != nil {
+		t.Fatalf("foreground load: refresh=%v err=%v, want a charged, allowed call", r.Refresh, r.Err)
 	}
 	if err := l.Allow(ctx); err == nil {
 		t.Fatalf("Allow after the foreground load = nil, want the budget spent")
@@ -259,7 +259,7 @@ func TestRefreshIsFree(t *testing.T) {
 		t.Fatalf("stale Get: %v", err)
 	}
 	r := <-results
-	if diff := cmp.Diff(result{refresh: true, key: "sub:alice"}, r, cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
+	if diff := cmp.Diff(result{Refresh: true, Key: "sub:alice"}, r, cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
 		t.Errorf("background refresh (-want +got):\n%s", diff)
 	}
 	if err := l.Allow(ctx); err == nil {
