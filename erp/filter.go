@@ -3,7 +3,6 @@ package erp
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -356,5 +355,24 @@ func (q Query) encode(defSelect []string) (string, error) {
 }
 
 func queryEscape(s string) string {
-	return strings.ReplaceAll(url.QueryEscape(s), "+", "%20")
+	// Percent-encode everything but RFC 3986's unreserved characters and the
+	// OData punctuation that is legal in a query component ( ' ( ) , : ).
+	// Leaving those readable keeps a 25-key "Item eq guid'…' or …" filter
+	// well under the ~2,000-character URL limit; spaces are %20, never "+".
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/4)
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', c == '\'', c == '(', c == ')', c == ',', c == ':':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
 }

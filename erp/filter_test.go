@@ -114,8 +114,8 @@ func TestQueryEncode(t *testing.T) {
 	}{
 		{"default select", Query{}, []string{"ID", "Code"}, "$select=ID,Code", false},
 		{"all parts", Query{Filter: Eq("Code", String("a b&c=d#'")), Select: []string{"ID"}, OrderBy: []string{"Code desc"}, Top: 5, InlineCount: true},
-			[]string{"X"}, "$filter=Code%20eq%20%27a%20b%26c%3Dd%23%27%27%27&$select=ID&$orderby=Code%20desc&$top=5&$inlinecount=allpages", false},
-		{"plus is escaped", Query{Filter: Eq("Code", String("a+b"))}, nil, "$filter=Code%20eq%20%27a%2Bb%27", false},
+			[]string{"X"}, "$filter=Code%20eq%20'a%20b%26c%3Dd%23'''&$select=ID&$orderby=Code%20desc&$top=5&$inlinecount=allpages", false},
+		{"plus is escaped", Query{Filter: Eq("Code", String("a+b"))}, nil, "$filter=Code%20eq%20'a%2Bb'", false},
 		{"bad select", Query{Select: []string{"ID,Code"}}, nil, "", true},
 		{"bad orderby", Query{OrderBy: []string{"Code; drop"}}, nil, "", true},
 		{"bad filter", Query{Filter: Eq("a b", Int(1))}, nil, "", true},

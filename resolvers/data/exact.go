@@ -122,12 +122,11 @@ func (u ExactUpstream) AccountPrices(ctx context.Context, account string) ([]erp
 }
 
 // DefaultPrices lists the general (account-less) price rows of items that
-// are valid on today: expired and future rows never reach the gateway.
+// have not ended before today: expired rows never reach the gateway.
 func (u ExactUpstream) DefaultPrices(ctx context.Context, itemIDs []string, today pricing.Date) ([]erp.SalesItemPrice, error) {
-	d := erp.DateTime(today.Time())
-	valid := erp.And(
-		erp.Or(erp.Eq("StartDate", erp.Null()), erp.Le("StartDate", d)),
-		erp.Or(erp.Eq("EndDate", erp.Null()), erp.Ge("EndDate", d)))
+	// Expired rows are most of the history; future rows are few and are
+	// filtered by the price rules (a shorter filter keeps the URL short).
+	valid := erp.Or(erp.Eq("EndDate", erp.Null()), erp.Ge("EndDate", erp.DateTime(today.Time())))
 	return u.C.SalesItemPrices.ForItemsWhere(ctx, itemIDs, erp.Eq("Account", erp.Null()), valid)
 }
 

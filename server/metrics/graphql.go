@@ -27,7 +27,10 @@ func (m *Metrics) AroundOperations(ctx context.Context, next graphql.OperationHa
 	h := next(context.WithValue(ctx, opMarkKey{}, true))
 	var once sync.Once
 	return func(ctx context.Context) *graphql.Response {
-		resp := h(ctx)
+		// gqlgen runs the response middleware inside h with this context
+		// (or one derived from it): mark it too, so the request is never
+		// counted twice whatever context the transport passes.
+		resp := h(context.WithValue(ctx, opMarkKey{}, true))
 		// Subscriptions answer many times; the operation is counted once.
 		once.Do(func() { m.record(name, start, resp) })
 		return resp
@@ -65,7 +68,7 @@ var (
 	_ graphql.ResponseInterceptor  = extension{}
 )
 
-func (extension) ExtensionName() string                         { return "ExactqlMetrics" }
+func (extension) ExtensionName() string                          { return "ExactqlMetrics" }
 func (extension) Validate(schema graphql.ExecutableSchema) error { return nil }
 
 func (e extension) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {

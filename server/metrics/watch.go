@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -76,11 +77,7 @@ func (m *Metrics) WatchExact(stats func() erp.Stats) error {
 			ch <- prometheus.MustNewConstMetric(remaining, prometheus.GaugeValue, float64(b.DayRemaining), "day")
 			ch <- prometheus.MustNewConstMetric(limit, prometheus.GaugeValue, float64(b.MinuteLimit), "minute")
 			ch <- prometheus.MustNewConstMetric(limit, prometheus.GaugeValue, float64(b.DayLimit), "day")
-			isBlocked := 0.0
-			if !b.BlockedUntil.IsZero() {
-				isBlocked = 1
-			}
-			ch <- prometheus.MustNewConstMetric(blocked, prometheus.GaugeValue, isBlocked)
+			ch <- prometheus.MustNewConstMetric(blocked, prometheus.GaugeValue, b2f(!b.BlockedUntil.IsZero()))
 			ch <- prometheus.MustNewConstMetric(limited, prometheus.CounterValue, float64(s.RateLimited))
 			ch <- prometheus.MustNewConstMetric(retries, prometheus.CounterValue, float64(s.Retries))
 			ch <- prometheus.MustNewConstMetric(capped, prometheus.CounterValue, float64(s.ErrorCapped))
@@ -174,4 +171,36 @@ func (m *Metrics) WatchOrders(stats func() OrderStats) error {
 			ch <- prometheus.MustNewConstMetric(oldest, prometheus.GaugeValue, s.OldestPendingAge.Seconds())
 		},
 	})
+}
+
+// tokenStatusTimeout bounds reading the token store at scrape time.
+const tokenStatusTimeout = 5 * time.Second
+
+// WatchToken exports the state of the Exact token chain, read from status
+// at every scrape (pass (*erp.TokenSource).Status): exactql_exact_token_ok
+// (1 when a token is stored and no new consent is needed) and
+// exactql_exact_consent_needed (1 when a person must run `exactql auth`;
+// the alert that matters). Calling it twice is ErrRegistered.
+func (m *Metrics) WatchToken(status func(ctx context.Context) erp.TokenStatus) error {
+	ok := prometheus.NewDesc("exactql_exact_token_ok",
+		"1 when an Exact token is stored and no new consent is needed, else 0.", nil, nil)
+	consent := prometheus.NewDesc("exactql_exact_consent_needed",
+		"1 when the Exact token chain is broken and a person must consent again, else 0.", nil, nil)
+	return m.register("Token", &funcCollector{
+		descs: []*prometheus.Desc{ok, consent},
+		collect: func(ch chan<- prometheus.Metric) {
+			ctx, cancel := context.WithTimeout(context.Background(), tokenStatusTimeout)
+			defer cancel()
+			st := status(ctx)
+			ch <- prometheus.MustNewConstMetric(ok, prometheus.GaugeValue, b2f(st.OK))
+			ch <- prometheus.MustNewConstMetric(consent, prometheus.GaugeValue, b2f(st.ConsentNeeded))
+		},
+	})
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/exactql/exactql/erp/sandbox"
+)
+
+const productQuery = `query P($code: String) { product(code: $code) { id code description unit
+  price { unitPrice { amount currencyCode } source } stock { warehouse { code } available } availableQuantity } }`
+
+const placeOrderMutation = `mutation Place($input: PlaceOrderInput!) {
+  placeOrder(input: $input) { order { id status } userErrors { field code message } } }`
+
+// dayStats collects the shop day's outcomes.
+type dayStats struct {
+	mu        sync.Mutex
+	lat       []time.Duration
+	byAction  map[string]int
+	ok, stale int
+	codes     map[string]int // GraphQL error code → count
+	transport int
+	orders    map[string]string // yourReference → first answer status
+	orderErrs map[string]int
+}
+
+func (d *dayStats) record(action string, lat time.Duration, r *gqlResponse, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lat = append(d.lat, lat)
+	d.byAction[action]++
+	switch {
+	case err != nil:
+		d.transport++
+	case len(r.Errors) > 0:
+		d.codes[r.Code()]++
+	default:
+		d.ok++
+	}
+	if err == nil && r.Stale() {
+		d.stale++
+	}
+}
+
+// shopper is one buyer's browsing session.
+type shopper struct {
+	b      buyer
+	rng    *rand.Rand
+	seen   []string
+	cursor string
+	orders int
+}
+
+// shopDay runs the compressed shop day against the real budget of 60
+// calls a minute.
+func (e *env) shopDay(rep *report) error {
+	dur := 3*time.Minute + 10*time.Second
+	drain := 60 * time.Second
+	if e.quick {
+		dur, drain = 30*time.Second, 20*time.Second
+	}
+	const buyers = 200
+	const thinkMin, thinkMax = 2 * time.Second, 10 * time.Second
+	opts := gatewayOptions{Sandbox: sandboxOptions(2000, 400, today, 60, 5000)}
+	cat, err := loadCatalog(opts.Sandbox)
+	if err != nil {
+		return err
+	}
+	shoppers := cat.mixed(buyers)
+	kinds := map[string]int{}
+	for _, b := range shoppers {
+		kinds[b.Kind]++
+	}
+	g, err := e.gateway("shopday", opts)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	g.SB.ResetCalls()
+	st := &dayStats{byAction: map[string]int{}, codes: map[string]int{}, orders: map[string]string{}, orderErrs: map[string]int{}}
+	client := newHTTPClient(buyers)
+	defer client.CloseIdleConnections()
+
+	e.log("shop day: %d buyers for %s against %d calls/min", len(shoppers), dur, 60)
+	ctx, cancel := context.WithTimeout(e.ctx, dur)
+	defer cancel()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, b := range shoppers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := &shopper{b: b, rng: rand.New(rand.NewPCG(uint64(i), 42))}
+			// Arrivals spread over the first think interval.
+			if !sleepCtx(ctx, time.Duration(s.rng.Int64N(int64(thinkMax)))) {
+				return
+			}
+			for n := 0; ctx.Err() == nil; n++ {
+				s.act(ctx, e.ctx, client, g.URL, cat, st, i, n)
+				think := thinkMin + time.Duration(s.rng.Int64N(int64(thinkMax-thinkMin)))
+				if !sleepCtx(ctx, think) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+
+	// Let the order worker write what it accepted, then count.
+	e.log("shop day: waiting up to %s for accepted orders to reach Exact", drain)
+	refs := map[string]bool{}
+	st.mu.Lock()
+	for ref, status := range st.orders {
+		if status != "REJECTED" {
+			refs[ref] = true
+		}
+	}
+	st.mu.Unlock()
+	written, dup := countOrders(g.SB, refs)
+	deadline := time.Now().Add(drain)
+	for written < len(refs) && time.Now().Before(deadline) {
+		if !sleepCtx(e.ctx, time.Second) {
+			break
+		}
+		written, dup = countOrders(g.SB, refs)
+	}
+	calls := g.SB.Calls()
+	stats := g.SB.Stats()
+
+	var apiTimes []time.Time
+	for _, c := range calls {
+		if c.Kind == sandbox.KindAPI && !c.Time.Before(start) {
+			apiTimes = append(apiTimes, c.Time)
+		}
+	}
+	slices.SortFunc(apiTimes, func(a, b time.Time) int { return a.Compare(b) })
+	maxWin := maxInWindow(apiTimes, time.Minute)
+	perMinute := make([]int, 0, 5)
+	for _, t := range apiTimes {
+		m := int(t.Sub(start) / time.Minute)
+		for len(perMinute) <= m {
+			perMinute = append(perMinute, 0)
+		}
+		perMinute[m]++
+	}
+
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	total := len(st.lat)
+	slices.Sort(st.lat)
+	pct := func(n int) string { return fmt.Sprintf("%.1f %%", 100*float64(n)/float64(max(total, 1))) }
+	s := rep.section(fmt.Sprintf("Shop day: %d buyers, think time %s–%s, %s, sandbox budget 60 calls/min and 5,000/day", len(shoppers), thinkMin, thinkMax, elapsed.Round(time.Second)),
+		"figure", "value", "goal / note")
+	s.add("requests served", total, fmt.Sprintf("%.1f req/s", float64(total)/elapsed.Seconds()))
+	s.add("answered without error", pct(st.ok), fmt.Sprintf("%d requests", st.ok))
+	s.add("served stale (extensions.stale)", pct(st.stale), fmt.Sprintf("%d requests", st.stale))
+	s.add("RATE_LIMITED", pct(st.codes["RATE_LIMITED"]), fmt.Sprintf("%d requests", st.codes["RATE_LIMITED"]))
+	var other []string
+	for c, n := range st.codes {
+		if c != "RATE_LIMITED" {
+			other = append(other, fmt.Sprintf("%s %d", c, n))
+		}
+	}
+	slices.Sort(other)
+	if st.transport > 0 {
+		other = append(other, fmt.Sprintf("transport %d", st.transport))
+	}
+	s.add("other errors", pct(total-st.ok-st.codes["RATE_LIMITED"]), strings.Join(other, ", "))
+	s.add("latency p50 / p99", fmt.Sprintf("%s / %s", fmtDur(percentile(st.lat, .5)), fmtDur(percentile(st.lat, .99))), "")
+	s.add("Exact API calls, total", len(apiTimes), fmt.Sprintf("per minute of the run: %v", perMinute))
+	s.add("Exact API calls, most in any 60 s", maxWin, fmt.Sprintf("budget 60: %s", met(maxWin <= 60)))
+	s.add("HTTP 429 from Exact", stats.RateLimited, fmt.Sprintf("goal 0: %s", met(stats.RateLimited == 0)))
+	s.add("orders accepted by the gateway", len(refs), fmt.Sprintf("%d placeOrder requests; answers: %s", st.byAction["order"], fmtCounts(st.orderErrs)))
+	s.add("orders written to Exact", written, fmt.Sprintf("exactly once: %s (%d written twice or more, %d not yet written after %s)", met(dup == 0 && written == len(refs)), dup, len(refs)-written, drain))
+	var acts []string
+	for a, n := range st.byAction {
+		acts = append(acts, fmt.Sprintf("%s %d", a, n))
+	}
+	slices.Sort(acts)
+	s.note("requests by action: %s; buyers by price situation: %s", strings.Join(acts, ", "), fmtCounts(kinds))
+	s.note("a cold gateway starts the day: the first minutes are spent filling the cache within 60 calls/min")
+	return nil
+}
+
+// act performs one shopper action.
+func (s *shopper) act(ctx, bg context.Context, c *http.Client, base string, cat *catalog, st *dayStats, who, n int) {
+	p := s.rng.Float64()
+	switch {
+	case p < 0.01 && s.orders == 0 && len(s.seen) > 0:
+		s.order(bg, c, base, cat, st, who)
+	case p < 0.40:
+		vars := map[string]any{"first": 24}
+		if s.rng.IntN(2) == 0 && len(cat.Groups) > 0 {
+			vars["group"] = cat.Groups[s.rng.IntN(len(cat.Groups))]
+		}
+		if s.cursor != "" && s.rng.IntN(2) == 0 {
+			vars["after"] = s.cursor
+			delete(vars, "group")
+		}
+		s.page(ctx, c, base, "browse", vars, st)
+	case p < 0.65:
+		s.page(ctx, c, base, "search", map[string]any{"first": 24, "search": cat.Words[s.rng.IntN(len(cat.Words))]}, st)
+	default:
+		code := cat.Codes[s.rng.IntN(len(cat.Codes))]
+		if len(s.seen) > 0 && s.rng.IntN(4) > 0 {
+			code = s.seen[s.rng.IntN(len(s.seen))]
+		}
+		t0 := time.Now()
+		r, err := query(ctx, c, base, s.b.Token, productQuery, map[string]any{"code": code})
+		if ctx.Err() != nil {
+			return
+		}
+		st.record("product", time.Since(t0), r, err)
+	}
+}
+
+func (s *shopper) page(ctx context.Context, c *http.Client, base, action string, vars map[string]any, st *dayStats) {
+	t0 := time.Now()
+	r, err := query(ctx, c, base, s.b.Token, pageQuery, vars)
+	if ctx.Err() != nil {
+		return // the day ended mid-request: not counted
+	}
+	st.record(action, time.Since(t0), r, err)
+	if err != nil || len(r.Errors) > 0 {
+		return
+	}
+	var p pageData
+	if json.Unmarshal(r.Data, &p) != nil {
+		return
+	}
+	s.seen = s.seen[:0]
+	for _, n := range p.Products.Nodes {
+		s.seen = append(s.seen, n.Code)
+	}
+	s.cursor = ""
+	if p.Products.PageInfo.HasNextPage && p.Products.PageInfo.EndCursor != nil {
+		s.cursor = *p.Products.PageInfo.EndCursor
+	}
+}
+
+// order places one order of up to four seen products; a transport failure
+// is retried with the same idempotency key. It runs on bg so that the end of
+// the day does not cut an order off midway.
+func (s *shopper) order(bg context.Context, c *http.Client, base string, cat *catalog, st *dayStats, who int) {
+	s.orders++
+	ref := fmt.Sprintf("BENCH-%03d-%d", who, s.orders)
+	var lines []map[string]any
+	for _, k := range s.rng.Perm(len(s.seen))[:min(len(s.seen), 1+s.rng.IntN(4))] {
+		lines = append(lines, map[string]any{"productCode": s.seen[k], "quantity": fmt.Sprint(1 + s.rng.IntN(5))})
+	}
+	input := map[string]any{"idempotencyKey": "bench-" + ref, "lines": lines, "yourReference": ref}
+	for attempt := 0; attempt < 3; attempt++ {
+		t0 := time.Now()
+		r, err := query(bg, c, base, s.b.Token, placeOrderMutation, map[string]any{"input": input})
+		st.record("order", time.Since(t0), r, err)
+		if err != nil {
+			continue
+		}
+		var d struct {
+			PlaceOrder *struct {
+				Order      *struct{ ID, Status string }
+				UserErrors []struct{ Code string }
+			}
+		}
+		_ = json.Unmarshal(r.Data, &d)
+		st.mu.Lock()
+		switch {
+		case d.PlaceOrder != nil && d.PlaceOrder.Order != nil:
+			st.orders[ref] = d.PlaceOrder.Order.Status
+			st.orderErrs[d.PlaceOrder.Order.Status]++
+		case d.PlaceOrder != nil && len(d.PlaceOrder.UserErrors) > 0:
+			st.orderErrs["userError "+d.PlaceOrder.UserErrors[0].Code]++
+		default:
+			st.orderErrs["error "+r.Code()]++
+		}
+		st.mu.Unlock()
+		return
+	}
+	_ = cat
+}
+
+// countOrders counts sandbox orders per reference: how many of refs were
+// written and how many were written more than once.
+func countOrders(sb *sandbox.Sandbox, refs map[string]bool) (written, duplicated int) {
+	n := map[string]int{}
+	for _, o := range sb.Orders() {
+		if r, _ := o["YourRef"].(string); refs[r] {
+			n[r]++
+		}
+	}
+	for _, c := range n {
+		written++
+		if c > 1 {
+			duplicated++
+		}
+	}
+	return written, duplicated
+}
+
+// maxInWindow returns the most times within any window of length w.
+func maxInWindow(sorted []time.Time, w time.Duration) int {
+	best, j := 0, 0
+	for i := range sorted {
+		for sorted[i].Sub(sorted[j]) >= w {
+			j++
+		}
+		best = max(best, i-j+1)
+	}
+	return best
+}
+
+func fmtCounts(m map[string]int) string {
+	var out []string
+	for k, v := range m {
+		out = append(out, fmt.Sprintf("%s %d", k, v))
+	}
+	slices.Sort(out)
+	if len(out) == 0 {
+		return "none"
+	}
+	return strings.Join(out, ", ")
+}
+
+// sleepCtx waits d; false when ctx ended first.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/exactql/exactql/erp/sandbox/gen"
+)
+
+// The two queries of the throughput comparison: the same 60-product shape.
+const (
+	bareQuery  = `{ products(first: 60) { id code description unit price } }`
+	exactQuery = `{ products(first: 60) { nodes { id code description unit price { unitPrice { amount } } } } }`
+)
+
+// throughputRun is one measured round of one server.
+type throughputRun struct {
+	res      loadResult
+	cpuTicks int64
+}
+
+// throughput alternates load on the bare gqlgen baseline and on a fully warm
+// exactql, round after round, and reports both and their ratio.
+func (e *env) throughput(rep *report) error {
+	rounds, dur := 3, 10*time.Second
+	if e.quick {
+		rounds, dur = 2, 3*time.Second
+	}
+	const conc = 32
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("throughput: %w", err)
+	}
+	bare, err := startProc(e.ctx, self, []string{"-serve-bare", "127.0.0.1:0"}, baseEnv(), filepath.Join(e.dir, "bare.log"))
+	if err != nil {
+		return fmt.Errorf("throughput: bare server: %w", err)
+	}
+	defer bare.stop()
+	g, err := e.gateway("throughput", e.defaultSandbox(0))
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	b, err := demoBuyer(g.SB, gen.RulePriceList)
+	if err != nil {
+		return err
+	}
+	check := func(nodes func(body []byte) (int, error)) func([]byte) error {
+		return func(body []byte) error {
+			n, err := nodes(body)
+			if err != nil {
+				return err
+			}
+			if n != 60 {
+				return fmt.Errorf("%d products, want 60", n)
+			}
+			return nil
+		}
+	}
+	bareCheck := check(func(body []byte) (int, error) {
+		var r struct {
+			Data struct{ Products []json.RawMessage }
+		}
+		err := json.Unmarshal(body, &r)
+		return len(r.Data.Products), err
+	})
+	exactCheck := check(func(body []byte) (int, error) {
+		var r struct {
+			Data struct {
+				Products struct {
+					Nodes []struct{ Price *json.RawMessage }
+				}
+			}
+			Errors []json.RawMessage
+		}
+		if err := json.Unmarshal(body, &r); err != nil {
+			return 0, err
+		}
+		if len(r.Errors) > 0 {
+			return 0, fmt.Errorf("errors: %s", r.Errors[0])
+		}
+		for _, n := range r.Data.Products.Nodes {
+			if n.Price == nil {
+				return 0, fmt.Errorf("a product without price")
+			}
+		}
+		return len(r.Data.Products.Nodes), nil
+	})
+	bareBody, _ := json.Marshal(map[string]string{"query": bareQuery})
+	exactBody, _ := json.Marshal(map[string]string{"query": exactQuery})
+	// Warm exactql fully (and check both answer correctly) before measuring.
+	e.log("throughput: warming up")
+	client := newHTTPClient(conc)
+	defer client.CloseIdleConnections()
+	for _, w := range []loadSpec{
+		{URL: bare.URL + "/graphql", Body: bareBody, Check: bareCheck},
+		{URL: g.URL + "/graphql", Body: exactBody, Token: b.Token, Check: exactCheck},
+	} {
+		w.Concurrency, w.Duration, w.MaxRequests = 4, 2*time.Second, 2000
+		r, err := runLoad(e.ctx, client, w)
+		if err != nil {
+			return err
+		}
+		if r.Errors > 0 {
+			return fmt.Errorf("throughput: warm-up of %s: %d errors, first: %v", w.URL, r.Errors, r.FirstErr)
+		}
+	}
+	g.SB.ResetCalls()
+
+	var bareRuns, exactRuns []throughputRun
+	for round := range rounds {
+		for _, side := range []string{"bare", "exactql"} {
+			e.log("throughput: round %d/%d, %s", round+1, rounds, side)
+			spec := loadSpec{Concurrency: conc, Duration: dur, MaxRequests: 10_000_000}
+			p := bare
+			if side == "bare" {
+				spec.URL, spec.Body, spec.Check = bare.URL+"/graphql", bareBody, bareCheck
+			} else {
+				spec.URL, spec.Body, spec.Token, spec.Check = g.URL+"/graphql", exactBody, b.Token, exactCheck
+				p = g.proc
+			}
+			t0 := p.cpuTicks()
+			r, err := runLoad(e.ctx, client, spec)
+			if err != nil {
+				return err
+			}
+			run := throughputRun{res: r, cpuTicks: p.cpuTicks() - t0}
+			if side == "bare" {
+				bareRuns = append(bareRuns, run)
+			} else {
+				exactRuns = append(exactRuns, run)
+			}
+		}
+	}
+	calls := g.apiCalls()
+
+	s := rep.section(fmt.Sprintf("Cached throughput: 60 products × 5 fields, %d connections, %d rounds × %s each, alternating", conc, rounds, dur),
+		"round", "bare gqlgen req/s", "p50", "p99", "CPU/req", "exactql req/s", "p50", "p99", "CPU/req", "req/s ratio", "p50 ratio")
+	var sumB, sumE float64
+	var p50B, p50E, p99B, p99E time.Duration
+	var cpuB, cpuE, reqB, reqE int64
+	for i := range rounds {
+		bb, ee := bareRuns[i], exactRuns[i]
+		s.add(i+1, fmt.Sprintf("%.0f", bb.res.RPS()), bb.res.P50, bb.res.P99, cpuPerReq(bb),
+			fmt.Sprintf("%.0f", ee.res.RPS()), ee.res.P50, ee.res.P99, cpuPerReq(ee),
+			fmt.Sprintf("%.2f×", ee.res.RPS()/bb.res.RPS()), fmt.Sprintf("%.2f×", float64(ee.res.P50)/float64(max(bb.res.P50, 1))))
+		sumB += bb.res.RPS()
+		sumE += ee.res.RPS()
+		p50B, p50E = p50B+bb.res.P50, p50E+ee.res.P50
+		p99B, p99E = p99B+bb.res.P99, p99E+ee.res.P99
+		cpuB, cpuE = cpuB+bb.cpuTicks, cpuE+ee.cpuTicks
+		reqB, reqE = reqB+bb.res.Requests, reqE+ee.res.Requests
+		if bb.res.Errors+ee.res.Errors > 0 {
+			s.note("round %d: %d bare and %d exactql errors (first: %v / %v)", i+1, bb.res.Errors, ee.res.Errors, bb.res.FirstErr, ee.res.FirstErr)
+		}
+	}
+	n := float64(rounds)
+	ratio := sumE / sumB
+	p50Ratio := float64(p50E) / float64(max(p50B, 1))
+	s.add("mean", fmt.Sprintf("%.0f", sumB/n), p50B/time.Duration(rounds), p99B/time.Duration(rounds), cpuMs(cpuB, reqB),
+		fmt.Sprintf("%.0f", sumE/n), p50E/time.Duration(rounds), p99E/time.Duration(rounds), cpuMs(cpuE, reqE),
+		fmt.Sprintf("%.2f×", ratio), fmt.Sprintf("%.2f×", p50Ratio))
+	s.note("goal exactql ≥ 0.7× bare req/s: %s (%.2f×); goal p50 ≤ 2× bare: %s (%.2f×)", met(ratio >= 0.7), ratio, met(p50Ratio <= 2), p50Ratio)
+	s.note("Exact calls during the measured rounds: %d (fully warm; a price or item entry past its TTL refreshes in the background)", calls)
+	s.note("both servers are subprocesses on loopback, loaded by the bench's own closed-loop generator; CPU/req is the server process's user+system CPU divided by its requests")
+	s.note("exactql runs with production settings (info-level JSON request log to a file); bare gqlgen has a query cache and APQ, no logging")
+	return nil
+}
+
+func cpuPerReq(r throughputRun) string { return cpuMs(r.cpuTicks, r.res.Requests) }
+
+// cpuMs formats CPU milliseconds per request from clock ticks (100 Hz).
+func cpuMs(ticks, reqs int64) string {
+	if reqs == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2fms", float64(ticks)*10/float64(reqs))
+}

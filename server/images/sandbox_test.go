@@ -1,0 +1,148 @@
+package images_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/sandbox"
+	"github.com/exactql/exactql/erp/sandbox/gen"
+	"github.com/exactql/exactql/server/images"
+)
+
+// memTokens is an in-memory erp.TokenStore.
+type memTokens struct {
+	mu  sync.Mutex
+	tok *erp.StoredToken
+}
+
+func (m *memTokens) LoadToken(context.Context) (*erp.StoredToken, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.tok == nil {
+		return nil, erp.ErrNoToken
+	}
+	t := *m.tok
+	return &t, nil
+}
+
+func (m *memTokens) WithRefreshLock(_ context.Context, fn func(*erp.StoredToken, func(time.Time) error) (*erp.StoredToken, error)) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var cur *erp.StoredToken
+	if m.tok != nil {
+		c := *m.tok
+		cur = &c
+	}
+	mark := func(started time.Time) error {
+		if m.tok != nil {
+			m.tok.RefreshStarted = started
+		}
+		return nil
+	}
+	next, err := fn(cur, mark)
+	if next != nil {
+		n := *next
+		m.tok = &n
+	}
+	return err
+}
+
+func (m *memTokens) SaveToken(_ context.Context, t *erp.StoredToken) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := *t
+	m.tok = &c
+	return nil
+}
+
+// clientSource adapts the erp client to images.Source the way the gateway
+// does (without its item cache).
+type clientSource struct{ c *erp.Client }
+
+func (s clientSource) Item(ctx context.Context, id string) (string, bool, error) {
+	it, err := s.c.Items.Get(ctx, id)
+	if errors.Is(err, erp.ErrNotFound) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, err
+	}
+	return it.PictureURL, true, nil
+}
+
+func (s clientSource) Picture(ctx context.Context, u string) ([]byte, string, error) {
+	return s.c.Picture(ctx, u)
+}
+
+func TestSandboxPictureFetchedOnce(t *testing.T) {
+	sb := sandbox.New(sandbox.Options{Data: gen.Options{Seed: 3, Items: 100, Customers: 20, Warehouses: 1}})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	ctx := context.Background()
+	tokens := &memTokens{}
+	if _, err := erp.SeedToken(ctx, tokens, sb.IssueRefreshToken()); err != nil {
+		t.Fatalf("SeedToken: %v", err)
+	}
+	ts := erp.NewTokenSource(ctx, erp.TokenSourceOptions{
+		BaseURL: srv.URL, ClientID: sb.ClientID(), ClientSecret: sb.ClientSecret(),
+		Store: tokens, HTTPClient: srv.Client(),
+	})
+	client, err := erp.New(erp.WithBaseURL(srv.URL), erp.WithDivision(sb.Division()), erp.WithTokenSource(ts),
+		erp.WithHTTPClient(srv.Client()))
+	if err != nil {
+		t.Fatalf("erp.New: %v", err)
+	}
+
+	// One item with a picture and one without, from the sandbox's catalogue.
+	var withPic, withoutPic string
+	items, _, err := client.Items.ListPage(ctx, erp.Query{}, "")
+	if err != nil {
+		t.Fatalf("Items.ListPage: %v", err)
+	}
+	for _, it := range items {
+		switch {
+		case it.PictureURL != "" && withPic == "":
+			withPic = it.ID
+		case it.PictureURL == "" && withoutPic == "":
+			withoutPic = it.ID
+		}
+	}
+	if withPic == "" || withoutPic == "" {
+		t.Fatalf("sandbox page has no item with (%q) or without (%q) picture", withPic, withoutPic)
+	}
+
+	h := images.Handler(clientSource{client}, newCache(t), images.Options{Division: sb.Division()})
+	sb.ResetCalls()
+	var first []byte
+	for i := range 3 {
+		rec := serve(h, http.MethodGet, "/images/"+withPic, nil)
+		if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "image/png" {
+			t.Fatalf("GET %d: %d %q %s", i, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
+		}
+		if i == 0 {
+			first = rec.Body.Bytes()
+		} else if !bytes.Equal(rec.Body.Bytes(), first) {
+			t.Errorf("GET %d: other bytes than the first answer", i)
+		}
+	}
+	for range 2 {
+		if rec := serve(h, http.MethodGet, "/images/"+withoutPic, nil); rec.Code != http.StatusNotFound {
+			t.Fatalf("item without picture: %d, want 404", rec.Code)
+		}
+	}
+	count := func(kind string) int { return sb.CallCount(func(c sandbox.Call) bool { return c.Kind == kind }) }
+	if got := count(sandbox.KindPicture); got != 1 {
+		t.Errorf("sandbox picture calls = %d, want 1", got)
+	}
+	// Two item lookups: one per item, none repeated.
+	if got := count(sandbox.KindAPI); got != 2 {
+		t.Errorf("sandbox API calls = %d, want 2", got)
+	}
+}
