@@ -125,6 +125,18 @@ func WithObserver(o Observer) Option {
 	}
 }
 
+// WithCallGate installs a check run before every read sent to Exact (each
+// attempt, retries included): a non-nil error refuses the call without
+// sending it. The gateway uses it for per-caller budgets (ARCHITECTURE §7);
+// order writes are never gated, so an accepted order is never held back by
+// its buyer's browsing.
+func WithCallGate(gate func(ctx context.Context) error) Option {
+	return func(c *Client) error {
+		c.gate = gate
+		return nil
+	}
+}
+
 // WithBackoff sets the wait before retry number attempt (1, 2, …) of an
 // idempotent GET. The default is jittered exponential: 200 ms, 400 ms, …
 // each ±50 %, at most 5 s.
@@ -154,6 +166,7 @@ type Client struct {
 	gov      *Governor
 	obs      Observer
 	backoff  func(int) time.Duration
+	gate     func(context.Context) error
 	divMu    sync.Mutex
 	division int
 
@@ -356,6 +369,11 @@ func (c *Client) attempt(ctx context.Context, prio Priority, method, endpoint, r
 		c.statsMu.Unlock()
 		return nil, false, &Error{Method: method, Endpoint: endpoint, Reason: reasonErrorCap,
 			Message: "too many error responses from this endpoint in the last hour; not calling it"}
+	}
+	if c.gate != nil && prio != PriorityWrite {
+		if err := c.gate(ctx); err != nil {
+			return nil, false, err
+		}
 	}
 	release, err := c.gov.Wait(WithPriority(ctx, prio), prio)
 	if err != nil {

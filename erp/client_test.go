@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -902,5 +903,39 @@ func testConcurrent(t *testing.T, minuteLimit int, window time.Duration) int32 {
 func TestConcurrentFakeDetectsOvershoot(t *testing.T) {
 	if n := testConcurrent(t, 1000, 2*time.Second); n == 0 {
 		t.Error("no 429 from an over-generous governor: the fake does not enforce its budget")
+	}
+}
+
+// TestCallGate: a gate refusing a read stops it before the network; writes
+// are never gated.
+func TestCallGate(t *testing.T) {
+	var hits int
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits++
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			w.WriteHeader(http.StatusCreated)
+			io.WriteString(w, `{"d":{"OrderID":"11111111-1111-4111-8111-111111111111","OrderNumber":1}}`)
+			return
+		}
+		io.WriteString(w, `{"d":{"results":[]}}`)
+	}))
+	defer srv.Close()
+	refused := errors.New("caller over budget")
+	c, err := New(WithBaseURL(srv.URL), WithDivision(1), WithCallGate(func(context.Context) error { return refused }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Items.GetByIDs(context.Background(), []string{"11111111-1111-4111-8111-111111111111"}); !errors.Is(err, refused) {
+		t.Errorf("gated read: err %v", err)
+	}
+	if hits != 0 {
+		t.Errorf("gated read reached the server %d times", hits)
+	}
+	if _, err := c.SalesOrders.Create(context.Background(), &NewSalesOrder{OrderedBy: "11111111-1111-4111-8111-111111111111", SalesOrderLines: []NewSalesOrderLine{{Item: "22222222-2222-4222-8222-222222222222", Quantity: decimal.NewFromInt(1)}}}); err != nil {
+		t.Errorf("write: %v", err)
+	}
+	if hits != 1 {
+		t.Errorf("write reached the server %d times, want 1", hits)
 	}
 }

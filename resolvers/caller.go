@@ -26,10 +26,14 @@ type Caller struct {
 func (c Caller) IsBuyer() bool { return !c.Anonymous && c.Account != "" }
 
 // BudgetKey is the key of the caller's own budget of Exact calls: the subject,
-// or the client address for anonymous callers.
+// or the client address for anonymous callers; "" for work no caller asked
+// for (a context without a caller, such as the order worker's).
 func (c Caller) BudgetKey() string {
 	if !c.Anonymous && c.Subject != "" {
 		return "sub:" + c.Subject
+	}
+	if c.RemoteAddr == "" {
+		return ""
 	}
 	return "addr:" + c.RemoteAddr
 }

@@ -144,6 +144,7 @@ func presentAt(ctx context.Context, err error, now time.Time) *gqlerror.Error {
 		erpRate   *erp.RateLimitError
 		erpErr    *erp.Error
 		upstream  *UpstreamError
+		retrier   interface{ RetryAfterSeconds() int }
 	)
 	switch {
 	case errors.Is(cause, errRecovered):
@@ -166,6 +167,10 @@ func presentAt(ctx context.Context, err error, now time.Time) *gqlerror.Error {
 	case errors.As(cause, &rateLimit):
 		setCode(out, CodeRateLimited, msgRateLimited)
 		out.Extensions["retryAfterSeconds"] = retrySeconds(rateLimit.RetryAfter)
+	case errors.As(cause, &retrier):
+		// The per-caller budget (server/callerlimit).
+		setCode(out, CodeRateLimited, msgRateLimited)
+		out.Extensions["retryAfterSeconds"] = max(1, retrier.RetryAfterSeconds())
 	case errors.As(cause, &erpRate) && !errors.As(cause, &upstream):
 		setCode(out, CodeRateLimited, msgRateLimited)
 		out.Extensions["retryAfterSeconds"] = retrySeconds(erpRate.Reset.Sub(now))

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/exactql/exactql/server/cors"
+	"github.com/exactql/exactql/server/metrics"
 	"github.com/exactql/exactql/server/playground"
 	"net/http"
 	"time"
@@ -87,6 +88,10 @@ type Deps struct {
 	// Operations, when set, wraps every GraphQL operation (the resolvers
 	// install their per-request dataloaders there).
 	Operations graphql.OperationMiddleware
+	// Metrics, when set, records GraphQL metrics and serves /metrics.
+	Metrics *metrics.Metrics
+	// Images, when set, serves /images/{itemID}.
+	Images http.Handler
 }
 
 // New assembles the gateway's HTTP handler: POST and GET /graphql,
@@ -101,6 +106,9 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	cfg = withDefaults(cfg)
 
 	gql := newGraphQLHandler(cfg, deps.Resolvers)
+	if deps.Metrics != nil {
+		gql.Use(deps.Metrics.GraphQLExtension())
+	}
 	if deps.Operations != nil {
 		gql.AroundOperations(deps.Operations)
 	}
@@ -118,6 +126,14 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		ph := playground.Handler(po)
 		mux.Handle("GET /{$}", ph)
 		mux.Handle("GET "+playground.AssetsPrefix, ph)
+	}
+	if deps.Metrics != nil {
+		mux.Handle("GET /metrics", deps.Metrics.Handler())
+	}
+	if deps.Images != nil {
+		// Through the caller middleware, so a caller's image fetches count
+		// toward its Exact budget.
+		mux.Handle("GET /images/{itemID}", auth.middleware(deps.Images))
 	}
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", readyz(deps.Readiness))

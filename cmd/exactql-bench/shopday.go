@@ -24,6 +24,8 @@ const placeOrderMutation = `mutation Place($input: PlaceOrderInput!) {
 type dayStats struct {
 	mu        sync.Mutex
 	lat       []time.Duration
+	start     time.Time
+	minutes   []minuteStats
 	byAction  map[string]int
 	ok, stale int
 	codes     map[string]int // GraphQL error code → count
@@ -32,10 +34,31 @@ type dayStats struct {
 	orderErrs map[string]int
 }
 
+// minuteStats counts one minute of the day.
+type minuteStats struct{ total, ok, stale, limited int }
+
 func (d *dayStats) record(action string, lat time.Duration, r *gqlResponse, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.lat = append(d.lat, lat)
+	m := int(time.Since(d.start) / time.Minute)
+	for len(d.minutes) <= m {
+		d.minutes = append(d.minutes, minuteStats{})
+	}
+	ms := &d.minutes[m]
+	ms.total++
+	switch {
+	case err != nil:
+	case len(r.Errors) > 0:
+		if r.Code() == "RATE_LIMITED" {
+			ms.limited++
+		}
+	default:
+		ms.ok++
+	}
+	if err == nil && r.Stale() {
+		ms.stale++
+	}
 	d.byAction[action]++
 	switch {
 	case err != nil:
@@ -55,7 +78,8 @@ type shopper struct {
 	b      buyer
 	rng    *rand.Rand
 	seen   []string
-	cursor string
+	cursor string         // endCursor of the last page…
+	last   map[string]any // …and that page's variables
 	orders int
 }
 
@@ -93,6 +117,7 @@ func (e *env) shopDay(rep *report) error {
 	ctx, cancel := context.WithTimeout(e.ctx, dur)
 	defer cancel()
 	start := time.Now()
+	st.start = start
 	var wg sync.WaitGroup
 	for i, b := range shoppers {
 		wg.Add(1)
@@ -181,6 +206,15 @@ func (e *env) shopDay(rep *report) error {
 	s.add("HTTP 429 from Exact", stats.RateLimited, fmt.Sprintf("goal 0: %s", met(stats.RateLimited == 0)))
 	s.add("orders accepted by the gateway", len(refs), fmt.Sprintf("%d placeOrder requests; answers: %s", st.byAction["order"], fmtCounts(st.orderErrs)))
 	s.add("orders written to Exact", written, fmt.Sprintf("exactly once: %s (%d written twice or more, %d not yet written after %s)", met(dup == 0 && written == len(refs)), dup, len(refs)-written, drain))
+	for i, m := range st.minutes {
+		pm := func(n int) string { return fmt.Sprintf("%.0f %%", 100*float64(n)/float64(max(m.total, 1))) }
+		calls := 0
+		if i < len(perMinute) {
+			calls = perMinute[i]
+		}
+		s.add(fmt.Sprintf("minute %d", i+1), fmt.Sprintf("%d requests", m.total),
+			fmt.Sprintf("ok %s, stale %s, RATE_LIMITED %s, Exact calls %d", pm(m.ok), pm(m.stale), pm(m.limited), calls))
+	}
 	var acts []string
 	for a, n := range st.byAction {
 		acts = append(acts, fmt.Sprintf("%s %d", a, n))
@@ -203,8 +237,12 @@ func (s *shopper) act(ctx, bg context.Context, c *http.Client, base string, cat 
 			vars["group"] = cat.Groups[s.rng.IntN(len(cat.Groups))]
 		}
 		if s.cursor != "" && s.rng.IntN(2) == 0 {
+			// The next page of the same listing (a cursor belongs to its query).
+			vars = map[string]any{}
+			for k, v := range s.last {
+				vars[k] = v
+			}
 			vars["after"] = s.cursor
-			delete(vars, "group")
 		}
 		s.page(ctx, c, base, "browse", vars, st)
 	case p < 0.65:
@@ -241,7 +279,7 @@ func (s *shopper) page(ctx context.Context, c *http.Client, base, action string,
 	for _, n := range p.Products.Nodes {
 		s.seen = append(s.seen, n.Code)
 	}
-	s.cursor = ""
+	s.cursor, s.last = "", vars
 	if p.Products.PageInfo.HasNextPage && p.Products.PageInfo.EndCursor != nil {
 		s.cursor = *p.Products.PageInfo.EndCursor
 	}

@@ -34,10 +34,12 @@ type config struct {
 	ExactDivision     int
 	ExactRefreshToken string
 
-	MaxOrderLines int
-	UpstreamWait  time.Duration
-	CallerBudget  int
-	BatchSize     int
+	MaxOrderLines     int
+	OrderRetryBase    time.Duration
+	OrderPollInterval time.Duration
+	UpstreamWait      time.Duration
+	CallerBudget      int
+	BatchSize         int
 
 	TTLReference time.Duration // item groups, warehouses, shipping methods
 	TTLItems     time.Duration
@@ -57,6 +59,10 @@ type config struct {
 	SandboxSeed      int64
 	SandboxItems     int
 	SandboxCustomers int
+
+	// now is the gateway's and the sandbox's clock for tests (nil means real
+	// time); no environment variable sets it.
+	now func() time.Time
 }
 
 // setting describes one environment variable for parsing and for `exactql help`.
@@ -80,6 +86,8 @@ var settings = []setting{
 	{"EXACTQL_LOG_FORMAT", "console on a terminal, else json", "json or console"},
 	{"EXACTQL_TIMEZONE", "Europe/Amsterdam", "the division's time zone, for \"today\" in price and date rules"},
 	{"EXACTQL_MAX_ORDER_LINES", "200", "most lines one order may have"},
+	{"EXACTQL_ORDER_RETRY_BASE", "30s", "first wait before the order worker retries an order Exact did not take; it doubles up to 30m, jittered"},
+	{"EXACTQL_ORDER_POLL_INTERVAL", "5s", "how often the order worker looks for pending orders that are due"},
 	{"EXACTQL_UPSTREAM_WAIT", "2s", "longest a read waits for Exact budget before answering RATE_LIMITED"},
 	{"EXACTQL_CALLER_BUDGET", "30", "Exact calls one caller may cause per minute"},
 	{"EXACTQL_BATCH_SIZE", "25", "IDs per $filter batch sent to Exact"},
@@ -147,6 +155,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		c.Timezone = loc
 	}
 	c.MaxOrderLines = p.integer("EXACTQL_MAX_ORDER_LINES", 200, 1, 10000)
+	c.OrderRetryBase = p.duration("EXACTQL_ORDER_RETRY_BASE", 30*time.Second)
+	c.OrderPollInterval = p.duration("EXACTQL_ORDER_POLL_INTERVAL", 5*time.Second)
 	c.UpstreamWait = p.duration("EXACTQL_UPSTREAM_WAIT", 2*time.Second)
 	c.CallerBudget = p.integer("EXACTQL_CALLER_BUDGET", 30, 1, 1<<30)
 	c.BatchSize = p.integer("EXACTQL_BATCH_SIZE", 25, 1, 60)

@@ -138,7 +138,7 @@ func TestConcurrentColdQueriesCoalesce(t *testing.T) {
 		t.Errorf("query error: %s", e)
 	}
 	if got := g.apiCalls(); got > single {
-		t.Errorf("20 concurrent cold queries cost %d Exact calls, one costs %d", got, single)
+		t.Errorf("20 concurrent cold queries cost %d Exact calls, one costs %d:%s\none:%s", got, single, g.callLog(), one.callLog())
 	}
 }
 

@@ -22,6 +22,9 @@ import (
 	"github.com/exactql/exactql/resolvers"
 	"github.com/exactql/exactql/resolvers/data"
 	"github.com/exactql/exactql/server"
+	"github.com/exactql/exactql/server/callerlimit"
+	"github.com/exactql/exactql/server/images"
+	"github.com/exactql/exactql/server/metrics"
 	"github.com/exactql/exactql/store"
 	"github.com/rs/zerolog"
 )
@@ -41,6 +44,7 @@ type started struct {
 	Sandbox    *sandbox.Sandbox // nil in production mode
 	Client     *erp.Client
 	Cache      *cache.Cache
+	Store      *store.SQLite // tests inject write failures through it
 }
 
 // exactConn is how the gateway reaches Exact (or the sandbox).
@@ -97,15 +101,22 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		log.Info().Msg("token store seeded from EXACT_REFRESH_TOKEN")
 	}
 
+	m := metrics.New(metrics.Options{})
+	limiter, err := callerlimit.New(cfg.CallerBudget, func(ctx context.Context) string {
+		return resolvers.FromContext(ctx).BudgetKey()
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("caller budget: %w", err)
+	}
 	upstreamHTTP := &http.Client{Timeout: 30 * time.Second}
 	ts := erp.NewTokenSource(ctx, erp.TokenSourceOptions{BaseURL: conn.BaseURL, ClientID: conn.ClientID,
-		ClientSecret: conn.ClientSecret, Store: st, HTTPClient: upstreamHTTP})
+		ClientSecret: conn.ClientSecret, Store: st, HTTPClient: upstreamHTTP, Observer: m, Now: cfg.now})
 	if s := ts.Status(ctx); s.ConsentNeeded {
 		log.Error().Str("reason", s.Reason).Msg("Exact consent needed: run `exactql auth` (the gateway serves cached data only and /readyz fails)")
 	}
 	gov := erp.NewGovernor(erp.GovernorOptions{MaxWait: cfg.UpstreamWait})
 	opts := []erp.Option{erp.WithBaseURL(conn.BaseURL), erp.WithHTTPClient(upstreamHTTP), erp.WithTokenSource(ts),
-		erp.WithBatchSize(cfg.BatchSize), erp.WithGovernor(gov)}
+		erp.WithBatchSize(cfg.BatchSize), erp.WithGovernor(gov), erp.WithObserver(m), erp.WithCallGate(limiter.Allow)}
 	if conn.Division != 0 {
 		opts = append(opts, erp.WithDivision(conn.Division))
 	}
@@ -135,7 +146,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	})
 	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orders.NewExact(client), Catalog: reader,
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
-		Logger: log.With().Str("component", "orders").Logger()})
+		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval})
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
@@ -146,6 +157,16 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	// The worker stops with ctx (cancelled on return) before the store closes.
 	defer func() { cancel(); <-workerDone }()
 	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc})
+	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
+		m.WatchToken(ts.Status), m.WatchOrders(func() metrics.OrderStats {
+			s := orderSvc.Stats()
+			return metrics.OrderStats{Outcomes: s.Outcomes, Pending: s.Pending, OldestPendingAge: s.OldestPendingAge, JournalErr: s.JournalErr}
+		})} {
+		if err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	imgs := images.Handler(imageSource{reader: reader, client: client}, c, images.Options{Division: division})
 
 	secret := []byte(cfg.JWTSecret)
 	var demo []demoToken
@@ -166,7 +187,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, PublicPrices: cfg.PublicPrices,
 		Playground: cfg.Playground,
-	}, server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations,
+	}, server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
 		Readiness: readiness{store: st, tokens: ts, gov: gov}})
 	if err != nil {
 		return err
@@ -193,7 +214,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	printBanner(stdout, cfg, url, demo)
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
-		onReady(started{URL: url, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c})
+		onReady(started{URL: url, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st})
 	}
 
 	select {
@@ -212,8 +233,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 
 // startSandbox starts the embedded Exact sandbox on a loopback port.
 func startSandbox(cfg *config) (*sandbox.Sandbox, exactConn, func(), error) {
-	sb := sandbox.New(sandbox.Options{Data: gen.Options{Seed: cfg.SandboxSeed, Items: cfg.SandboxItems,
-		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}})
+	opts := sandbox.Options{Data: gen.Options{Seed: cfg.SandboxSeed, Items: cfg.SandboxItems,
+		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}}
+	if cfg.now != nil {
+		opts.Clock = funcClock(cfg.now)
+	}
+	sb := sandbox.New(opts)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, exactConn{}, nil, fmt.Errorf("sandbox listener: %w", err)
@@ -228,6 +253,11 @@ func startSandbox(cfg *config) (*sandbox.Sandbox, exactConn, func(), error) {
 	stop := func() { _ = hs.Close() }
 	return sb, conn, stop, nil
 }
+
+// funcClock adapts a clock function to sandbox.Clock.
+type funcClock func() time.Time
+
+func (f funcClock) Now() time.Time { return f().UTC() }
 
 func demoTokens(sb *sandbox.Sandbox, secret []byte) ([]demoToken, error) {
 	var out []demoToken
@@ -358,4 +388,26 @@ func auth(ctx context.Context, cfg *config, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Exact tokens stored in %s. Start the gateway with `exactql serve`.\n", cfg.DataDir)
 	return nil
+}
+
+// imageSource gives the images handler an item's picture URL (from the
+// cached read path) and the picture itself (from Exact, with the app's token).
+type imageSource struct {
+	reader *data.Reader
+	client *erp.Client
+}
+
+func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) {
+	items, err := s.reader.Items(ctx, []string{id})
+	if err != nil {
+		return "", false, err
+	}
+	if len(items) == 0 || items[0] == nil {
+		return "", false, nil
+	}
+	return items[0].PictureURL, true, nil
+}
+
+func (s imageSource) Picture(ctx context.Context, url string) ([]byte, string, error) {
+	return s.client.Picture(ctx, url)
 }

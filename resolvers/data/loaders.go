@@ -51,15 +51,26 @@ func NewLoaders(r *Reader, account string, public bool) *Loaders {
 	l := &Loaders{r: r, buyerID: account, public: public, items4p: map[string]erp.Item{}}
 	l.items = dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]*erp.Item, []error) {
 		items, err := r.Items(ctx, ids)
-		return items, fill(len(ids), err)
+		if err != nil {
+			// dataloadgen wants one value per key even on error, else it
+			// reports "bug in fetch function" instead of err.
+			return make([]*erp.Item, len(ids)), fill(len(ids), err)
+		}
+		return items, nil
 	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
 	l.itemCodes = dataloadgen.NewLoader(func(ctx context.Context, codes []string) ([]*erp.Item, []error) {
 		items, err := r.ItemsByCode(ctx, codes)
-		return items, fill(len(codes), err)
+		if err != nil {
+			return make([]*erp.Item, len(codes)), fill(len(codes), err)
+		}
+		return items, nil
 	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
 	l.stock = dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]StockEntry, []error) {
 		rows, err := r.Stock(ctx, ids)
-		return rows, fill(len(ids), err)
+		if err != nil {
+			return make([]StockEntry, len(ids)), fill(len(ids), err)
+		}
+		return rows, nil
 	}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(100))
 	l.prices = dataloadgen.NewLoader(func(ctx context.Context, ids []string) ([]pricing.Data, []error) {
 		b, err := l.Buyer(ctx)

@@ -59,7 +59,9 @@ type Options struct {
 	// MaxEndpoints caps the distinct Exact endpoints (default
 	// DefaultMaxEndpoints).
 	MaxEndpoints int
-	// Now is the clock for operation latency (default time.Now).
+	// Now is the clock for operation latency (default time.Now). Latency
+	// runs from gqlgen's own start time when it is known (read from the
+	// real clock), so only tests driving the hooks by hand should set it.
 	Now func() time.Time
 	// NoRuntimeMetrics leaves out the Go runtime and process collectors.
 	NoRuntimeMetrics bool
