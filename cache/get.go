@@ -20,6 +20,20 @@ type flight struct {
 	err   error
 }
 
+// typeFits reports whether an entry can answer a caller of type V (a cached
+// absence always can).
+func typeFits[V any](e *entry) bool {
+	if !e.found {
+		return true
+	}
+	_, ok := e.val.(V)
+	return ok
+}
+
+// closedDone is the done channel of a flight that was already resolved from
+// the cache when it was acquired.
+var closedDone = func() chan struct{} { ch := make(chan struct{}); close(ch); return ch }()
+
 // refreshKey marks the context of a background refresh.
 type refreshKey struct{}
 
@@ -292,8 +306,18 @@ func acquire[V any](ctx context.Context, c *Cache, k Kind, keys []string, load f
 		c.mu.Unlock()
 		return nil, ErrClosed
 	}
+	now := c.now()
 	for i, key := range keys {
 		if f := c.flights[key]; f != nil {
+			flights[i] = f
+			joined++
+			continue
+		}
+		// The caller looked the key up before taking the lock; a load may
+		// have finished (and stored its value) in between. Look again under
+		// the lock, so a key is never loaded twice back to back.
+		if e, st := c.lookup(key, now); st == stateFresh && typeFits[V](e) {
+			f := &flight{done: closedDone, val: e.val, found: e.found}
 			flights[i] = f
 			joined++
 			continue

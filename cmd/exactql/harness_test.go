@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -79,7 +80,7 @@ func (g *gateway) callLog() string {
 			if len(q) > 160 {
 				q = q[:160] + "…"
 			}
-			b.WriteString("\n  " + c.Method + " " + c.Endpoint + " " + q)
+			b.WriteString(fmt.Sprintf("\n  %s %s %d %s", c.Method, c.Endpoint, c.Status, q))
 		}
 	}
 	return b.String()
