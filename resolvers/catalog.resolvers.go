@@ -252,5 +252,7 @@ func (r *Resolver) Product() graph.ProductResolver { return &productResolver{r} 
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-type productResolver struct{ *Resolver }
-type queryResolver struct{ *Resolver }
+type (
+	productResolver struct{ *Resolver }
+	queryResolver   struct{ *Resolver }
+)

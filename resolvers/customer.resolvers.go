@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/exactql/exactql/erp"
-
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
 )

@@ -11,10 +11,9 @@ import (
 	"strings"
 
 	"github.com/exactql/exactql/erp"
-	"github.com/shopspring/decimal"
-
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
+	"github.com/shopspring/decimal"
 )
 
 // PlaceOrder is the resolver for the placeOrder field.
