@@ -30,11 +30,11 @@ import (
 
 // inProcessGateway wires the gateway's read path (as cmd/exactql does) over
 // an httptest sandbox and returns its HTTP handler and a buyer token.
-func inProcessGateway(tb testing.TB) (http.Handler, string) {
+func inProcessGateway(tb testing.TB, items int) (http.Handler, string) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
-	sb := sandbox.New(sandbox.Options{MinuteLimit: 1_000_000, DayLimit: 1_000_000})
+	sb := sandbox.New(sandbox.Options{MinuteLimit: 1_000_000, DayLimit: 1_000_000, Data: gen.Options{Items: items}})
 	hs := httptest.NewServer(sb)
 	tb.Cleanup(hs.Close)
 	st, err := store.Open(tb.TempDir())
@@ -111,14 +111,14 @@ func BenchmarkBarePage60(b *testing.B) {
 // BenchmarkExactqlWarmPage60 is exactql fully warm with the same shape
 // (60 products, id code description unit price), as a price-list buyer.
 func BenchmarkExactqlWarmPage60(b *testing.B) {
-	h, tok := inProcessGateway(b)
+	h, tok := inProcessGateway(b, 0)
 	benchHandler(b, h, tok, exactQuery)
 }
 
 // BenchmarkExactqlWarmFullPage60 is the webshop's full product page (price
 // details and stock per warehouse) for 60 products, fully warm.
 func BenchmarkExactqlWarmFullPage60(b *testing.B) {
-	h, tok := inProcessGateway(b)
+	h, tok := inProcessGateway(b, 0)
 	body, _ := json.Marshal(map[string]any{"query": pageQuery, "variables": map[string]any{"first": 60}})
 	serveOnce(b, h, tok, body)
 	b.ReportAllocs()
@@ -128,4 +128,24 @@ func BenchmarkExactqlWarmFullPage60(b *testing.B) {
 			serveOnce(b, h, tok, body)
 		}
 	})
+}
+
+// BenchmarkColdWalk50k pages cold through a 50,000-item catalog, 60 products
+// (price + stock) a page: where the scale scenario's time goes.
+func BenchmarkColdWalk50k(b *testing.B) {
+	h, tok := inProcessGateway(b, 50_000)
+	vars := map[string]any{"first": 60}
+	b.ResetTimer()
+	for b.Loop() {
+		body, _ := json.Marshal(map[string]any{"query": pageQuery, "variables": vars})
+		var r struct{ Data pageData }
+		if err := json.Unmarshal(serveOnce(b, h, tok, body), &r); err != nil {
+			b.Fatal(err)
+		}
+		if c := r.Data.Products.PageInfo.EndCursor; r.Data.Products.PageInfo.HasNextPage && c != nil {
+			vars["after"] = *c
+		} else {
+			delete(vars, "after")
+		}
+	}
 }

@@ -54,6 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	quick := fs.Bool("quick", false, "short version (about 2 minutes): fewer rounds, 30 s shop day, 5,000-item scale test")
 	out := fs.String("out", "", "also write the tables as markdown to this file")
 	only := fs.String("only", strings.Join(scenarios, ","), "comma-separated scenarios to run: "+strings.Join(scenarios, ", "))
+	dayLimit := fs.Int("shop-day-limit", 100_000, "the sandbox's daily call budget in the shop day (Exact's is 5,000; the default keeps the minute budget of 60 the binding one)")
 	keep := fs.Bool("keep", false, "keep the work directory (gateway logs) instead of removing it")
 	serveBare := fs.String("serve-bare", "", "internal: serve the bare gqlgen baseline on this address")
 	if err := fs.Parse(args); err != nil {
@@ -96,7 +97,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	e := &env{ctx: ctx, bin: bin, dir: dir, quick: *quick, log: logf}
+	e := &env{ctx: ctx, bin: bin, dir: dir, quick: *quick, dayLimit: *dayLimit, log: logf}
 
 	mode := "full"
 	if *quick {
@@ -107,6 +108,24 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	runs := map[string]func(*report) error{"cold": e.coldCost, "coalesce": e.coalescing,
 		"throughput": e.throughput, "shopday": e.shopDay, "scale": e.scale}
 	var failed []string
+	// Each table is printed (and the markdown file rewritten) as soon as it
+	// is measured, so an interrupted run keeps what it has.
+	printed := 0
+	flush := func() error {
+		for ; printed < len(rep.Sections); printed++ {
+			rep.Sections[printed].writeText(stdout)
+		}
+		if *out == "" {
+			return nil
+		}
+		f, err := os.Create(*out)
+		if err != nil {
+			return err
+		}
+		rep.writeMarkdown(f)
+		return f.Close()
+	}
+	rep.writeHeader(stdout)
 	for _, name := range scenarios {
 		if !want[name] {
 			continue
@@ -122,18 +141,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logf("%s failed: %v", name, err)
 		}
 		logf("%s done in %s", name, time.Since(t0).Round(time.Second))
+		if err := flush(); err != nil {
+			return err
+		}
 	}
-	rep.Preamble = append(rep.Preamble, fmt.Sprintf("load average at end: %s; total time %s", loadAvg(), time.Since(start).Round(time.Second)))
-	rep.writeText(stdout)
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		rep.writeMarkdown(f)
-		if err := f.Close(); err != nil {
-			return err
-		}
+	end := fmt.Sprintf("load average at end: %s; total time %s", loadAvg(), time.Since(start).Round(time.Second))
+	rep.Preamble = append(rep.Preamble, end)
+	fmt.Fprintln(stdout, "\n"+end)
+	if err := flush(); err != nil {
+		return err
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("scenarios failed: %s", strings.Join(failed, ", "))

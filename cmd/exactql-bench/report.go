@@ -79,21 +79,31 @@ func (r *report) section(title string, header ...string) *section {
 
 // writeText prints the report as aligned plain-text tables.
 func (r *report) writeText(w io.Writer) {
+	r.writeHeader(w)
+	for _, s := range r.Sections {
+		s.writeText(w)
+	}
+}
+
+// writeHeader prints the title and preamble.
+func (r *report) writeHeader(w io.Writer) {
 	fmt.Fprintf(w, "\n== %s ==\n", r.Title)
 	for _, p := range r.Preamble {
 		fmt.Fprintln(w, p)
 	}
-	for _, s := range r.Sections {
-		fmt.Fprintf(w, "\n-- %s --\n", s.Title)
-		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, strings.Join(s.Header, "\t"))
-		for _, row := range s.Rows {
-			fmt.Fprintln(tw, strings.Join(row, "\t"))
-		}
-		tw.Flush()
-		for _, n := range s.Notes {
-			fmt.Fprintln(w, "  note:", n)
-		}
+}
+
+// writeText prints one section as an aligned plain-text table.
+func (s *section) writeText(w io.Writer) {
+	fmt.Fprintf(w, "\n-- %s --\n", s.Title)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(s.Header, "\t"))
+	for _, row := range s.Rows {
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	tw.Flush()
+	for _, n := range s.Notes {
+		fmt.Fprintln(w, "  note:", n)
 	}
 }
 

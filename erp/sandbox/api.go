@@ -2,11 +2,13 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -378,7 +380,7 @@ func (s *Sandbox) serveGet(w http.ResponseWriter, r *http.Request, div int, set 
 	}
 	// Default order is by key; $orderby sorts stably on top of it, so ties
 	// keep a fixed order and skip tokens stay valid between pages.
-	sort.SliceStable(matches, func(i, j int) bool { return lessValue(matches[i][listSet.Key], matches[j][listSet.Key]) })
+	sortByKey(matches, listSet.Key)
 	if len(ob) > 0 && !isSync(set.Path) {
 		ob.Sort(matches)
 	}
@@ -489,6 +491,56 @@ func lessValue(a, b any) bool {
 		return x < y
 	}
 	return false
+}
+
+// sortByKey sorts rs stably by key as lessValue orders keys. The keys are
+// extracted (and strings lower-cased) once per record rather than once per
+// comparison, and ties are broken by position (stability) so that a faster
+// unstable sort can be used: at 50,000 items this sort dominated the
+// sandbox's CPU.
+func sortByKey(rs []odata.Record, key string) {
+	type keyed struct {
+		k   any
+		pos int
+		r   odata.Record
+	}
+	ks := make([]keyed, len(rs))
+	for i, rec := range rs {
+		k := rec[key]
+		if str, ok := k.(string); ok {
+			k = strings.ToLower(str)
+		}
+		ks[i] = keyed{k, i, rec}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int {
+		if c := compareKeys(a.k, b.k); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.pos, b.pos)
+	})
+	for i := range ks {
+		rs[i] = ks[i].r
+	}
+}
+
+// compareKeys orders two keys already lower-cased as lessValue does: strings,
+// int64s and float64s by value; anything else (or mismatched kinds) ties.
+func compareKeys(a, b any) int {
+	switch x := a.(type) {
+	case string:
+		if y, ok := b.(string); ok {
+			return strings.Compare(x, y)
+		}
+	case int64:
+		if y, ok := b.(int64); ok {
+			return cmp.Compare(x, y)
+		}
+	case float64:
+		if y, ok := b.(float64); ok {
+			return cmp.Compare(x, y)
+		}
+	}
+	return 0
 }
 
 // findByKey returns the record of set whose key literal is keyLit, or nil.

@@ -1,7 +1,8 @@
 package odata
 
 import (
-	"sort"
+	"cmp"
+	"slices"
 	"strings"
 )
 
@@ -66,25 +67,48 @@ func (o OrderBy) Sort(rs []Record) {
 	if len(o) == 0 {
 		return
 	}
-	sort.SliceStable(rs, func(i, j int) bool {
-		for _, k := range o {
-			c := compareForSort(rs[i][k.Field], rs[j][k.Field])
+	// The sort values are read (and normalised) once per record, not once
+	// per comparison; ties are broken by position, which keeps the sort
+	// stable while using the faster unstable algorithm.
+	type row struct {
+		vals []any
+		pos  int
+		r    Record
+	}
+	rows := make([]row, len(rs))
+	for i, r := range rs {
+		vals := make([]any, len(o))
+		for j, k := range o {
+			vals[j] = sortable(r[k.Field])
+		}
+		rows[i] = row{vals, i, r}
+	}
+	slices.SortFunc(rows, func(a, b row) int {
+		for n, k := range o {
+			c := compareSortable(a.vals[n], b.vals[n])
 			if c == 0 {
 				continue
 			}
 			if k.Desc {
-				return c > 0
+				return -c
 			}
-			return c < 0
+			return c
 		}
-		return false
+		return cmp.Compare(a.pos, b.pos)
 	})
+	for i := range rows {
+		rs[i] = rows[i].r
+	}
 }
 
 // compareForSort orders two raw record values; nil (or an unsortable kind)
 // sorts before anything else.
 func compareForSort(a, b any) int {
-	a, b = sortable(a), sortable(b)
+	return compareSortable(sortable(a), sortable(b))
+}
+
+// compareSortable is compareForSort on values sortable has mapped.
+func compareSortable(a, b any) int {
 	switch {
 	case a == nil && b == nil:
 		return 0
