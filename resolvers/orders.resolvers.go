@@ -25,6 +25,11 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 	if r.Deps.Orders == nil {
 		return nil, &UpstreamError{Err: errors.New("order service not configured")}
 	}
+	// The reads an order needs (account, addresses, items, prices) go with
+	// the write's priority: an order is not refused because the division's
+	// read budget is being spent on browsing (ARCHITECTURE §1: writes go
+	// first). Only signed-in buyers get here.
+	ctx = erp.WithPriority(ctx, erp.PriorityWrite)
 	res, err := r.Deps.Orders.Place(ctx, b, input.IdempotencyKey, orderInput(input))
 	if err != nil {
 		return nil, orderErr(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/exactql/exactql/erp/sandbox/gen"
 )
@@ -44,6 +45,8 @@ type env struct {
 	bin   string
 	dir   string
 	quick bool
+	// deadline, when set, is when the whole run should be done.
+	deadline time.Time
 	// dayLimit is the sandbox's daily budget in the shop day.
 	dayLimit int
 	log      func(format string, a ...any)

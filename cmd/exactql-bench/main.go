@@ -98,6 +98,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	e := &env{ctx: ctx, bin: bin, dir: dir, quick: *quick, dayLimit: *dayLimit, log: logf}
+	if !*quick {
+		e.deadline = start.Add(9*time.Minute + 20*time.Second)
+	}
 
 	mode := "full"
 	if *quick {

@@ -28,7 +28,8 @@ type Loaders struct {
 	itemCodes *dataloadgen.Loader[string, *erp.Item]
 	stock     *dataloadgen.Loader[string, StockEntry]
 
-	buyerOnce sync.Once
+	buyerMu   sync.Mutex
+	buyerDone bool
 	buyer     *Buyer
 	buyerErr  error
 	buyerID   string
@@ -141,16 +142,30 @@ func (l *Loaders) Stock(ctx context.Context, itemID string) (StockEntry, error) 
 
 // Buyer returns the request's pricing identity: the buyer's data, the public
 // buyer for anonymous callers with public prices, or nil (no prices).
+//
+// The result is kept for the rest of the request, except an error caused by
+// the asking context ending (a cancelled sibling in a batch): the next
+// caller, with a live context, asks again (from the cache, so Exact is not
+// asked twice).
 func (l *Loaders) Buyer(ctx context.Context) (*Buyer, error) {
-	l.buyerOnce.Do(func() {
-		switch {
-		case l.buyerID != "":
-			l.buyer, l.buyerErr = l.r.BuyerData(ctx, l.buyerID)
-		case l.public:
-			l.buyer = l.r.PublicBuyer()
-		}
-	})
-	return l.buyer, l.buyerErr
+	l.buyerMu.Lock()
+	defer l.buyerMu.Unlock()
+	if l.buyerDone {
+		return l.buyer, l.buyerErr
+	}
+	var b *Buyer
+	var err error
+	switch {
+	case l.buyerID != "":
+		b, err = l.r.BuyerData(ctx, l.buyerID)
+	case l.public:
+		b = l.r.PublicBuyer()
+	}
+	if err != nil && ctx.Err() != nil {
+		return nil, err
+	}
+	l.buyer, l.buyerErr, l.buyerDone = b, err, true
+	return b, err
 }
 
 // PriceData loads the price rule inputs for one item for the request's buyer.
@@ -185,7 +200,12 @@ func (l *Loaders) Prefetch(ctx context.Context, items []erp.Item, prices, stock 
 	if len(items) == 0 || (!prices && !stock) {
 		return nil
 	}
-	g, gctx := errgroup.WithContext(ctx)
+	// Not errgroup.WithContext: its context is cancelled as soon as one half
+	// fails (and when Wait returns), and Buyer's sync.Once would then keep
+	// context.Canceled as the buyer's error for the rest of the request,
+	// turning one RATE_LIMITED lookup into "request cancelled" everywhere.
+	var g errgroup.Group
+	gctx := ctx
 	if prices {
 		g.Go(func() error {
 			b, err := l.Buyer(gctx)
