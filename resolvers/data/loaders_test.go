@@ -15,7 +15,7 @@ import (
 // fakeUpstream answers the account lookups the buyer needs and counts calls;
 // every other method is unused here and fails loudly.
 type fakeUpstream struct {
-	Upstream // nil: any other method panics, which the test would report
+	Upstream     // nil: any other method panics, which the test would report
 	accountCalls atomic.Int32
 	release      chan struct{} // Accounts waits for it when set
 }
