@@ -190,6 +190,16 @@ func (g *Governor) burstLocked() int {
 	return g.minLimit
 }
 
+// minuteReserveLocked is the part of the minutely limit only writes may
+// spend: the write reserve fraction of it, at least one call when there is a
+// reserve at all.
+func (g *Governor) minuteReserveLocked() int {
+	if g.reserve <= 0 {
+		return 0
+	}
+	return max(1, int(math.Ceil(g.reserve*float64(g.minLimit))))
+}
+
 func (g *Governor) reserveLocked() int {
 	return int(math.Ceil(g.reserve * float64(g.dayLimit)))
 }
@@ -247,6 +257,12 @@ func (g *Governor) admitLocked(p Priority, now time.Time) (ok bool, next time.Ti
 	}
 	if g.dayRemaining-g.reserveLocked() <= 0 {
 		return false, g.dayReset.Add(g.slack), false
+	}
+	// The write reserve holds for the minutely window too: reads leave the
+	// last calls of every minute to order writes (and their validation
+	// reads), so browsing can never lock orders out for the rest of a minute.
+	if g.minRemaining <= g.minuteReserveLocked() {
+		return false, g.minReset.Add(g.slack), true
 	}
 	if g.tokens < 1 {
 		rate := g.readRateLocked(now)

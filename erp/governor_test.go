@@ -75,11 +75,15 @@ func TestGovernorAssumes60PerMinute(t *testing.T) {
 	clk := newFakeClock()
 	start := clk.Now()
 	g := NewGovernor(GovernorOptions{Now: clk.Now, DayLimit: 100000})
-	for i := 0; i < 60; i++ {
+	// Reads get 54 of the 60: the last 6 (10 %) are the writes' reserve.
+	for i := 0; i < 54; i++ {
 		mustWait(t, g, PriorityInteractive)()
 	}
 	_, err := g.Wait(context.Background(), PriorityInteractive)
 	wantRateLimit(t, err, start.Add(time.Minute+time.Second), true)
+	for i := 0; i < 6; i++ {
+		mustWait(t, g, PriorityWrite)()
+	}
 	// A write is not exempt from the minutely limit.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
@@ -249,7 +253,9 @@ func TestGovernorWritesGoFirst(t *testing.T) {
 	}
 	for i, want := range []Priority{PriorityInteractive, PriorityBackground} {
 		waitIdle(t, g)
-		g.Update(rateHeaders(60, 1, now.Add(time.Duration(91+i)*time.Second), 5000, 3998, now.Add(5*time.Hour)), 200)
+		// Reads leave the minute's write reserve (6 of 60) alone: one read
+		// fits when 7 remain.
+		g.Update(rateHeaders(60, 7, now.Add(time.Duration(91+i)*time.Second), 5000, 3998, now.Add(5*time.Hour)), 200)
 		if got := <-order; got != want {
 			t.Fatalf("admitted %d, want %d", got, want)
 		}
@@ -333,5 +339,24 @@ func TestPriorityFromContext(t *testing.T) {
 	}
 	if p := PriorityFromContext(WithPriority(ctx, Priority(99))); p != PriorityInteractive {
 		t.Errorf("invalid = %d", p)
+	}
+}
+
+// TestGovernorMinuteReserveForWrites: reads leave the last calls of a
+// minute (the write reserve share of the minutely limit) to writes.
+func TestGovernorMinuteReserveForWrites(t *testing.T) {
+	clk := newFakeClock()
+	now := clk.Now()
+	g := NewGovernor(GovernorOptions{Now: clk.Now, MaxWait: time.Millisecond})
+	g.Update(rateHeaders(60, 6, now.Add(30*time.Second), 5000, 4000, now.Add(5*time.Hour)), 200)
+	if _, err := g.Wait(context.Background(), PriorityInteractive); err == nil {
+		t.Fatal("a read took one of the 6 calls reserved for writes")
+	}
+	for i := range 6 {
+		rel, err := g.Wait(context.Background(), PriorityWrite)
+		if err != nil {
+			t.Fatalf("write %d: %v", i, err)
+		}
+		rel()
 	}
 }

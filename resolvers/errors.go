@@ -171,7 +171,7 @@ func presentAt(ctx context.Context, err error, now time.Time) *gqlerror.Error {
 		// The per-caller budget (server/callerlimit).
 		setCode(out, CodeRateLimited, msgRateLimited)
 		out.Extensions["retryAfterSeconds"] = max(1, retrier.RetryAfterSeconds())
-	case errors.As(cause, &erpRate) && !errors.As(cause, &upstream):
+	case errors.As(cause, &erpRate):
 		setCode(out, CodeRateLimited, msgRateLimited)
 		out.Extensions["retryAfterSeconds"] = retrySeconds(erpRate.Reset.Sub(now))
 	case errors.As(cause, &upstream):

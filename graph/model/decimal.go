@@ -55,6 +55,12 @@ func (d Decimal) MarshalGQL(w io.Writer) {
 // a JSON number. NaN, infinities, exponents in strings, garbage and absurdly
 // long values are refused with an *InputError.
 func (d *Decimal) UnmarshalGQL(v any) error {
+	// The schema's default quantity arrives as "1" for every product of a
+	// list: skip the parser for it (a measurable share of a warm page).
+	if s, ok := v.(string); ok && s == "1" {
+		d.Decimal = decimalOne
+		return nil
+	}
 	parsed, err := decimalFromAny(v)
 	if err != nil {
 		return err
@@ -62,6 +68,8 @@ func (d *Decimal) UnmarshalGQL(v any) error {
 	d.Decimal = parsed
 	return nil
 }
+
+var decimalOne = decimal.NewFromInt(1)
 
 // ParseDecimal parses the textual form of a Decimal: an optional minus sign,
 // digits, and optionally a point followed by digits ("12", "-0.5", "12.50").
