@@ -816,12 +816,15 @@ func TestNewOptionErrors(t *testing.T) {
 // exactFake enforces a minutely budget the way Exact does: fixed windows of
 // length window, limit calls each, 429 with only the minutely headers above it.
 type exactFake struct {
-	limit  int
-	window time.Duration
-	mu     sync.Mutex
-	count  map[int64]int
-	ok     atomic.Int32
-	over   atomic.Int32
+	limit int
+	// advertise, when set, is the minutely limit the headers claim instead
+	// of the one enforced (a fake that lies, for the control test).
+	advertise int
+	window    time.Duration
+	mu        sync.Mutex
+	count     map[int64]int
+	ok        atomic.Int32
+	over      atomic.Int32
 }
 
 func (f *exactFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -833,8 +836,12 @@ func (f *exactFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	n := f.count[idx]
 	f.mu.Unlock()
 	h := w.Header()
-	h.Set("X-RateLimit-Minutely-Limit", strconv.Itoa(f.limit))
-	h.Set("X-RateLimit-Minutely-Remaining", strconv.Itoa(max(f.limit-n, 0)))
+	shown := f.limit
+	if f.advertise > 0 {
+		shown = f.advertise
+	}
+	h.Set("X-RateLimit-Minutely-Limit", strconv.Itoa(shown))
+	h.Set("X-RateLimit-Minutely-Remaining", strconv.Itoa(max(shown-n, 0)))
 	h.Set("X-RateLimit-Minutely-Reset", ms(reset))
 	if n > f.limit {
 		f.over.Add(1)
@@ -857,7 +864,10 @@ func TestConcurrentCallsNeverHit429(t *testing.T) {
 // per window. It returns the 429 count; with minuteLimit 0 (the governor's
 // default) it fails the test on any.
 func testConcurrent(t *testing.T, minuteLimit int, window time.Duration) int32 {
-	fake := &exactFake{limit: 60, window: window, count: map[int64]int{}}
+	// The control (minuteLimit != 0) lies in its headers too, so the
+	// governor cannot learn the real limit from the first answers and the
+	// overshoot does not depend on how many calls happen to be in flight.
+	fake := &exactFake{limit: 60, advertise: minuteLimit, window: window, count: map[int64]int{}}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
 	g := NewGovernor(GovernorOptions{MinuteLimit: minuteLimit, MaxWait: time.Minute, ResetSlack: 5 * time.Millisecond, Window: window})
