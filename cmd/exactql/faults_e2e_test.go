@@ -35,8 +35,9 @@ type offsetClock struct{ off atomic.Int64 }
 func (c *offsetClock) now() time.Time          { return time.Now().Add(time.Duration(c.off.Load())) }
 func (c *offsetClock) advance(d time.Duration) { c.off.Add(int64(d)) }
 
-// startGatewayClock is startGateway with the gateway's and sandbox's clock
-// set (the harness has no hook for it).
+// startGatewayClock runs the real wiring (serve) on 127.0.0.1:0 against a
+// fresh in-process sandbox, with the gateway's and sandbox's clock set to now
+// (nil: real time), and stops it when the test ends.
 func startGatewayClock(t *testing.T, env map[string]string, now func() time.Time) *gateway {
 	t.Helper()
 	base := map[string]string{
@@ -55,7 +56,9 @@ func startGatewayClock(t *testing.T, env map[string]string, now func() time.Time
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
-	cfg.now = now
+	if now != nil {
+		cfg.now = now
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan started, 1)
 	done := make(chan error, 1)

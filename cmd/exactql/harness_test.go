@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,43 +20,10 @@ type gateway struct {
 }
 
 // startGateway runs the real wiring (serve) on 127.0.0.1:0 against a fresh
-// in-process sandbox and stops it when the test ends.
+// in-process sandbox on the real clock and stops it when the test ends.
 func startGateway(t *testing.T, env map[string]string) *gateway {
 	t.Helper()
-	base := map[string]string{
-		"EXACTQL_ADDR":              "127.0.0.1:0",
-		"EXACTQL_DATA_DIR":          t.TempDir(),
-		"EXACTQL_LOG_LEVEL":         "warn",
-		"EXACTQL_JWT_SECRET":        "test-secret-test-secret-test-secret-0123",
-		"EXACTQL_LOG_FORMAT":        "json",
-		"EXACTQL_SANDBOX_ITEMS":     "300",
-		"EXACTQL_SANDBOX_CUSTOMERS": "30",
-	}
-	for k, v := range env {
-		base[k] = v
-	}
-	cfg, err := loadConfig(func(k string) string { return base[k] })
-	if err != nil {
-		t.Fatalf("loadConfig: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan started, 1)
-	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, io.Discard, testLog(t), func(s started) { ready <- s }) }()
-	var st started
-	select {
-	case st = <-ready:
-	case err := <-done:
-		cancel()
-		t.Fatalf("serve: %v", err)
-	}
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serve returned %v", err)
-		}
-	})
-	return &gateway{t: t, st: st}
+	return startGatewayClock(t, env, nil)
 }
 
 // token returns the demo token of the buyer with rule.
