@@ -33,27 +33,69 @@ var (
 	errWrongScheme  = errors.New("the Authorization header must use the Bearer scheme")
 	errInvalidToken = errors.New("invalid bearer token")
 	errExpiredToken = errors.New("bearer token expired")
+	errTokenTooLong = errors.New("bearer token expires too far in the future")
 )
 
-// ParseToken verifies a caller token: HS256 only, signed with secret, exp
-// required and in the future at now, sub present, exact_account and
-// exact_contact GUIDs when present. It returns the authenticated caller.
+// ttlLeeway allows for clocks that differ a little when a token's lifetime
+// is compared with TokenRules.MaxTTL.
+const ttlLeeway = time.Minute
+
+// TokenRules are the checks ParseTokenWithRules makes beyond the signature
+// and expiry.
+type TokenRules struct {
+	// MaxTTL refuses tokens whose exp is more than MaxTTL (plus a minute
+	// for clock differences) after now; 0 means DefaultJWTMaxTTL.
+	MaxTTL time.Duration
+	// Issuer, when set, must equal the iss claim.
+	Issuer string
+	// Audience, when set, must be one of the aud claim's values.
+	Audience string
+}
+
+// ParseToken verifies a caller token with the default TokenRules (see
+// ParseTokenWithRules).
 func ParseToken(secret []byte, token string, now time.Time) (resolvers.Caller, error) {
+	return ParseTokenWithRules(secret, token, now, TokenRules{})
+}
+
+// ParseTokenWithRules verifies a caller token: HS256 only, signed with
+// secret, no crit header (the gateway understands no JWS extension, so
+// every critical one is unknown), exp required, in the future at now and
+// within rules.MaxTTL of it, iss and aud as rules ask, sub present,
+// exact_account and exact_contact GUIDs when present. It returns the
+// authenticated caller.
+func ParseTokenWithRules(secret []byte, token string, now time.Time, rules TokenRules) (resolvers.Caller, error) {
 	if len(token) == 0 || len(token) > maxTokenLen {
 		return resolvers.Caller{}, errInvalidToken
 	}
-	var c claims
-	_, err := jwt.ParseWithClaims(token, &c,
-		func(*jwt.Token) (any, error) { return secret, nil },
+	if rules.MaxTTL <= 0 {
+		rules.MaxTTL = DefaultJWTMaxTTL
+	}
+	opts := []jwt.ParserOption{
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(func() time.Time { return now }),
-	)
+	}
+	if rules.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(rules.Issuer))
+	}
+	if rules.Audience != "" {
+		opts = append(opts, jwt.WithAudience(rules.Audience))
+	}
+	var c claims
+	tok, err := jwt.ParseWithClaims(token, &c,
+		func(*jwt.Token) (any, error) { return secret, nil }, opts...)
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return resolvers.Caller{}, errExpiredToken
 	case err != nil:
 		return resolvers.Caller{}, errInvalidToken
+	}
+	if _, ok := tok.Header["crit"]; ok {
+		return resolvers.Caller{}, errInvalidToken
+	}
+	if c.ExpiresAt.Sub(now) > rules.MaxTTL+ttlLeeway {
+		return resolvers.Caller{}, errTokenTooLong
 	}
 	if c.Subject == "" {
 		return resolvers.Caller{}, errInvalidToken
@@ -108,6 +150,7 @@ func SignToken(secret []byte, sub, account, contact string, ttl time.Duration, n
 type authenticator struct {
 	secret []byte
 	now    func() time.Time
+	rules  TokenRules
 }
 
 func (a *authenticator) middleware(next http.Handler) http.Handler {
@@ -135,7 +178,7 @@ func (a *authenticator) authenticate(r *http.Request) (resolvers.Caller, error) 
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return resolvers.Caller{}, errWrongScheme
 	}
-	return ParseToken(a.secret, strings.TrimSpace(token), a.now())
+	return ParseTokenWithRules(a.secret, strings.TrimSpace(token), a.now(), a.rules)
 }
 
 // remoteHost is the client's address without the port. Forwarding headers

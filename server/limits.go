@@ -2,16 +2,12 @@ package server
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 
-	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
-	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/exactql/exactql/graph"
@@ -26,84 +22,12 @@ func init() {
 	errcode.RegisterErrorType("COMPLEXITY_LIMIT_EXCEEDED", errcode.KindProtocol)
 }
 
-// shapeLimit refuses operations nested deeper than maxDepth or selecting more
-// than maxFields fields (aliases count, fragments are expanded where used).
-// Introspection fields (__schema, __type) are not counted, so tools keep
-// working when introspection is on.
-type shapeLimit struct {
-	maxDepth  int
-	maxFields int
-}
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = (*shapeLimit)(nil)
-
-// ExtensionName implements graphql.HandlerExtension.
-func (*shapeLimit) ExtensionName() string { return "ShapeLimit" }
-
-// Validate implements graphql.HandlerExtension.
-func (*shapeLimit) Validate(graphql.ExecutableSchema) error { return nil }
-
-// MutateOperationContext implements graphql.OperationContextMutator.
-func (l *shapeLimit) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
-	if opCtx.Operation == nil {
-		return nil
-	}
-	w := shapeWalker{maxDepth: l.maxDepth, maxFields: l.maxFields}
-	w.walk(opCtx.Operation.SelectionSet, 1)
-	switch {
-	case w.tooDeep:
-		return tooComplex(fmt.Sprintf("operation is nested deeper than the limit of %d", l.maxDepth))
-	case w.tooMany:
-		return tooComplex(fmt.Sprintf("operation selects more than the limit of %d fields", l.maxFields))
-	}
-	return nil
-}
-
+// tooComplex is the error of a document over a size, depth or complexity
+// limit (documentGuard in guard.go counts selections and depth).
 func tooComplex(msg string) *gqlerror.Error {
 	err := gqlerror.Errorf("%s", msg)
 	errcode.Set(err, resolvers.CodeQueryTooComplex)
 	return err
-}
-
-type shapeWalker struct {
-	maxDepth, maxFields int
-	fields              int
-	tooDeep, tooMany    bool
-}
-
-// walk stops as soon as a limit is crossed, so fragments that multiply each
-// other cannot make it expensive.
-func (w *shapeWalker) walk(set ast.SelectionSet, depth int) {
-	for _, sel := range set {
-		if w.tooDeep || w.tooMany {
-			return
-		}
-		switch s := sel.(type) {
-		case *ast.Field:
-			if strings.HasPrefix(s.Name, "__") && s.Name != "__typename" {
-				continue
-			}
-			w.fields++
-			if w.fields > w.maxFields {
-				w.tooMany = true
-				return
-			}
-			if depth > w.maxDepth {
-				w.tooDeep = true
-				return
-			}
-			w.walk(s.SelectionSet, depth+1)
-		case *ast.InlineFragment:
-			w.walk(s.SelectionSet, depth)
-		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				w.walk(s.Definition.SelectionSet, depth)
-			}
-		}
-	}
 }
 
 // listCost is the multiplier a list field's `first` contributes to the

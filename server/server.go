@@ -15,9 +15,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/rs/zerolog"
-	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator/core"
 
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/graph"
@@ -30,6 +29,17 @@ const (
 	DefaultMaxDepth      = 12
 	DefaultMaxComplexity = 5000
 	DefaultMaxFields     = 1000
+	// DefaultMaxQueryBytes caps a query document apart from the body
+	// limit (issue 17 item 6); real operations are a few KB.
+	DefaultMaxQueryBytes = 32 << 10
+	// DefaultQueryCacheBytes bounds the parsed-document cache by the
+	// estimated memory of its entries.
+	DefaultQueryCacheBytes = 16 << 20
+	// DefaultAPQCacheBytes bounds the automatic persisted query cache.
+	DefaultAPQCacheBytes = 4 << 20
+	// DefaultJWTMaxTTL is the longest lifetime a caller token may have
+	// left (issue 17 item 11).
+	DefaultJWTMaxTTL = 24 * time.Hour
 )
 
 // parserTokenLimit stops the parser early on huge documents that still fit
@@ -52,8 +62,10 @@ type Config struct {
 	// fields count their `first` or the number of codes asked for); 0 means
 	// DefaultMaxComplexity.
 	MaxComplexity int
-	// MaxFields limits how many fields (aliases included, fragments expanded)
-	// one operation selects; 0 means DefaultMaxFields.
+	// MaxFields limits how many selections (fields including __typename
+	// and introspection fields, aliases, inline fragments and fragment
+	// spreads, fragments expanded where spread) one document makes; 0
+	// means DefaultMaxFields.
 	MaxFields int
 	// PublicPrices lets anonymous callers see default prices. The server only
 	// carries it; the resolvers apply it.
@@ -68,6 +80,27 @@ type Config struct {
 	CORSOrigins []string
 	// Now is the clock for token expiry; nil means time.Now.
 	Now func() time.Time
+
+	// MaxQueryBytes limits the length of a query document; 0 means
+	// DefaultMaxQueryBytes.
+	MaxQueryBytes int
+	// QueryCacheBytes bounds the parsed-document cache; 0 means
+	// DefaultQueryCacheBytes.
+	QueryCacheBytes int64
+	// APQCacheBytes bounds the automatic persisted query cache; 0 means
+	// DefaultAPQCacheBytes.
+	APQCacheBytes int64
+	// JWTMaxTTL refuses caller tokens whose exp is further than this from
+	// now; 0 means DefaultJWTMaxTTL.
+	JWTMaxTTL time.Duration
+	// JWTIssuer, when set, must equal the token's iss claim.
+	JWTIssuer string
+	// JWTAudience, when set, must be among the token's aud claim.
+	JWTAudience string
+
+	// extraRules are added to validation (tests count what validation
+	// visits with them).
+	extraRules []core.Rule
 }
 
 // Readiness reports whether the gateway can serve: the store is writable and
@@ -112,10 +145,11 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if deps.Operations != nil {
 		gql.AroundOperations(deps.Operations)
 	}
-	auth := &authenticator{secret: cfg.JWTSecret, now: cfg.Now}
+	auth := &authenticator{secret: cfg.JWTSecret, now: cfg.Now,
+		rules: TokenRules{MaxTTL: cfg.JWTMaxTTL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}}
 
 	mux := http.NewServeMux()
-	graphqlHandler := limitBody(cfg.MaxBodyBytes, auth.middleware(withStaleTracker(gql)))
+	graphqlHandler := privateAnswers(limitBody(cfg.MaxBodyBytes, auth.middleware(withStaleTracker(gql))))
 	mux.Handle("POST /graphql", graphqlHandler)
 	mux.Handle("GET /graphql", graphqlHandler)
 	if cfg.Playground {
@@ -157,6 +191,18 @@ func withDefaults(cfg Config) Config {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxQueryBytes <= 0 {
+		cfg.MaxQueryBytes = DefaultMaxQueryBytes
+	}
+	if cfg.QueryCacheBytes <= 0 {
+		cfg.QueryCacheBytes = DefaultQueryCacheBytes
+	}
+	if cfg.APQCacheBytes <= 0 {
+		cfg.APQCacheBytes = DefaultAPQCacheBytes
+	}
+	if cfg.JWTMaxTTL <= 0 {
+		cfg.JWTMaxTTL = DefaultJWTMaxTTL
+	}
 	return cfg
 }
 
@@ -171,13 +217,25 @@ func newGraphQLHandler(cfg Config, root graph.ResolverRoot) *handler.Server {
 	srv.AddTransport(httpTransport{}) // GET and POST by the GraphQL-over-HTTP spec (transport.go)
 
 	srv.SetParserTokenLimit(parserTokenLimit)
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	docs := newByteLRU(cfg.QueryCacheBytes, documentBytes)
+	srv.SetQueryCache(docs)
+	// Suggestions ("Did you mean …?") name schema fields even with
+	// introspection off; validation reports at most MaxErrors errors.
+	srv.SetDisableSuggestion(true)
+	srv.SetValidationRulesFn(validationRules(cfg.extraRules...))
+	// The guard runs before gqlgen parses and validates; it resolves
+	// persisted queries itself (guard.go).
+	srv.Use(&documentGuard{
+		maxQueryBytes: cfg.MaxQueryBytes, maxDepth: cfg.MaxDepth, maxFields: cfg.MaxFields,
+		introspection: cfg.Introspection, tokenLimit: parserTokenLimit,
+		apq:  extension.AutomaticPersistedQuery{Cache: newByteLRU(cfg.APQCacheBytes, persistedQueryBytes)},
+		docs: docs,
+	})
 	if cfg.Introspection {
 		srv.Use(extension.Introspection{})
 	}
-	srv.Use(&shapeLimit{maxDepth: cfg.MaxDepth, maxFields: cfg.MaxFields})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.AroundResponses(capErrors)
 
 	srv.SetErrorPresenter(resolvers.PresentError)
 	srv.SetRecoverFunc(resolvers.Recover)
@@ -203,4 +261,19 @@ func staleExtension(ctx context.Context, next graphql.ResponseHandler) *graphql.
 		resp.Extensions["stale"] = true
 	}
 	return resp
+}
+
+// privateAnswers marks GraphQL answers for caches (issue 17 item 12): every
+// answer varies by Authorization, and one to a request that carried the
+// header (a buyer's prices, addresses, orders, or a 401) is neither stored
+// nor shared.
+func privateAnswers(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Add("Vary", "Authorization")
+		if len(r.Header.Values("Authorization")) > 0 {
+			h.Set("Cache-Control", "private, no-store")
+		}
+		next.ServeHTTP(w, r)
+	})
 }
