@@ -115,10 +115,18 @@ type docLimits struct {
 // checkDocument walks a parsed, not yet validated document (see
 // documentGuard). It returns nil when the document may go on to validation.
 func checkDocument(ctx context.Context, doc *ast.QueryDocument, lim docLimits) *gqlerror.Error {
-	w := &docWalker{ctx: ctx, lim: lim,
+	return newDocWalker(ctx, doc, lim).check(doc)
+}
+
+func newDocWalker(ctx context.Context, doc *ast.QueryDocument, lim docLimits) *docWalker {
+	return &docWalker{ctx: ctx, lim: lim,
 		frags: make(map[string]*ast.FragmentDefinition, len(doc.Fragments)),
 		memo:  make(map[fragKey]*fragCost, len(doc.Fragments)),
 	}
+}
+
+func (w *docWalker) check(doc *ast.QueryDocument) *gqlerror.Error {
+	lim := w.lim
 	for _, f := range doc.Fragments {
 		if _, dup := w.frags[f.Name]; dup {
 			return validationError(fmt.Sprintf("There can be only one fragment named %q.", f.Name))
@@ -168,7 +176,86 @@ func checkDocument(ctx context.Context, doc *ast.QueryDocument, lim docLimits) *
 	if total > lim.maxFields {
 		return tooComplex(fmt.Sprintf("operation selects more than the limit of %d fields (aliases, fragments and their spreads count)", lim.maxFields))
 	}
+
+	// Validation compares, in each merged selection, every pair of fields
+	// with one response name and every pair of fragments spread together
+	// (OverlappingFieldsCanBeMerged), building an error per conflicting
+	// pair: quadratic. The expansion is within maxFields now, so this walk
+	// is cheap; it bounds that rule's work.
+	pairs := 0
+	for _, op := range doc.Operations {
+		pairs += w.overlapPairs([]ast.SelectionSet{op.SelectionSet})
+	}
+	for _, f := range doc.Fragments {
+		if w.memo[fragKey{f.Name, false}] == nil && w.memo[fragKey{f.Name, true}] == nil {
+			pairs += w.overlapPairs([]ast.SelectionSet{f.SelectionSet})
+		}
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if pairs > maxOverlapPairs {
+		return tooComplex(fmt.Sprintf("operation repeats response names or fragments too often (%d pairs to compare, limit %d); use distinct aliases", pairs, maxOverlapPairs))
+	}
 	return nil
+}
+
+// maxOverlapPairs bounds the pairs of same-named fields and of fragments
+// spread together that validation's overlapping-fields rule compares; a
+// product page repeats id or code in a few fragments, a few hundred pairs.
+const maxOverlapPairs = 10000
+
+// overlapPairs counts, for the selection sets merged at one place of the
+// answer, the pairs of fields with one response name and of distinct
+// fragments spread there, and the same below each response name.
+func (w *docWalker) overlapPairs(sets []ast.SelectionSet) int {
+	var (
+		names    []string
+		children = map[string][]ast.SelectionSet{}
+		seen     = map[string]bool{}
+		spreads  int
+	)
+	var collect func(set ast.SelectionSet)
+	collect = func(set ast.SelectionSet) {
+		for _, sel := range set {
+			if !w.tick() {
+				return
+			}
+			switch s := sel.(type) {
+			case *ast.Field:
+				name := s.Alias
+				if name == "" {
+					name = s.Name
+				}
+				if _, ok := children[name]; !ok {
+					names = append(names, name)
+				}
+				children[name] = append(children[name], s.SelectionSet)
+			case *ast.InlineFragment:
+				collect(s.SelectionSet)
+			case *ast.FragmentSpread:
+				if def := w.frags[s.Name]; def != nil && !seen[s.Name] {
+					seen[s.Name] = true
+					spreads++
+					collect(def.SelectionSet)
+				}
+			}
+		}
+	}
+	for _, set := range sets {
+		collect(set)
+	}
+	pairs := spreads * (spreads - 1) / 2
+	for _, name := range names {
+		sub := children[name]
+		k := len(sub)
+		pairs += k * (k - 1) / 2
+		if pairs > maxOverlapPairs || w.err != nil {
+			return pairs
+		}
+		pairs += w.overlapPairs(sub)
+	}
+	return pairs
 }
 
 type fragKey struct {
