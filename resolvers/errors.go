@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -257,9 +258,27 @@ func logError(ctx context.Context, err error, out *gqlerror.Error, msg string) {
 // its stack and answered as INTERNAL_SERVER_ERROR; the stack never reaches
 // the client.
 func Recover(ctx context.Context, v any) error {
+	// gqlparser panics with a *strconv.NumError when it turns a number
+	// literal no Go type holds into an argument value; that is the
+	// client's input, not a fault (issue 17 item 12). server's document
+	// guard refuses such literals first; this is the safety net.
+	var numErr *strconv.NumError
+	if err, ok := v.(error); ok && errors.As(err, &numErr) {
+		zerolog.Ctx(ctx).Debug().Str("value", clipValue(numErr.Num)).Msg("number out of range in a request")
+		return &model.InputError{Message: fmt.Sprintf("the number %s is out of range; send large numbers as strings", clipValue(numErr.Num))}
+	}
 	zerolog.Ctx(ctx).Error().
 		Str("panic", fmt.Sprint(v)).
 		Bytes("stack", debug.Stack()).
 		Msg("panic in resolver")
 	return errRecovered
+}
+
+// clipValue shortens client text quoted back in a message.
+func clipValue(s string) string {
+	const n = 24
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }

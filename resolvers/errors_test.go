@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -123,6 +124,22 @@ func TestRecover(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "kaboom") || !strings.Contains(logs.String(), "stack") {
 		t.Errorf("panic not logged with stack: %s", logs.String())
+	}
+}
+
+// TestRecoverOutOfRangeNumber: the panic gqlparser raises for a number
+// literal no Go type holds is the client's input: BAD_USER_INPUT, and no
+// stack in the log.
+func TestRecoverOutOfRangeNumber(t *testing.T) {
+	var logs bytes.Buffer
+	ctx := zerolog.New(&logs).WithContext(context.Background())
+	_, perr := strconv.ParseInt("99999999999999999999", 10, 64)
+	got := PresentError(ctx, Recover(ctx, perr))
+	if got.Extensions["code"] != CodeBadUserInput || !strings.Contains(got.Message, "out of range") {
+		t.Errorf("PresentError(Recover()) = %q %v", got.Message, got.Extensions)
+	}
+	if strings.Contains(logs.String(), "stack") || strings.Contains(logs.String(), `"level":"error"`) {
+		t.Errorf("logged as a fault: %s", logs.String())
 	}
 }
 

@@ -84,11 +84,11 @@ func (c *byteLRU[T]) stats() (entries int, bytes int64) {
 
 // Per-node and per-entry sizes of the estimates, measured with
 // runtime.ReadMemStats on parsed and validated documents
-// (TestDocumentSizeEstimate): 180 to 400 bytes per selection, argument or
+// (TestDocumentSizeEstimate): 180 to 420 bytes per selection, argument or
 // value, about 25 bytes per byte of query text.
 const (
 	entryOverhead = 256
-	astNodeBytes  = 400
+	astNodeBytes  = 480
 )
 
 // documentBytes estimates the memory a cached query document keeps: its
