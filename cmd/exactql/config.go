@@ -55,6 +55,14 @@ type config struct {
 	MaxComplexity int
 	Introspection bool
 
+	// Request hardening (issue 17).
+	MaxQueryBytes   int
+	QueryCacheBytes int64
+	APQCacheBytes   int64
+	JWTMaxTTL       time.Duration
+	JWTIssuer       string
+	JWTAudience     string
+
 	// Sandbox mode only.
 	SandboxSeed      int64
 	SandboxItems     int
@@ -102,6 +110,12 @@ var settings = []setting{
 	{"EXACTQL_MAX_BODY_BYTES", "1048576", "largest accepted request body"},
 	{"EXACTQL_MAX_DEPTH", "12", "deepest accepted GraphQL selection"},
 	{"EXACTQL_MAX_COMPLEXITY", "5000", "highest accepted GraphQL query complexity"},
+	{"EXACTQL_MAX_QUERY_BYTES", "32768", "longest accepted GraphQL query document, apart from the body limit"},
+	{"EXACTQL_QUERY_CACHE_BYTES", "16777216", "memory the parsed-query cache may keep (estimated)"},
+	{"EXACTQL_APQ_CACHE_BYTES", "4194304", "memory the automatic persisted query cache may keep"},
+	{"EXACTQL_JWT_MAX_TTL", "24h", "longest lifetime a caller token may have left; tokens whose exp is further out are refused (sandbox demo tokens are minted with it)"},
+	{"EXACTQL_JWT_ISSUER", "", "when set, caller tokens must carry this iss claim"},
+	{"EXACTQL_JWT_AUDIENCE", "", "when set, caller tokens' aud claim must include this value"},
 	{"EXACT_BASE_URL", "https://start.exactonline.nl", "Exact host for API and OAuth"},
 	{"EXACT_CLIENT_ID", "", "the Exact app's client ID; without it the gateway runs in sandbox mode"},
 	{"EXACT_CLIENT_SECRET", "", "the Exact app's client secret"},
@@ -171,6 +185,15 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.MaxBodyBytes = int64(p.integer("EXACTQL_MAX_BODY_BYTES", 1<<20, 1024, 64<<20))
 	c.MaxDepth = p.integer("EXACTQL_MAX_DEPTH", 12, 2, 100)
 	c.MaxComplexity = p.integer("EXACTQL_MAX_COMPLEXITY", 5000, 10, 1<<30)
+	c.MaxQueryBytes = p.integer("EXACTQL_MAX_QUERY_BYTES", 32<<10, 256, 16<<20)
+	c.QueryCacheBytes = int64(p.integer("EXACTQL_QUERY_CACHE_BYTES", 16<<20, 64<<10, 1<<34))
+	c.APQCacheBytes = int64(p.integer("EXACTQL_APQ_CACHE_BYTES", 4<<20, 64<<10, 1<<34))
+	c.JWTMaxTTL = p.duration("EXACTQL_JWT_MAX_TTL", 24*time.Hour)
+	if c.JWTMaxTTL < time.Minute {
+		p.fail("EXACTQL_JWT_MAX_TTL", fmt.Errorf("must be at least 1m, not %s", c.JWTMaxTTL))
+	}
+	c.JWTIssuer = p.str("EXACTQL_JWT_ISSUER", "")
+	c.JWTAudience = p.str("EXACTQL_JWT_AUDIENCE", "")
 	c.ExactBaseURL = strings.TrimRight(p.str("EXACT_BASE_URL", "https://start.exactonline.nl"), "/")
 	if d := getenv("EXACT_DIVISION"); d != "" {
 		c.ExactDivision = p.integer("EXACT_DIVISION", 0, 1, 1<<31-1)

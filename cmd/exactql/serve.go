@@ -172,7 +172,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	var demo []demoToken
 	var playHeaders map[string]string
 	if sb != nil {
-		if demo, err = demoTokens(sb, secret); err != nil {
+		if demo, err = demoTokens(sb, secret, cfg.JWTMaxTTL); err != nil {
 			return err
 		}
 		// The playground's first query shows prices: a demo buyer on a price list.
@@ -187,6 +187,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, PublicPrices: cfg.PublicPrices,
 		Playground: cfg.Playground,
+
+		MaxQueryBytes: cfg.MaxQueryBytes, QueryCacheBytes: cfg.QueryCacheBytes, APQCacheBytes: cfg.APQCacheBytes,
+		JWTAudience: cfg.JWTAudience, JWTIssuer: cfg.JWTIssuer, JWTMaxTTL: cfg.JWTMaxTTL,
 	}, server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
 		Readiness: readiness{store: st, tokens: ts, gov: gov}})
 	if err != nil {
@@ -259,11 +262,13 @@ type funcClock func() time.Time
 
 func (f funcClock) Now() time.Time { return f().UTC() }
 
-func demoTokens(sb *sandbox.Sandbox, secret []byte) ([]demoToken, error) {
+// demoTokens mints the demo buyers' tokens, valid for ttl (EXACTQL_JWT_MAX_TTL:
+// a longer lifetime would be refused by the gateway itself).
+func demoTokens(sb *sandbox.Sandbox, secret []byte, ttl time.Duration) ([]demoToken, error) {
 	var out []demoToken
 	now := time.Now()
 	for _, b := range sb.DemoBuyers() {
-		tok, err := server.SignToken(secret, "demo-"+strings.ToLower(strings.ReplaceAll(b.Rule, "_", "-")), b.AccountID, b.ContactID, 30*24*time.Hour, now)
+		tok, err := server.SignToken(secret, "demo-"+strings.ToLower(strings.ReplaceAll(b.Rule, "_", "-")), b.AccountID, b.ContactID, ttl, now)
 		if err != nil {
 			return nil, fmt.Errorf("demo token: %w", err)
 		}
