@@ -247,6 +247,26 @@ func TestValidationErrorsCapped(t *testing.T) {
 	t.Logf("%d bytes sent, answer %d bytes, heap %+d bytes over 100 requests", b.Len(), len(res.raw), grew)
 }
 
+// TestExecutionErrorsCapped: errors raised while executing are capped too.
+func TestExecutionErrorsCapped(t *testing.T) {
+	h := newTestServer(t, Config{}, nil)
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 30 {
+		fmt.Fprintf(&b, ` o%d: order(id: "x%d") { id }`, i, i)
+	}
+	b.WriteString(" }")
+	res := do(t, h, post(b.String()))
+	errs, _ := res.body["errors"].([]any)
+	ext, _ := res.body["extensions"].(map[string]any)
+	if len(errs) != MaxErrors || ext["errorsTruncated"] != true {
+		t.Errorf("%d errors, extensions %v; want %d and errorsTruncated: %.300s", len(errs), ext, MaxErrors, res.raw)
+	}
+	if _, ok := res.body["data"]; !ok {
+		t.Errorf("no data entry: %.300s", res.raw)
+	}
+}
+
 func TestNoSuggestions(t *testing.T) {
 	h := newTestServer(t, Config{}, nil)
 	for _, q := range []string{

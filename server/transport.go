@@ -89,6 +89,9 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 	raw.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 
 	ctx := r.Context()
+	if ctx.Err() != nil {
+		return // the client has gone away: nobody reads an answer
+	}
 	opCtx, errs := exec.CreateOperationContext(ctx, raw)
 	if errs != nil {
 		status := http.StatusOK
