@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -253,7 +254,9 @@ func (w *docWalker) overlapPairs(sets []ast.SelectionSet) int {
 		if pairs > maxOverlapPairs || w.err != nil {
 			return pairs
 		}
-		pairs += w.overlapPairs(sub)
+		if slices.ContainsFunc(sub, func(s ast.SelectionSet) bool { return len(s) > 0 }) {
+			pairs += w.overlapPairs(sub)
+		}
 	}
 	return pairs
 }
