@@ -117,6 +117,15 @@ func ParseTokenWithRules(secret []byte, token string, now time.Time, rules Token
 // (may be empty) and contact (may be empty), valid for ttl from now. It is
 // for demo tokens in sandbox mode and for tests.
 func SignToken(secret []byte, sub, account, contact string, ttl time.Duration, now time.Time) (string, error) {
+	return SignTokenWithRules(secret, sub, account, contact, ttl, now, TokenRules{})
+}
+
+// SignTokenWithRules is SignToken for a gateway that checks rules: the
+// token carries rules.Issuer as iss and rules.Audience as aud when they are
+// set, so sandbox demo tokens keep working with EXACTQL_JWT_ISSUER and
+// EXACTQL_JWT_AUDIENCE. rules.MaxTTL is not applied: a longer ttl makes a
+// token the gateway refuses.
+func SignTokenWithRules(secret []byte, sub, account, contact string, ttl time.Duration, now time.Time, rules TokenRules) (string, error) {
 	switch {
 	case len(secret) == 0:
 		return "", errors.New("server.SignToken: empty secret")
@@ -134,9 +143,13 @@ func SignToken(secret []byte, sub, account, contact string, ttl time.Duration, n
 			Subject:   sub,
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+			Issuer:    rules.Issuer,
 		},
 		ExactAccount: strings.ToLower(account),
 		ExactContact: strings.ToLower(contact),
+	}
+	if rules.Audience != "" {
+		c.Audience = jwt.ClaimStrings{rules.Audience}
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(secret)
 	if err != nil {

@@ -65,6 +65,10 @@ func TestTokenHardening(t *testing.T) {
 		{"aud list with ours", Config{JWTAudience: "exactql"}, hs(claims(jwt.MapClaims{"aud": []string{"other", "exactql"}})), ""},
 		{"wrong aud", Config{JWTAudience: "exactql"}, hs(claims(jwt.MapClaims{"aud": "other"})), "invalid bearer token"},
 		{"no aud", Config{JWTAudience: "exactql"}, hs(claims(nil)), "invalid bearer token"},
+		{"SignTokenWithRules names iss and aud", Config{JWTIssuer: "https://shop.example", JWTAudience: "exactql"},
+			signWithRules(t, TokenRules{Issuer: "https://shop.example", Audience: "exactql"}), ""},
+		{"SignTokenWithRules, other audience", Config{JWTIssuer: "https://shop.example", JWTAudience: "exactql"},
+			signWithRules(t, TokenRules{Issuer: "https://shop.example", Audience: "other"}), "invalid bearer token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -88,6 +92,15 @@ func TestTokenHardening(t *testing.T) {
 			}
 		})
 	}
+}
+
+func signWithRules(t *testing.T, rules TokenRules) string {
+	t.Helper()
+	tok, err := SignTokenWithRules(testSecret, "u1", testAccount, "", time.Hour, testNow, rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // TestCacheHeaders: issue 17 item 12. Answers to requests with a token are

@@ -197,6 +197,7 @@ func TestAbuseTokensAndCacheHeaders(t *testing.T) {
 		token      string
 		wantStatus int
 	}{
+		{"demo token, minted with the audience", g.token(gen.RulePriceList), http.StatusOK},
 		{"one hour", mint(time.Hour, nil, nil), http.StatusOK},
 		{"48 hours", mint(48*time.Hour, nil, nil), http.StatusUnauthorized},
 		{"ten years", mint(10*365*24*time.Hour, nil, nil), http.StatusUnauthorized},

@@ -172,7 +172,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	var demo []demoToken
 	var playHeaders map[string]string
 	if sb != nil {
-		if demo, err = demoTokens(sb, secret, cfg.JWTMaxTTL); err != nil {
+		if demo, err = demoTokens(sb, secret, cfg.JWTMaxTTL, server.TokenRules{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}); err != nil {
 			return err
 		}
 		// The playground's first query shows prices: a demo buyer on a price list.
@@ -263,12 +263,13 @@ type funcClock func() time.Time
 func (f funcClock) Now() time.Time { return f().UTC() }
 
 // demoTokens mints the demo buyers' tokens, valid for ttl (EXACTQL_JWT_MAX_TTL:
-// a longer lifetime would be refused by the gateway itself).
-func demoTokens(sb *sandbox.Sandbox, secret []byte, ttl time.Duration) ([]demoToken, error) {
+// a longer lifetime would be refused by the gateway itself) and carrying the
+// issuer and audience the gateway checks.
+func demoTokens(sb *sandbox.Sandbox, secret []byte, ttl time.Duration, rules server.TokenRules) ([]demoToken, error) {
 	var out []demoToken
 	now := time.Now()
 	for _, b := range sb.DemoBuyers() {
-		tok, err := server.SignToken(secret, "demo-"+strings.ToLower(strings.ReplaceAll(b.Rule, "_", "-")), b.AccountID, b.ContactID, ttl, now)
+		tok, err := server.SignTokenWithRules(secret, "demo-"+strings.ToLower(strings.ReplaceAll(b.Rule, "_", "-")), b.AccountID, b.ContactID, ttl, now, rules)
 		if err != nil {
 			return nil, fmt.Errorf("demo token: %w", err)
 		}
