@@ -164,10 +164,13 @@ func (w *docWalker) check(doc *ast.QueryDocument) *gqlerror.Error {
 		}
 	}
 	// Fragments no operation spreads are still validated: count them too.
+	var unreached []*ast.FragmentDefinition
 	for _, f := range doc.Fragments {
-		if w.memo[fragKey{f.Name, false}] != nil || w.memo[fragKey{f.Name, true}] != nil {
-			continue
+		if w.memo[fragKey{f.Name, false}] == nil && w.memo[fragKey{f.Name, true}] == nil {
+			unreached = append(unreached, f)
 		}
+	}
+	for _, f := range unreached {
 		c := w.spread(f.Name, false)
 		if w.err != nil {
 			return w.err
@@ -187,10 +190,8 @@ func (w *docWalker) check(doc *ast.QueryDocument) *gqlerror.Error {
 	for _, op := range doc.Operations {
 		pairs += w.overlapPairs([]ast.SelectionSet{op.SelectionSet})
 	}
-	for _, f := range doc.Fragments {
-		if w.memo[fragKey{f.Name, false}] == nil && w.memo[fragKey{f.Name, true}] == nil {
-			pairs += w.overlapPairs([]ast.SelectionSet{f.SelectionSet})
-		}
+	for _, f := range unreached {
+		pairs += w.overlapPairs([]ast.SelectionSet{f.SelectionSet})
 	}
 	if w.err != nil {
 		return w.err
