@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -148,6 +149,17 @@ func TestDecimalOutOfRangeNotAFault(t *testing.T) {
 		res := do(t, h, post(`{ product(code: "ART-1") { price(quantity: `+lit+`) { quantity } } }`))
 		if got := errorCodes(res.body); len(got) != 1 || got[0] != "BAD_USER_INPUT" {
 			t.Errorf("%s: %s", lit, res.raw)
+		}
+	}
+	// The same numbers as JSON variables, which keep their digits: twenty
+	// integer digits are a Decimal (ParseDecimal's limit), more are not.
+	for _, num := range []string{"1e400", "-1e999", "123456789012345678901234567890"} {
+		body := `{"query": "query($q: Decimal) { product(code: \"ART-1\") { price(quantity: $q) { quantity } } }", "variables": {"q": ` + num + `}}`
+		r := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		res := do(t, h, r)
+		if got := errorCodes(res.body); len(got) != 1 || got[0] != "BAD_USER_INPUT" {
+			t.Errorf("variable %s: %s", num, res.raw)
 		}
 	}
 	if s := logs.String(); strings.Contains(s, "stack") || strings.Contains(s, "panic") {
