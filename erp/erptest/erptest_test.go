@@ -1,7 +1,6 @@
 package erptest_test
 
 import (
-	"context"
 	"errors"
 	"testing"
 	"time"
@@ -85,7 +84,7 @@ func TestSetupKeepsGivenTokenStore(t *testing.T) {
 }
 
 func TestTokenStore(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	var s erptest.TokenStore
 	if _, err := s.LoadToken(ctx); !errors.Is(err, erp.ErrNoToken) {
 		t.Fatalf("empty LoadToken error = %v; want ErrNoToken", err)
