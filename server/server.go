@@ -6,11 +6,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"time"
+
 	"github.com/exactql/exactql/server/cors"
 	"github.com/exactql/exactql/server/metrics"
 	"github.com/exactql/exactql/server/playground"
-	"net/http"
-	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"

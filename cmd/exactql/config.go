@@ -2,10 +2,11 @@ package main
 
 import (
 	"fmt"
-	"github.com/exactql/exactql/server/cors"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exactql/exactql/server/cors"
 )
 
 // config is every setting of the gateway, read from the environment (ARCHITECTURE §9).

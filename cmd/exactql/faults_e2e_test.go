@@ -13,7 +13,6 @@ import (
 
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
-	"github.com/exactql/exactql/store"
 )
 
 // faultEnv makes the order worker retry quickly (so recovery is seen within
@@ -509,5 +508,3 @@ func TestFaultRevokedRefreshToken(t *testing.T) {
 		t.Errorf("%d orders reached Exact without a token", n)
 	}
 }
-
-var _ = store.OpPing

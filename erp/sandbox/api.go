@@ -477,23 +477,7 @@ func compareLiteral(a, b string) int {
 	return strings.Compare(strings.ToLower(a), strings.ToLower(b))
 }
 
-// lessValue orders key values of one type.
-func lessValue(a, b any) bool {
-	switch x := a.(type) {
-	case string:
-		y, _ := b.(string)
-		return strings.ToLower(x) < strings.ToLower(y)
-	case int64:
-		y, _ := b.(int64)
-		return x < y
-	case float64:
-		y, _ := b.(float64)
-		return x < y
-	}
-	return false
-}
-
-// sortByKey sorts rs stably by key as lessValue orders keys. The keys are
+// sortByKey sorts rs stably by key as compareKeys orders keys. The keys are
 // extracted (and strings lower-cased) once per record rather than once per
 // comparison, and ties are broken by position (stability) so that a faster
 // unstable sort can be used: at 50,000 items this sort dominated the
@@ -523,7 +507,7 @@ func sortByKey(rs []odata.Record, key string) {
 	}
 }
 
-// compareKeys orders two keys already lower-cased as lessValue does: strings,
+// compareKeys orders two keys (strings already lower-cased): strings,
 // int64s and float64s by value; anything else (or mismatched kinds) ties.
 func compareKeys(a, b any) int {
 	switch x := a.(type) {
