@@ -22,7 +22,9 @@ func TestMirrorContract(t *testing.T) {
 func TestMirrorApplyAtomic(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, t.TempDir(), newClock())
-	row := func(k string) feeds.Row { return feeds.Row{RowKey: feeds.RowKey{Feed: "items", Key: k}, Data: []byte("{}")} }
+	row := func(k string) feeds.Row {
+		return feeds.Row{RowKey: feeds.RowKey{Feed: "items", Key: k}, Data: []byte("{}")}
+	}
 	if err := s.MirrorApply(ctx, feeds.Batch{Feed: "items", State: feeds.State{Watermark: 1}, Upserts: []feeds.Row{row("a")}}); err != nil {
 		t.Fatal(err)
 	}
