@@ -72,8 +72,19 @@ func (f *SyncFeed[T]) Page(ctx context.Context, since int64, next string) ([]T, 
 // one, asks again from the new watermark, until a short page. It returns
 // the number of calls made.
 func (f *SyncFeed[T]) Since(ctx context.Context, since int64, fn func(rows []T, watermark int64) error) (calls int, err error) {
+	return f.SincePaced(ctx, since, nil, fn)
+}
+
+// SincePaced is Since with before called ahead of every call to Exact (a
+// pacer: it may wait, and its error stops the read before the call).
+func (f *SyncFeed[T]) SincePaced(ctx context.Context, since int64, before func(context.Context) error, fn func(rows []T, watermark int64) error) (calls int, err error) {
 	wm, next := since, ""
 	for {
+		if before != nil {
+			if err := before(ctx); err != nil {
+				return calls, err
+			}
+		}
 		rows, n, err := f.Page(ctx, wm, next)
 		if err != nil {
 			return calls, err
@@ -105,7 +116,10 @@ func (f *SyncFeed[T]) Since(ctx context.Context, since int64, fn func(rows []T, 
 // SyncService bundles the sync/ feeds the mirror reads and the whole
 // re-reads of the small reference sets that have no confirmed sync feed.
 type SyncService struct {
-	c                *Client
+	c *Client
+	// Before, when set, is called ahead of every call of the whole
+	// re-reads below (a pacer); its error stops the read.
+	Before func(context.Context) error
 	Items            *SyncFeed[SyncItem]
 	SalesItemPrices  *SyncFeed[SyncSalesItemPrice]
 	VolumeDiscounts  *SyncFeed[SyncVolumeDiscount]
@@ -137,36 +151,47 @@ func (c *Client) Sync() *SyncService {
 
 // ItemGroups re-reads all of logistics/ItemGroups (no $filter; 60 a page).
 func (s *SyncService) ItemGroups(ctx context.Context) ([]ItemGroup, error) {
-	return wholeSet(ctx, &s.c.ItemGroups.entitySet)
+	return wholeSet(ctx, &s.c.ItemGroups.entitySet, s.Before)
 }
 
 // Warehouses re-reads all of inventory/Warehouses.
 func (s *SyncService) Warehouses(ctx context.Context) ([]Warehouse, error) {
-	return wholeSet(ctx, &s.c.Warehouses.entitySet)
+	return wholeSet(ctx, &s.c.Warehouses.entitySet, s.Before)
 }
 
 // ShippingMethods re-reads all of sales/ShippingMethods.
 func (s *SyncService) ShippingMethods(ctx context.Context) ([]ShippingMethod, error) {
-	return wholeSet(ctx, &s.c.ShippingMethods.entitySet)
+	return wholeSet(ctx, &s.c.ShippingMethods.entitySet, s.Before)
 }
 
 // PriceLists re-reads all of sales/SalesPriceLists.
 func (s *SyncService) PriceLists(ctx context.Context) ([]SalesPriceList, error) {
-	return wholeSet(ctx, &s.c.PriceLists.entitySet)
+	return wholeSet(ctx, &s.c.PriceLists.entitySet, s.Before)
 }
 
 // PriceListPeriods re-reads all of sales/SalesPriceListPeriods.
 func (s *SyncService) PriceListPeriods(ctx context.Context) ([]SalesPriceListPeriod, error) {
-	return wholeSet(ctx, &s.c.PriceListPeriods.entitySet)
+	return wholeSet(ctx, &s.c.PriceListPeriods.entitySet, s.Before)
 }
 
-func wholeSet[T any](ctx context.Context, s *entitySet[T]) ([]T, error) {
-	out, err := s.all(ctx, Query{})
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.op("ReadAll"), err)
+// wholeSet reads every record of s, page by page, with no $filter.
+func wholeSet[T any](ctx context.Context, s *entitySet[T], before func(context.Context) error) ([]T, error) {
+	out := []T{}
+	next := ""
+	for {
+		if before != nil {
+			if err := before(ctx); err != nil {
+				return nil, fmt.Errorf("%s: %w", s.op("ReadAll"), err)
+			}
+		}
+		rows, n, err := s.ListPage(ctx, Query{}, next)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.op("ReadAll"), err)
+		}
+		out = append(out, rows...)
+		if n == "" {
+			return out, nil
+		}
+		next = n
 	}
-	if out == nil {
-		out = []T{}
-	}
-	return out, nil
 }
