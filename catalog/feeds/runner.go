@@ -29,7 +29,7 @@ const (
 	DefaultMinuteShare = 0.5
 	// wakeShare is the part of the sync budget kept for polls woken by
 	// webhooks; scheduled polls are planned on the rest.
-	wakeShare = 0.2
+	wakeShare = 0.1
 	// maxBackoff bounds the wait after a failed read.
 	maxBackoff = 5 * time.Minute
 )
