@@ -119,7 +119,7 @@ type SyncService struct {
 	c *Client
 	// Before, when set, is called ahead of every call of the whole
 	// re-reads below (a pacer); its error stops the read.
-	Before func(context.Context) error
+	Before           func(context.Context) error
 	Items            *SyncFeed[SyncItem]
 	SalesItemPrices  *SyncFeed[SyncSalesItemPrice]
 	VolumeDiscounts  *SyncFeed[SyncVolumeDiscount]
