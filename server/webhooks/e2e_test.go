@@ -43,7 +43,7 @@ func TestSandboxDeliversToHandler(t *testing.T) {
 	defer st.Close()
 	changes := make(chan feeds.Change, 1000)
 	r, err := feeds.New(feeds.Options{Client: client, Store: st, Now: clock.Now, WakeDelay: time.Millisecond,
-		Sleep:      func(ctx context.Context, d time.Duration) error { clock.Advance(d); return ctx.Err() },
+		Sleep: func(ctx context.Context, d time.Duration) error { clock.Advance(d); return ctx.Err() },
 		Subscriber: func(cs []feeds.Change) {
 			for _, c := range cs {
 				select {
