@@ -91,6 +91,9 @@ type feedRun struct {
 	state    State
 	keys     map[string]struct{}
 	due      time.Time
+	// woken is when a wake asked for a poll that has not started yet (zero:
+	// none); a wake during a poll is served by another poll after it.
+	woken    time.Time
 	cost     int // calls the last successful read took
 	calls    int64
 	failures int
@@ -311,8 +314,12 @@ func (r *Runner) Wake(feed string) {
 		r.mu.Unlock()
 		return
 	}
-	if at := r.o.Now().Add(r.o.WakeDelay); at.Before(f.due) {
+	at := r.o.Now().Add(r.o.WakeDelay)
+	if at.Before(f.due) {
 		f.due = at
+	}
+	if f.woken.IsZero() || at.Before(f.woken) {
+		f.woken = at
 	}
 	r.mu.Unlock()
 	select {
@@ -336,6 +343,7 @@ func (r *Runner) poll(ctx context.Context, f *feedRun) {
 	r.mu.Lock()
 	first := !f.state.Complete
 	since := f.state.Watermark
+	f.woken = time.Time{} // this poll serves every wake so far
 	r.mu.Unlock()
 	prio := erp.PriorityBackground
 	if first {
@@ -364,6 +372,11 @@ func (r *Runner) poll(ctx context.Context, f *feedRun) {
 	now := r.o.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	defer func() {
+		if !f.woken.IsZero() && f.woken.Before(f.due) {
+			f.due = f.woken
+		}
+	}()
 	if err == nil {
 		f.failures, f.errCode = 0, ""
 		f.cost = max(1, calls)

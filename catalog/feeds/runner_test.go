@@ -493,3 +493,46 @@ func TestFirstPassPacedByMinuteShare(t *testing.T) {
 		t.Errorf("%d × 429", st.RateLimited)
 	}
 }
+
+// TestWakeDuringPollNotLost: a webhook that arrives while its feed is being
+// read (the change may be newer than the page) gets a poll of its own.
+func TestWakeDuringPollNotLost(t *testing.T) {
+	e := newEnv(t, func(o *sandbox.Options) { o.Data.Items = 100; o.Data.Customers = 20 })
+	var r *feeds.Runner
+	armed := false
+	r = e.runner(t, e.client(t), e.store(t), func(cs []feeds.Change) {
+		if armed && len(cs) > 0 && cs[0].Feed == feeds.FeedStock {
+			r.Wake(feeds.FeedStock) // inside the poll, as a concurrent webhook would
+		}
+	}, func(o *feeds.Options) { o.WakeDelay = time.Second })
+	ctx := context.Background()
+	if err := r.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	armed = true
+	var wh, item string
+	_ = e.store(t).MirrorRows(ctx, feeds.FeedStock, func(k string, _ []byte) error {
+		if item == "" {
+			item, wh, _ = strings.Cut(k, "/")
+		}
+		return nil
+	})
+	if err := e.sb.SetStock(item, wh, decimal.NewFromInt(1)); err != nil {
+		t.Fatal(err)
+	}
+	r.Wake(feeds.FeedStock)
+	e.clock.Advance(time.Second)
+	if err := r.RunOnce(ctx); err != nil { // polls the woken feed
+		t.Fatal(err)
+	}
+	for _, s := range r.Status() {
+		if s.Feed == feeds.FeedStock {
+			if want := e.clock.Now().Add(time.Second); s.NextPoll.After(want) {
+				t.Errorf("next stock poll at %s, want by %s (the wake during the poll)", s.NextPoll, want)
+			}
+			if s.Calls < 2 {
+				t.Errorf("stock calls %d", s.Calls)
+			}
+		}
+	}
+}
