@@ -86,11 +86,11 @@ type Options struct {
 // feedRun is a feed's live state. Guarded by Runner.mu.
 type feedRun struct {
 	spec
-	index    int
-	weight   float64
-	state    State
-	keys     map[string]struct{}
-	due      time.Time
+	index  int
+	weight float64
+	state  State
+	keys   map[string]struct{}
+	due    time.Time
 	// woken is when a wake asked for a poll that has not started yet (zero:
 	// none); a wake during a poll is served by another poll after it.
 	woken    time.Time
