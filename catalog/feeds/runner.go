@@ -556,7 +556,8 @@ func (r *Runner) intervalLocked(f *feedRun) time.Duration {
 	if perDay <= 0 {
 		return maxBackoff
 	}
-	d := time.Duration(float64(24*time.Hour) * float64(f.cost) / perDay)
+	// Rounded up to the second, so the projection never exceeds the share.
+	d := time.Duration(math.Ceil(float64(24*time.Hour)*float64(f.cost)/perDay/float64(time.Second))) * time.Second
 	return max(d, r.o.MinInterval)
 }
 

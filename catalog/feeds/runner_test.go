@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/oauth2"
 
 	"github.com/shopspring/decimal"
@@ -341,7 +342,7 @@ func TestProjectionScalesWithDailyLimit(t *testing.T) {
 			if p.DayLimit != c.dayLimit {
 				t.Errorf("day limit %d, want the reported %d", p.DayLimit, c.dayLimit)
 			}
-			if budget := c.share * float64(c.dayLimit); p.Total > budget+0.5 || p.Total < 0.9*budget {
+			if budget := c.share * float64(c.dayLimit); p.Total > budget || p.Total < 0.9*budget {
 				t.Errorf("projected %.1f calls a day, want about %.0f (never above)", p.Total, budget)
 			}
 			if p.Intervals[feeds.FeedStock] >= p.Intervals[feeds.FeedItems] || p.Intervals[feeds.FeedItems] >= p.Intervals[feeds.FeedItemGroups] {
@@ -534,5 +535,54 @@ func TestWakeDuringPollNotLost(t *testing.T) {
 				t.Errorf("stock calls %d", s.Calls)
 			}
 		}
+	}
+}
+
+func TestCollector(t *testing.T) {
+	e := newEnv(t, func(o *sandbox.Options) { o.Data.Items = 100; o.Data.Customers = 20 })
+	r := e.runner(t, e.client(t), e.store(t), nil, nil)
+	if err := r.RunOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(90 * time.Second)
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(r.Collector()); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]map[string]float64{}
+	for _, mf := range mfs {
+		got[mf.GetName()] = map[string]float64{}
+		for _, m := range mf.GetMetric() {
+			label := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "feed" {
+					label = l.GetValue()
+				}
+			}
+			v := m.GetGauge().GetValue() + m.GetCounter().GetValue()
+			got[mf.GetName()][label] = v
+		}
+	}
+	if got["exactql_mirror_rows"][feeds.FeedItems] != 100 {
+		t.Errorf("rows{items} = %v", got["exactql_mirror_rows"][feeds.FeedItems])
+	}
+	if got["exactql_mirror_lag_seconds"][feeds.FeedStock] != 90 {
+		t.Errorf("lag{stock} = %v", got["exactql_mirror_lag_seconds"][feeds.FeedStock])
+	}
+	if got["exactql_mirror_sync_calls_total"][feeds.FeedItems] < 1 || got["exactql_mirror_complete"][feeds.FeedDeleted] != 1 {
+		t.Errorf("calls/complete: %v %v", got["exactql_mirror_sync_calls_total"], got["exactql_mirror_complete"])
+	}
+	if ts := got["exactql_mirror_last_success_timestamp"][feeds.FeedItems]; ts != float64(t0.Unix()) {
+		t.Errorf("last success %v, want %d", ts, t0.Unix())
+	}
+	if p := got["exactql_mirror_projected_calls_per_day"][""]; p <= 0 || p > 1500 {
+		t.Errorf("projected %v", p)
+	}
+	if len(got["exactql_mirror_failing"]) != 0 {
+		t.Errorf("failing: %v", got["exactql_mirror_failing"])
 	}
 }

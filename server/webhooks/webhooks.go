@@ -23,7 +23,9 @@ const DefaultMaxBody = 64 << 10
 
 // Options configure New.
 type Options struct {
-	// Secret is the Exact app's webhook secret (EXACT_WEBHOOK_SECRET); required.
+	// Secret is the Exact app's webhook secret (EXACT_WEBHOOK_SECRET). Empty
+	// means webhooks are off: every request, the validation request
+	// included, is refused with 401 and no work.
 	Secret string
 	// Wake is called with the topic of every valid notification (for
 	// example (*feeds.Runner).WakeTopic); it must not block. It reports
@@ -60,11 +62,8 @@ type Handler struct {
 	validations, accepted, unknown, refused atomic.Int64
 }
 
-// New returns the handler, or an error when Secret or Wake is missing.
+// New returns the handler, or an error when Wake is missing.
 func New(o Options) (*Handler, error) {
-	if o.Secret == "" {
-		return nil, errors.New("webhooks.New: a webhook secret is required (EXACT_WEBHOOK_SECRET)")
-	}
 	if o.Wake == nil {
 		return nil, errors.New("webhooks.New: a Wake function is required")
 	}
@@ -98,6 +97,13 @@ type content struct {
 // 401 (405 for other methods, 413 for an oversized body) without doing any
 // work. Answers carry no body: nothing about the secret or the reason leaks.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if len(h.secret) == 0 {
+		// No secret configured: nothing can be verified, so nothing is
+		// accepted, not even Exact's validation of a new subscription.
+		h.refused.Add(1)
+		w.WriteHeader(http.StatusUnauthorized)
+		return
+	}
 	if r.Method != http.MethodPost {
 		h.refused.Add(1)
 		w.Header().Set("Allow", http.MethodPost)

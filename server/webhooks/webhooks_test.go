@@ -81,8 +81,16 @@ func TestHandler(t *testing.T) {
 }
 
 func TestStatsAndOptions(t *testing.T) {
-	if _, err := New(Options{Wake: func(string) bool { return true }}); err == nil {
-		t.Error("no secret accepted")
+	off, err := New(Options{Wake: func(string) bool { t.Error("woken without a secret"); return true }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range []string{"", body(`{"Topic":"Items"}`, sign("", `{"Topic":"Items"}`))} {
+		rec := httptest.NewRecorder()
+		off.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", strings.NewReader(b)))
+		if rec.Code != http.StatusUnauthorized {
+			t.Errorf("without a secret, %q answered %d", b, rec.Code)
+		}
 	}
 	if _, err := New(Options{Secret: "s"}); err == nil {
 		t.Error("no wake accepted")
