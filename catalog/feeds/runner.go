@@ -220,7 +220,8 @@ func (r *Runner) Run(ctx context.Context) error {
 // RunOnce does what Run does before it starts waiting: load, then read every
 // feed that is due now once (the first pass of incomplete feeds, the resume
 // poll of the others). Failed feeds are left for Run to retry; their error
-// codes show in Status. For tests and one-shot tools.
+// codes show in Status. For tests and one-shot tools; never call it while
+// Run is running.
 func (r *Runner) RunOnce(ctx context.Context) error {
 	if err := r.start(ctx); err != nil {
 		return err
@@ -510,8 +511,10 @@ func (r *Runner) before(ctx context.Context) error {
 		} else if !first {
 			r.refillLocked(now, snap.DayLimit)
 			if r.tokens < 1 {
-				rate := r.o.Share * float64(snap.DayLimit) / 86400
-				wait = time.Duration((1 - r.tokens) / rate * float64(time.Second))
+				wait = time.Minute // no daily limit known: look again in a minute
+				if rate := r.o.Share * float64(snap.DayLimit) / 86400; rate > 0 {
+					wait = time.Duration((1 - r.tokens) / rate * float64(time.Second))
+				}
 			}
 		}
 		if wait <= 0 {

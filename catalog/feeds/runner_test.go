@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -172,9 +173,12 @@ func TestFirstPassAndRestart(t *testing.T) {
 		t.Errorf("feeds counted %d calls, the sandbox saw %d", sum, len(calls))
 	}
 	rows := map[string]int{}
+	var per []string
 	for _, s := range r.Status() {
 		rows[s.Feed] = s.Rows
+		per = append(per, s.Feed+"="+strconv.FormatInt(s.Calls, 10)+"/"+strconv.Itoa(s.Rows))
 	}
+	t.Logf("calls/rows per feed: %s", strings.Join(per, " "))
 	if rows[feeds.FeedItems] != gen.DefaultItems || rows[feeds.FeedAccounts] < gen.DefaultCustomers || rows[feeds.FeedWarehouses] != gen.DefaultWarehouses {
 		t.Errorf("rows %v", rows)
 	}
