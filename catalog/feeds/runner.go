@@ -194,10 +194,22 @@ func (r *Runner) Feeds() []string {
 // feeds until ctx ends: the first full pass of every feed that has not
 // completed one, one incremental poll of every other feed (a restart costs
 // about one call per feed), then scheduled and woken polls. It returns nil
-// when ctx ends, or an error when the stored state cannot be read.
+// when ctx ends. When the stored state cannot be read it tries again (every
+// feed shows error code "store" meanwhile): the feeds never stop silently.
 func (r *Runner) Run(ctx context.Context) error {
-	if err := r.start(ctx); err != nil {
-		return err
+	for failures := 0; ; failures++ {
+		err := r.start(ctx)
+		if err == nil {
+			break
+		}
+		r.mu.Lock()
+		for _, f := range r.feeds {
+			f.errCode = "store"
+		}
+		r.mu.Unlock()
+		if r.o.Sleep(ctx, min(maxBackoff, (5*time.Second)<<min(failures, 10))) != nil {
+			return nil
+		}
 	}
 	for {
 		f, due := r.next()
@@ -275,7 +287,7 @@ func (r *Runner) start(ctx context.Context) error {
 			return fmt.Errorf("feeds.Run: %w", err)
 		}
 		r.mu.Lock()
-		f.state, f.keys, f.due = st, keys, now
+		f.state, f.keys, f.due, f.errCode = st, keys, now, ""
 		if st.Complete && !f.incremental {
 			f.due = st.SyncedAt.Add(r.intervalLocked(f))
 		}

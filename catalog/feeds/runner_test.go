@@ -590,3 +590,71 @@ func TestCollector(t *testing.T) {
 		t.Errorf("failing: %v", got["exactql_mirror_failing"])
 	}
 }
+
+// flakyStore fails MirrorStates while broken is set.
+type flakyStore struct {
+	feeds.Store
+	mu     sync.Mutex
+	broken bool
+}
+
+func (s *flakyStore) MirrorStates(ctx context.Context) (map[string]feeds.State, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.broken {
+		return nil, errors.New("database is locked")
+	}
+	return s.Store.MirrorStates(ctx)
+}
+
+// TestRunRetriesAnUnreadableStore: the feeds do not stop when the store
+// cannot be read at start; they show "store" and try again.
+func TestRunRetriesAnUnreadableStore(t *testing.T) {
+	e := newEnv(t, func(o *sandbox.Options) { o.Data.Items = 100; o.Data.Customers = 20 })
+	fs := &flakyStore{Store: e.store(t), broken: true}
+	slept, resume, idle := make(chan time.Duration), make(chan struct{}), make(chan struct{}, 1)
+	r := e.runner(t, e.client(t), fs, nil, func(o *feeds.Options) {
+		o.Sleep = func(ctx context.Context, d time.Duration) error {
+			select {
+			case slept <- d:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			<-resume
+			return ctx.Err()
+		}
+		o.After = func(time.Duration) <-chan time.Time {
+			select {
+			case idle <- struct{}{}:
+			default:
+			}
+			return nil
+		}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	<-slept
+	for _, s := range r.Status() {
+		if s.ErrorCode != "store" {
+			t.Errorf("%s: code %q while the store is unreadable", s.Feed, s.ErrorCode)
+		}
+	}
+	fs.mu.Lock()
+	fs.broken = false
+	fs.mu.Unlock()
+	resume <- struct{}{}
+	<-idle
+	if !r.Complete() {
+		t.Errorf("not complete after the store recovered: %+v", r.Status())
+	}
+	for _, s := range r.Status() {
+		if s.ErrorCode != "" {
+			t.Errorf("%s: code %q after recovery", s.Feed, s.ErrorCode)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
