@@ -120,6 +120,19 @@ var migrations = []string{
 		created_ms INTEGER NOT NULL,
 		PRIMARY KEY (account, idem_key)
 	);`,
+	// 3: the mirror's rows and feed states (mirror.go).
+	`CREATE TABLE mirror_rows (
+		feed TEXT NOT NULL,
+		key TEXT NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (feed, key)
+	) WITHOUT ROWID;
+	CREATE TABLE mirror_feeds (
+		feed TEXT PRIMARY KEY,
+		watermark INTEGER NOT NULL,
+		complete INTEGER NOT NULL,
+		synced_ms INTEGER NOT NULL
+	);`,
 }
 
 // Open opens (creating if needed) dir/exactql.db with mode 0600, WAL journal,
