@@ -1,0 +1,306 @@
+package index
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/pricing"
+)
+
+// Sort is a product list's order (schema-v2 ProductSort).
+type Sort int
+
+// The product sorts. SortDefault is SortRelevance with a search, else
+// SortCode (schema-v2: "Default: RELEVANCE with a search, else CODE").
+const (
+	SortDefault Sort = iota
+	SortCode
+	SortDescription
+	SortRelevance
+)
+
+// Limits of a product query (ARCHITECTURE §3).
+const (
+	MaxFirst       = 100
+	MinSearchRunes = 2
+	MaxSearchRunes = 100
+	maxCursorLen   = 1024
+)
+
+// Query asks for one page of sellable products.
+type Query struct {
+	// Search: every whitespace-separated word must be a substring, after
+	// lower-casing and accent folding, of the code, description, extra
+	// description or barcode. Empty means no search.
+	Search string
+	// ItemGroup limits the list to one item group; an unknown group has no
+	// products.
+	ItemGroup string
+	// InStock keeps only products with available stock (available > 0) in
+	// any warehouse, or in InWarehouse when that is set.
+	InStock bool
+	// InWarehouse names the warehouse whose stock counts. Set on its own it
+	// filters like InStock in that warehouse: the safe reading of the
+	// contract, which documents the pair together.
+	InWarehouse string
+	Sort        Sort
+	// First is the page size, 1 to MaxFirst.
+	First int
+	// After is the EndCursor of an earlier page of the same query.
+	After string
+	// Today decides sellability.
+	Today pricing.Date
+}
+
+// Page is one page of products.
+type Page struct {
+	Items []erp.Item
+	// Cursors holds each item's cursor, in the order of Items.
+	Cursors     []string
+	HasNextPage bool
+	// EndCursor is the last item's cursor; empty on an empty page.
+	EndCursor string
+	// TotalCount is how many products match, over all pages.
+	TotalCount int
+}
+
+// cursorData is the position after which the next page starts: the last
+// item's sort key, never an offset, so rows added or removed before it do
+// not shift the walk. Q ties it to one query.
+type cursorData struct {
+	Q string `json:"q"`
+	T int    `json:"t"`           // tier: 0 exact code/barcode hit, then relevance tiers
+	D string `json:"d,omitempty"` // folded description (DESCRIPTION sort)
+	C string `json:"c"`           // folded code
+	K string `json:"k"`           // code
+	I string `json:"i"`           // item ID
+}
+
+// compiled is a validated query.
+type compiled struct {
+	words  []string
+	whole  string // the folded search as one string, for exact hits
+	mask   bigramMask
+	sort   Sort
+	group  string
+	stock  bool
+	wh     string
+	hash   string
+	today  int32
+	webOnl bool
+}
+
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrInvalidArgument, fmt.Sprintf(format, args...))
+}
+
+func (s *Snapshot) compile(q Query) (*compiled, error) {
+	if q.First < 1 || q.First > MaxFirst {
+		return nil, invalid("first must be from 1 to %d", MaxFirst)
+	}
+	search := strings.TrimSpace(q.Search)
+	if !utf8.ValidString(search) {
+		return nil, invalid("search is not valid UTF-8")
+	}
+	if search != "" {
+		n := utf8.RuneCountInString(search)
+		if n < MinSearchRunes || n > MaxSearchRunes {
+			return nil, invalid("search needs %d to %d characters", MinSearchRunes, MaxSearchRunes)
+		}
+	}
+	c := &compiled{sort: q.Sort, group: normID(q.ItemGroup), stock: q.InStock || q.InWarehouse != "",
+		wh: normID(q.InWarehouse), today: dayNum(q.Today), webOnl: s.cfg.WebshopOnly}
+	if c.wh != "" {
+		if _, ok := s.s.warehouses.get(c.wh); !ok {
+			return nil, invalid("inWarehouse is not a known warehouse")
+		}
+	}
+	folded := Fold(search)
+	c.words = strings.Fields(folded)
+	c.whole = strings.Join(c.words, " ")
+	for _, w := range c.words {
+		c.mask.add(w)
+	}
+	switch c.sort {
+	case SortDefault:
+		c.sort = SortCode
+		if len(c.words) > 0 {
+			c.sort = SortRelevance
+		}
+	case SortCode, SortDescription, SortRelevance:
+	default:
+		return nil, invalid("unknown sort %d", int(q.Sort))
+	}
+	h := sha256.Sum256(fmt.Appendf(nil, "%q|%q|%t|%q|%d", c.whole, c.group, c.stock, c.wh, c.sort))
+	c.hash = hex.EncodeToString(h[:8])
+	return c, nil
+}
+
+// tiers is how many rank tiers a sort has.
+func (c *compiled) tiers() int {
+	if c.sort == SortRelevance {
+		return 4
+	}
+	return 2
+}
+
+// match reports whether e matches the search, and its tier: 0 for an exact
+// code or barcode hit; then, for RELEVANCE, 1 when the code starts with the
+// first word, 2 when every word is in the code or description, 3 for the
+// rest; for the other sorts 1 for every other match.
+func (c *compiled) match(e *itemEntry) (int, bool) {
+	if len(c.words) == 0 {
+		return 1, true
+	}
+	if e.foldCode == c.whole || (e.foldBarcode != "" && e.foldBarcode == c.whole) {
+		return 0, true
+	}
+	if !e.mask.covers(&c.mask) {
+		return 0, false
+	}
+	for _, w := range c.words {
+		if !strings.Contains(e.text, w) {
+			return 0, false
+		}
+	}
+	if c.sort != SortRelevance {
+		return 1, true
+	}
+	if strings.HasPrefix(e.foldCode, c.words[0]) {
+		return 1, true
+	}
+	for _, w := range c.words {
+		if !strings.Contains(e.foldCode, w) && !strings.Contains(e.foldDesc, w) {
+			return 3, true
+		}
+	}
+	return 2, true
+}
+
+// Products returns one page of sellable products for q: exact code or
+// barcode hits first, then q's sort. Errors wrap ErrInvalidArgument.
+func (s *Snapshot) Products(q Query) (Page, error) {
+	c, err := s.compile(q)
+	if err != nil {
+		return Page{}, err
+	}
+	var cur *cursorData
+	if q.After != "" {
+		if cur, err = decodeCursor(q.After, c.hash); err != nil {
+			return Page{}, err
+		}
+	}
+	cmpFn := cmpCode
+	list := s.s.byCode
+	byGroup := false
+	if c.sort == SortDescription {
+		cmpFn, list = cmpDesc, s.s.byDesc
+	} else if c.group != "" {
+		list, byGroup = s.s.items.in(c.group), true
+	}
+	// start is the first position in list after the cursor's key; in the
+	// cursor's own tier only positions from there on are collected.
+	start := 0
+	if cur != nil {
+		pivot := &itemEntry{foldDesc: cur.D, foldCode: cur.C, code: cur.K, item: erp.Item{ID: cur.I}}
+		start = sort.Search(len(list), func(i int) bool { return cmpFn(list[i], pivot) > 0 })
+	}
+	want := q.First + 1
+	buckets := make([][]*itemEntry, c.tiers())
+	var avail map[string]bool
+	if c.stock {
+		avail = s.availableItems(c.wh)
+	}
+	total := 0
+	for i, e := range list {
+		if !e.sellable(c.today, c.webOnl) {
+			continue
+		}
+		if c.group != "" && !byGroup && e.item.ItemGroup != c.group {
+			continue
+		}
+		if avail != nil && !avail[e.item.ID] {
+			continue
+		}
+		tier, ok := c.match(e)
+		if !ok {
+			continue
+		}
+		total++
+		if cur != nil && (tier < cur.T || (tier == cur.T && i < start)) {
+			continue
+		}
+		if len(buckets[tier]) < want {
+			buckets[tier] = append(buckets[tier], e)
+		}
+	}
+	page := Page{TotalCount: total}
+	for tier, b := range buckets {
+		for _, e := range b {
+			if len(page.Items) == q.First {
+				page.HasNextPage = true
+				break
+			}
+			page.Items = append(page.Items, e.item)
+			page.Cursors = append(page.Cursors, encodeCursor(c, tier, e))
+		}
+	}
+	if n := len(page.Cursors); n > 0 {
+		page.EndCursor = page.Cursors[n-1]
+	}
+	return page, nil
+}
+
+// availableItems returns the IDs of items with available stock in wh, or
+// in any known warehouse when wh is empty.
+func (s *Snapshot) availableItems(wh string) map[string]bool {
+	out := map[string]bool{}
+	for _, se := range s.s.stock.rows {
+		r := se.row
+		if wh != "" && r.Warehouse != wh {
+			continue
+		}
+		if _, known := s.s.warehouses.rows[r.Warehouse]; !known {
+			continue
+		}
+		if available(r).IsPositive() {
+			out[r.ItemID] = true
+		}
+	}
+	return out
+}
+
+func encodeCursor(c *compiled, tier int, e *itemEntry) string {
+	d := cursorData{Q: c.hash, T: tier, C: e.foldCode, K: e.code, I: e.item.ID}
+	if c.sort == SortDescription {
+		d.D = e.foldDesc
+	}
+	b, _ := json.Marshal(d) // cannot fail: strings and an int
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// decodeCursor checks that s is a cursor of the query with this hash.
+func decodeCursor(s, hash string) (*cursorData, error) {
+	if len(s) > maxCursorLen {
+		return nil, invalid("after is not a valid cursor")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil, invalid("after is not a valid cursor")
+	}
+	var d cursorData
+	if err := json.Unmarshal(b, &d); err != nil || d.I == "" || d.T < 0 || d.T > 3 {
+		return nil, invalid("after is not a valid cursor")
+	}
+	if d.Q != hash {
+		return nil, invalid("after belongs to another query")
+	}
+	return &d, nil
+}

@@ -1,0 +1,455 @@
+package index
+
+import (
+	"cmp"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/exactql/exactql/erp"
+)
+
+// state is one immutable version of the whole read model.
+type state struct {
+	items   table[*itemEntry] // grouped by item group, code order
+	byCode  []*itemEntry      // every item, code order
+	byDesc  []*itemEntry      // every item, description order
+	codes   map[string][]*itemEntry
+	barcode map[string][]*itemEntry
+
+	groups     table[erp.ItemGroup]
+	prices     table[erp.SalesItemPrice] // grouped by item|account ("item|" for defaults)
+	priceLists table[erp.SalesPriceList]
+	periods    table[erp.SalesPriceListPeriod]         // grouped by price list
+	discounts  table[erp.SalesPriceListVolumeDiscount] // grouped by period|item or period|group:G
+	warehouses table[erp.Warehouse]
+	whOrder    []erp.Warehouse   // main first, then by code
+	stock      table[stockEntry] // grouped by item
+	shipping   table[erp.ShippingMethod]
+	accounts   table[erp.Account]
+	contacts   table[erp.Contact]        // grouped by account
+	addresses  table[erp.Address]        // grouped by account
+	orders     table[erp.SalesOrder]     // grouped by OrderedBy, newest first
+	lines      table[erp.SalesOrderLine] // grouped by order
+}
+
+// stockEntry is a stock row and when it was read.
+type stockEntry struct {
+	row  StockRow
+	asOf time.Time
+}
+
+func emptyState() *state {
+	return &state{
+		items: newTable[*itemEntry](), codes: map[string][]*itemEntry{}, barcode: map[string][]*itemEntry{},
+		groups: newTable[erp.ItemGroup](), prices: newTable[erp.SalesItemPrice](),
+		priceLists: newTable[erp.SalesPriceList](), periods: newTable[erp.SalesPriceListPeriod](),
+		discounts: newTable[erp.SalesPriceListVolumeDiscount](), warehouses: newTable[erp.Warehouse](),
+		stock: newTable[stockEntry](), shipping: newTable[erp.ShippingMethod](),
+		accounts: newTable[erp.Account](), contacts: newTable[erp.Contact](),
+		addresses: newTable[erp.Address](), orders: newTable[erp.SalesOrder](),
+		lines: newTable[erp.SalesOrderLine](),
+	}
+}
+
+// Specs: identity, grouping and order of every kind.
+var (
+	itemSpec = spec[*itemEntry]{
+		id:    func(e *itemEntry) string { return e.item.ID },
+		group: func(e *itemEntry) string { return e.item.ItemGroup },
+		cmp:   cmpCode,
+	}
+	groupSpec = spec[erp.ItemGroup]{id: func(g erp.ItemGroup) string { return g.ID }}
+	priceSpec = spec[erp.SalesItemPrice]{
+		id:    func(p erp.SalesItemPrice) string { return p.ID },
+		group: func(p erp.SalesItemPrice) string { return p.Item + "|" + p.Account },
+		cmp:   func(a, b erp.SalesItemPrice) int { return strings.Compare(a.ID, b.ID) },
+	}
+	priceListSpec = spec[erp.SalesPriceList]{id: func(p erp.SalesPriceList) string { return p.ID }}
+	periodSpec    = spec[erp.SalesPriceListPeriod]{
+		id:    func(p erp.SalesPriceListPeriod) string { return p.ID },
+		group: func(p erp.SalesPriceListPeriod) string { return p.PriceList },
+		cmp:   func(a, b erp.SalesPriceListPeriod) int { return strings.Compare(a.ID, b.ID) },
+	}
+	discountSpec = spec[erp.SalesPriceListVolumeDiscount]{
+		id:    func(d erp.SalesPriceListVolumeDiscount) string { return d.ID },
+		group: discountKey,
+		cmp:   func(a, b erp.SalesPriceListVolumeDiscount) int { return strings.Compare(a.ID, b.ID) },
+	}
+	warehouseSpec = spec[erp.Warehouse]{id: func(w erp.Warehouse) string { return w.ID }}
+	stockSpec     = spec[stockEntry]{
+		id:    func(e stockEntry) string { return e.row.ItemID + "|" + e.row.Warehouse },
+		group: func(e stockEntry) string { return e.row.ItemID },
+		cmp:   func(a, b stockEntry) int { return strings.Compare(a.row.Warehouse, b.row.Warehouse) },
+	}
+	shippingSpec = spec[erp.ShippingMethod]{id: func(m erp.ShippingMethod) string { return m.ID }}
+	accountSpec  = spec[erp.Account]{id: func(a erp.Account) string { return a.ID }}
+	contactSpec  = spec[erp.Contact]{
+		id:    func(c erp.Contact) string { return c.ID },
+		group: func(c erp.Contact) string { return c.Account },
+		cmp: func(a, b erp.Contact) int {
+			if a.IsMainContact != b.IsMainContact {
+				if a.IsMainContact {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(strings.Compare(a.FullName, b.FullName), strings.Compare(a.ID, b.ID))
+		},
+	}
+	addressSpec = spec[erp.Address]{
+		id:    func(a erp.Address) string { return a.ID },
+		group: func(a erp.Address) string { return a.Account },
+		cmp: func(a, b erp.Address) int {
+			if a.Main != b.Main {
+				if a.Main {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(cmp.Compare(a.Type, b.Type), strings.Compare(a.ID, b.ID))
+		},
+	}
+	orderSpec = spec[erp.SalesOrder]{
+		id:    func(o erp.SalesOrder) string { return o.OrderID },
+		group: func(o erp.SalesOrder) string { return o.OrderedBy },
+		cmp:   cmpNewest,
+	}
+	lineSpec = spec[erp.SalesOrderLine]{
+		id:    func(l erp.SalesOrderLine) string { return l.ID },
+		group: func(l erp.SalesOrderLine) string { return l.OrderID },
+		cmp: func(a, b erp.SalesOrderLine) int {
+			return cmp.Or(cmp.Compare(a.LineNumber, b.LineNumber), strings.Compare(a.ID, b.ID))
+		},
+	}
+)
+
+// discountKey groups a volume-discount row by its period and its item, or,
+// for a row without an item, by its period and item group.
+func discountKey(d erp.SalesPriceListVolumeDiscount) string {
+	if d.Item != "" {
+		return d.PriceListPeriod + "|" + d.Item
+	}
+	if d.ItemGroup != "" {
+		return d.PriceListPeriod + "|group:" + d.ItemGroup
+	}
+	return ""
+}
+
+// cmpNewest orders orders newest first: by Created, then OrderID, both
+// descending (the order service lists its own orders the same way).
+func cmpNewest(a, b erp.SalesOrder) int {
+	return cmp.Or(-a.Created.Time.Compare(b.Created.Time), -strings.Compare(a.OrderID, b.OrderID))
+}
+
+// cmpCode is the CODE sort: folded code, then the code as Exact has it,
+// then the ID, so the order is total.
+func cmpCode(a, b *itemEntry) int {
+	return cmp.Or(strings.Compare(a.foldCode, b.foldCode), strings.Compare(a.code, b.code),
+		strings.Compare(a.item.ID, b.item.ID))
+}
+
+// cmpDesc is the DESCRIPTION sort: folded description, then the CODE sort.
+func cmpDesc(a, b *itemEntry) int {
+	return cmp.Or(strings.Compare(a.foldDesc, b.foldDesc), cmpCode(a, b))
+}
+
+// normBatch is a validated batch with every key normalised.
+type normBatch struct {
+	items      []*itemEntry
+	groups     []erp.ItemGroup
+	prices     []erp.SalesItemPrice
+	priceLists []erp.SalesPriceList
+	periods    []erp.SalesPriceListPeriod
+	discounts  []erp.SalesPriceListVolumeDiscount
+	warehouses []erp.Warehouse
+	stock      []stockEntry
+	shipping   []erp.ShippingMethod
+	accounts   []erp.Account
+	contacts   []erp.Contact
+	addresses  []erp.Address
+	orders     []erp.SalesOrder
+	lines      []erp.SalesOrderLine
+	dels       map[Kind][]string
+	replace    map[Kind]bool
+}
+
+// normalise validates b and returns a copy with lower-case keys, so the
+// caller's slices are never retained or changed.
+func normalise(b Batch) (*normBatch, error) {
+	nb := &normBatch{dels: map[Kind][]string{}, replace: map[Kind]bool{}}
+	bad := func(k Kind, i int, why string) error { return &BatchError{Kind: k, Index: i, Reason: why} }
+	for i, k := range b.Replace {
+		if _, ok := kindNames[k]; !ok {
+			return nil, bad(k, i, "unknown kind in Replace")
+		}
+		nb.replace[k] = true
+	}
+	for i, d := range b.Deletes {
+		if _, ok := kindNames[d.Kind]; !ok {
+			return nil, bad(d.Kind, i, "unknown kind in Deletes")
+		}
+		id := normID(d.ID)
+		if d.Kind == KindStock {
+			it, wh, ok := strings.Cut(id, "|")
+			if !ok || it == "" || wh == "" {
+				return nil, bad(KindStock, i, "a stock deletion needs StockKey(item, warehouse)")
+			}
+		}
+		if id == "" {
+			return nil, bad(d.Kind, i, "deletion without an ID")
+		}
+		nb.dels[d.Kind] = append(nb.dels[d.Kind], id)
+	}
+	for i, it := range b.Items {
+		it.ID, it.ItemGroup = normID(it.ID), normID(it.ItemGroup)
+		if it.ID == "" {
+			return nil, bad(KindItem, i, "empty ID")
+		}
+		nb.items = append(nb.items, newItemEntry(it))
+	}
+	for i, g := range b.ItemGroups {
+		if g.ID = normID(g.ID); g.ID == "" {
+			return nil, bad(KindItemGroup, i, "empty ID")
+		}
+		nb.groups = append(nb.groups, g)
+	}
+	for i, p := range b.ItemPrices {
+		p.ID, p.Item, p.Account = normID(p.ID), normID(p.Item), normID(p.Account)
+		if p.ID == "" || p.Item == "" {
+			return nil, bad(KindItemPrice, i, "empty ID or Item")
+		}
+		nb.prices = append(nb.prices, p)
+	}
+	for i, p := range b.PriceLists {
+		if p.ID = normID(p.ID); p.ID == "" {
+			return nil, bad(KindPriceList, i, "empty ID")
+		}
+		nb.priceLists = append(nb.priceLists, p)
+	}
+	for i, p := range b.Periods {
+		p.ID, p.PriceList = normID(p.ID), normID(p.PriceList)
+		if p.ID == "" || p.PriceList == "" {
+			return nil, bad(KindPriceListPeriod, i, "empty ID or PriceList")
+		}
+		nb.periods = append(nb.periods, p)
+	}
+	for i, d := range b.VolumeDiscounts {
+		d.ID, d.PriceListPeriod, d.Item, d.ItemGroup = normID(d.ID), normID(d.PriceListPeriod), normID(d.Item), normID(d.ItemGroup)
+		if d.ID == "" || d.PriceListPeriod == "" {
+			return nil, bad(KindVolumeDiscount, i, "empty ID or PriceListPeriod")
+		}
+		nb.discounts = append(nb.discounts, d)
+	}
+	for i, w := range b.Warehouses {
+		if w.ID = normID(w.ID); w.ID == "" {
+			return nil, bad(KindWarehouse, i, "empty ID")
+		}
+		nb.warehouses = append(nb.warehouses, w)
+	}
+	for i, r := range b.Stock {
+		r.ItemID, r.Warehouse = normID(r.ItemID), normID(r.Warehouse)
+		if r.ItemID == "" || r.Warehouse == "" {
+			return nil, bad(KindStock, i, "empty ItemID or Warehouse")
+		}
+		nb.stock = append(nb.stock, stockEntry{row: r, asOf: b.ReadAt})
+	}
+	for i, m := range b.ShippingMethods {
+		if m.ID = normID(m.ID); m.ID == "" {
+			return nil, bad(KindShippingMethod, i, "empty ID")
+		}
+		nb.shipping = append(nb.shipping, m)
+	}
+	for i, a := range b.Accounts {
+		a.ID, a.PriceList, a.ShippingMethod = normID(a.ID), normID(a.PriceList), normID(a.ShippingMethod)
+		a.InvoiceAccount, a.MainContact = normID(a.InvoiceAccount), normID(a.MainContact)
+		if a.ID == "" {
+			return nil, bad(KindAccount, i, "empty ID")
+		}
+		nb.accounts = append(nb.accounts, a)
+	}
+	for i, c := range b.Contacts {
+		c.ID, c.Account = normID(c.ID), normID(c.Account)
+		if c.ID == "" {
+			return nil, bad(KindContact, i, "empty ID")
+		}
+		nb.contacts = append(nb.contacts, c)
+	}
+	for i, a := range b.Addresses {
+		a.ID, a.Account, a.Contact = normID(a.ID), normID(a.Account), normID(a.Contact)
+		if a.ID == "" {
+			return nil, bad(KindAddress, i, "empty ID")
+		}
+		nb.addresses = append(nb.addresses, a)
+	}
+	addLine := func(i int, l erp.SalesOrderLine) error {
+		l.ID, l.OrderID, l.Item = normID(l.ID), normID(l.OrderID), normID(l.Item)
+		if l.ID == "" || l.OrderID == "" {
+			return bad(KindOrderLine, i, "empty ID or OrderID")
+		}
+		nb.lines = append(nb.lines, l)
+		return nil
+	}
+	for i, o := range b.Orders {
+		o.OrderID, o.OrderedBy = normID(o.OrderID), normID(o.OrderedBy)
+		if o.OrderID == "" {
+			return nil, bad(KindOrder, i, "empty OrderID")
+		}
+		for _, l := range o.SalesOrderLines {
+			if strings.TrimSpace(l.OrderID) == "" {
+				l.OrderID = o.OrderID
+			}
+			if err := addLine(i, l); err != nil {
+				return nil, &BatchError{Kind: KindOrder, Index: i, Reason: "an inline line has an empty ID"}
+			}
+		}
+		o.SalesOrderLines = nil // lines live in their own table
+		nb.orders = append(nb.orders, o)
+	}
+	for i, l := range b.OrderLines {
+		if err := addLine(i, l); err != nil {
+			return nil, err
+		}
+	}
+	return nb, nil
+}
+
+// apply returns the state after nb, or an error and no state.
+func (s *state) apply(nb *normBatch, limit int) (*state, error) {
+	n := *s
+	rep, dels := nb.replace, nb.dels
+	n.groups = s.groups.apply(groupSpec, nb.groups, dels[KindItemGroup], rep[KindItemGroup])
+	n.prices = s.prices.apply(priceSpec, nb.prices, dels[KindItemPrice], rep[KindItemPrice])
+	n.priceLists = s.priceLists.apply(priceListSpec, nb.priceLists, dels[KindPriceList], rep[KindPriceList])
+	n.periods = s.periods.apply(periodSpec, nb.periods, dels[KindPriceListPeriod], rep[KindPriceListPeriod])
+	n.discounts = s.discounts.apply(discountSpec, nb.discounts, dels[KindVolumeDiscount], rep[KindVolumeDiscount])
+	n.warehouses = s.warehouses.apply(warehouseSpec, nb.warehouses, dels[KindWarehouse], rep[KindWarehouse])
+	n.stock = s.stock.apply(stockSpec, nb.stock, dels[KindStock], rep[KindStock])
+	n.shipping = s.shipping.apply(shippingSpec, nb.shipping, dels[KindShippingMethod], rep[KindShippingMethod])
+	n.accounts = s.accounts.apply(accountSpec, nb.accounts, dels[KindAccount], rep[KindAccount])
+	n.contacts = s.contacts.apply(contactSpec, nb.contacts, dels[KindContact], rep[KindContact])
+	n.addresses = s.addresses.apply(addressSpec, nb.addresses, dels[KindAddress], rep[KindAddress])
+	n.orders = s.orders.apply(orderSpec, nb.orders, dels[KindOrder], rep[KindOrder])
+
+	// Deleting an order (or replacing all orders) takes its lines along.
+	lineDels := slices.Clone(dels[KindOrderLine])
+	for _, oid := range dels[KindOrder] {
+		for _, l := range s.lines.in(oid) {
+			lineDels = append(lineDels, l.ID)
+		}
+	}
+	n.lines = s.lines.apply(lineSpec, nb.lines, lineDels, rep[KindOrderLine] || rep[KindOrder])
+
+	if rep[KindWarehouse] || len(nb.warehouses) > 0 || len(dels[KindWarehouse]) > 0 {
+		n.whOrder = slices.SortedFunc(maps.Values(n.warehouses.rows), func(a, b erp.Warehouse) int {
+			if a.Main != b.Main {
+				if a.Main {
+					return -1
+				}
+				return 1
+			}
+			return cmp.Or(strings.Compare(erp.Code(a.Code), erp.Code(b.Code)), strings.Compare(a.ID, b.ID))
+		})
+	}
+	if rep[KindItem] || len(nb.items) > 0 || len(dels[KindItem]) > 0 {
+		n.applyItems(s, nb.items, dels[KindItem], rep[KindItem])
+	}
+	for k, c := range n.counts() {
+		if c > limit && c > s.counts()[k] {
+			return nil, &LimitError{Kind: k, Rows: c, Limit: limit}
+		}
+	}
+	return &n, nil
+}
+
+func (s *state) counts() map[Kind]int {
+	return (&Snapshot{s: s}).Counts()
+}
+
+// applyItems updates the item table and the indexes derived from it.
+func (n *state) applyItems(old *state, ups []*itemEntry, dels []string, replace bool) {
+	n.items = old.items.apply(itemSpec, ups, dels, replace)
+	if replace {
+		n.byCode = slices.SortedFunc(maps.Values(n.items.rows), cmpCode)
+		n.byDesc = slices.SortedFunc(maps.Values(n.items.rows), cmpDesc)
+		n.codes, n.barcode = map[string][]*itemEntry{}, map[string][]*itemEntry{}
+		for _, e := range n.byCode {
+			addKey(n.codes, e.codeKey, e)
+			addKey(n.barcode, e.foldBarcode, e)
+		}
+		return
+	}
+	// Every ID this batch touched leaves the sorted lists and lookup maps;
+	// the entries it now holds come back in.
+	touched := map[string]bool{}
+	for _, id := range dels {
+		touched[id] = true
+	}
+	var fresh []*itemEntry
+	for _, e := range ups {
+		touched[e.item.ID] = true
+	}
+	for id := range touched {
+		if e, ok := n.items.rows[id]; ok {
+			fresh = append(fresh, e)
+		}
+	}
+	n.codes, n.barcode = maps.Clone(old.codes), maps.Clone(old.barcode)
+	for id := range touched {
+		if e, ok := old.items.rows[id]; ok {
+			removeKey(n.codes, e.codeKey, id)
+			removeKey(n.barcode, e.foldBarcode, id)
+		}
+	}
+	for _, e := range fresh {
+		addKey(n.codes, e.codeKey, e)
+		addKey(n.barcode, e.foldBarcode, e)
+	}
+	keep := func(e *itemEntry) bool { return !touched[e.item.ID] }
+	n.byCode = mergeSorted(old.byCode, keep, fresh, cmpCode)
+	n.byDesc = mergeSorted(old.byDesc, keep, fresh, cmpDesc)
+}
+
+// mergeSorted returns the entries of old that keep accepts merged with
+// fresh, all in cmp order, in one pass over old.
+func mergeSorted(old []*itemEntry, keep func(*itemEntry) bool, fresh []*itemEntry, c func(a, b *itemEntry) int) []*itemEntry {
+	fresh = slices.Clone(fresh)
+	slices.SortFunc(fresh, c)
+	out := make([]*itemEntry, 0, len(old)+len(fresh))
+	j := 0
+	for _, e := range old {
+		if !keep(e) {
+			continue
+		}
+		for j < len(fresh) && c(fresh[j], e) < 0 {
+			out = append(out, fresh[j])
+			j++
+		}
+		out = append(out, e)
+	}
+	return append(out, fresh[j:]...)
+}
+
+// addKey adds e under key (kept in code order); an empty key adds nothing.
+func addKey(m map[string][]*itemEntry, key string, e *itemEntry) {
+	if key == "" {
+		return
+	}
+	l := append(slices.Clone(m[key]), e)
+	slices.SortFunc(l, cmpCode)
+	m[key] = l
+}
+
+// removeKey removes the entry with id from key, copying the list.
+func removeKey(m map[string][]*itemEntry, key, id string) {
+	if key == "" {
+		return
+	}
+	l := slices.DeleteFunc(slices.Clone(m[key]), func(e *itemEntry) bool { return e.item.ID == id })
+	if len(l) == 0 {
+		delete(m, key)
+		return
+	}
+	m[key] = l
+}
