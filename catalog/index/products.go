@@ -23,6 +23,8 @@ type itemEntry struct {
 	// never matches across two fields.
 	text string
 	mask bigramMask
+	// groupOrd is the item group's number in the state's groupOrd.
+	groupOrd uint32
 	// start and end are StartDate and EndDate as day numbers, open ends as
 	// the extremes.
 	start, end int32
@@ -68,7 +70,10 @@ func (e *itemEntry) sellable(today int32, webshopOnly bool) bool {
 // bigramMask is a 512-bit set of hashed byte pairs of an item's folded
 // fields. A word can only be a substring of a field whose mask holds every
 // pair of the word, so most items are ruled out with eight AND operations
-// before any substring search runs.
+// before any substring search runs. 512 bits (one cache line) keep a
+// two-letter word such as "m8", a single pair, selective: measured on the
+// benchmark catalogue, 256 bits let 28 % of the items through for it,
+// 512 bits only the 10 % that match.
 type bigramMask [8]uint64
 
 func bigramBit(a, b byte) uint32 { return (uint32(a)<<8 | uint32(b)) * 0x9E3779B1 >> 23 }

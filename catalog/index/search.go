@@ -151,37 +151,43 @@ func (c *compiled) tiers() int {
 	return 2
 }
 
-// match reports whether e matches the search, and its tier: 0 for an exact
-// code or barcode hit; then, for RELEVANCE, 1 when the code starts with the
-// first word, 2 when every word is in the code or description, 3 for the
-// rest; for the other sorts 1 for every other match.
-func (c *compiled) match(e *itemEntry) (int, bool) {
+// match reports whether the item with this text and row matches the
+// search, and its tier: 0 for an exact code or barcode hit; then, for
+// RELEVANCE, 1 when the code starts with the first word, 2 when every word
+// is in the code or description, 3 for the rest; for the other sorts 1 for
+// every other match. The caller has already checked the item's bigram mask.
+// Everything is read from the text alone (code, description, extra
+// description and barcode joined by NUL), one string per item.
+func (c *compiled) match(text string, r *scanRow) (int, bool) {
 	if len(c.words) == 0 {
 		return 1, true
 	}
-	if e.foldCode == c.whole || (e.foldBarcode != "" && e.foldBarcode == c.whole) {
+	n := len(c.whole)
+	if (int(r.codeEnd) == n && text[:n] == c.whole) ||
+		(int(r.barcodeLen) == n && n > 0 && text[len(text)-n:] == c.whole) {
 		return 0, true
 	}
-	if !e.mask.covers(&c.mask) {
-		return 0, false
-	}
+	inCodeOrDesc := true
 	for _, w := range c.words {
-		if !strings.Contains(e.text, w) {
+		// The first occurrence decides "in code or description": those
+		// two fields come first in the text and no word spans a NUL.
+		p := strings.Index(text, w)
+		if p < 0 {
 			return 0, false
 		}
-	}
-	if c.sort != SortRelevance {
-		return 1, true
-	}
-	if strings.HasPrefix(e.foldCode, c.words[0]) {
-		return 1, true
-	}
-	for _, w := range c.words {
-		if !strings.Contains(e.foldCode, w) && !strings.Contains(e.foldDesc, w) {
-			return 3, true
+		if p+len(w) > int(r.descEnd) {
+			inCodeOrDesc = false
 		}
 	}
-	return 2, true
+	switch {
+	case c.sort != SortRelevance:
+		return 1, true
+	case strings.HasPrefix(text, c.words[0]):
+		return 1, true
+	case inCodeOrDesc:
+		return 2, true
+	}
+	return 3, true
 }
 
 // Products returns one page of sellable products for q: exact code or
@@ -197,20 +203,23 @@ func (s *Snapshot) Products(q Query) (Page, error) {
 			return Page{}, err
 		}
 	}
-	cmpFn := cmpCode
-	list := s.s.byCode
-	byGroup := false
+	cmpFn, list := cmpCode, &s.s.byCode
 	if c.sort == SortDescription {
-		cmpFn, list = cmpDesc, s.s.byDesc
-	} else if c.group != "" {
-		list, byGroup = s.s.items.in(c.group), true
+		cmpFn, list = cmpDesc, &s.s.byDesc
+	}
+	var group uint32
+	if c.group != "" {
+		var ok bool
+		if group, ok = s.s.groupOrd[c.group]; !ok {
+			return Page{}, nil // an unknown group has no products
+		}
 	}
 	// start is the first position in list after the cursor's key; in the
 	// cursor's own tier only positions from there on are collected.
 	start := 0
 	if cur != nil {
 		pivot := &itemEntry{foldDesc: cur.D, foldCode: cur.C, code: cur.K, item: erp.Item{ID: cur.I}}
-		start = sort.Search(len(list), func(i int) bool { return cmpFn(list[i], pivot) > 0 })
+		start = sort.Search(len(list.entries), func(i int) bool { return cmpFn(list.entries[i], pivot) > 0 })
 	}
 	want := q.First + 1
 	buckets := make([][]*itemEntry, c.tiers())
@@ -219,18 +228,23 @@ func (s *Snapshot) Products(q Query) (Page, error) {
 		avail = s.availableItems(c.wh)
 	}
 	total := 0
-	for i, e := range list {
-		if !e.sellable(c.today, c.webOnl) {
+	searching := len(c.words) > 0
+	for i := range list.rows {
+		r := &list.rows[i]
+		if !r.sellable(c.today, c.webOnl) || (group != 0 && r.group != group) {
 			continue
 		}
-		if c.group != "" && !byGroup && e.item.ItemGroup != c.group {
+		if searching && !list.masks[i].covers(&c.mask) {
+			// An exact code or barcode hit holds every word too, so
+			// the mask never rules one out.
 			continue
 		}
-		if avail != nil && !avail[e.item.ID] {
-			continue
-		}
-		tier, ok := c.match(e)
+		tier, ok := c.match(list.texts[i], r)
 		if !ok {
+			continue
+		}
+		e := list.entries[i]
+		if avail != nil && !avail[e.item.ID] {
 			continue
 		}
 		total++

@@ -12,11 +12,13 @@ import (
 
 // state is one immutable version of the whole read model.
 type state struct {
-	items   table[*itemEntry] // grouped by item group, code order
-	byCode  []*itemEntry      // every item, code order
-	byDesc  []*itemEntry      // every item, description order
-	codes   map[string][]*itemEntry
-	barcode map[string][]*itemEntry
+	items  table[*itemEntry] // grouped by item group, code order
+	byCode scanList          // every item, code order
+	byDesc scanList          // every item, description order
+	// groupOrd numbers item groups for the scan rows; it only grows.
+	groupOrd map[string]uint32
+	codes    map[string][]*itemEntry
+	barcode  map[string][]*itemEntry
 
 	groups     table[erp.ItemGroup]
 	prices     table[erp.SalesItemPrice] // grouped by item|account ("item|" for defaults)
@@ -42,7 +44,7 @@ type stockEntry struct {
 
 func emptyState() *state {
 	return &state{
-		items: newTable[*itemEntry](), codes: map[string][]*itemEntry{}, barcode: map[string][]*itemEntry{},
+		items: newTable[*itemEntry](), groupOrd: map[string]uint32{}, codes: map[string][]*itemEntry{}, barcode: map[string][]*itemEntry{},
 		groups: newTable[erp.ItemGroup](), prices: newTable[erp.SalesItemPrice](),
 		priceLists: newTable[erp.SalesPriceList](), periods: newTable[erp.SalesPriceListPeriod](),
 		discounts: newTable[erp.SalesPriceListVolumeDiscount](), warehouses: newTable[erp.Warehouse](),
@@ -370,11 +372,29 @@ func (s *state) counts() map[Kind]int {
 // applyItems updates the item table and the indexes derived from it.
 func (n *state) applyItems(old *state, ups []*itemEntry, dels []string, replace bool) {
 	n.items = old.items.apply(itemSpec, ups, dels, replace)
+	// Fresh entries are not shared yet, so they can still be numbered.
+	cloned := false
+	for _, e := range ups {
+		g := e.item.ItemGroup
+		if g == "" {
+			continue
+		}
+		ord, ok := n.groupOrd[g]
+		if !ok {
+			if !cloned {
+				n.groupOrd, cloned = maps.Clone(n.groupOrd), true
+			}
+			ord = uint32(len(n.groupOrd) + 1)
+			n.groupOrd[g] = ord
+		}
+		e.groupOrd = ord
+	}
 	if replace {
-		n.byCode = slices.SortedFunc(maps.Values(n.items.rows), cmpCode)
-		n.byDesc = slices.SortedFunc(maps.Values(n.items.rows), cmpDesc)
+		all := slices.Collect(maps.Values(n.items.rows))
+		n.byCode = newScanList(slices.SortedFunc(slices.Values(all), cmpCode))
+		n.byDesc = newScanList(slices.SortedFunc(slices.Values(all), cmpDesc))
 		n.codes, n.barcode = map[string][]*itemEntry{}, map[string][]*itemEntry{}
-		for _, e := range n.byCode {
+		for _, e := range n.byCode.entries {
 			addKey(n.codes, e.codeKey, e)
 			addKey(n.barcode, e.foldBarcode, e)
 		}
@@ -386,10 +406,10 @@ func (n *state) applyItems(old *state, ups []*itemEntry, dels []string, replace 
 	for _, id := range dels {
 		touched[id] = true
 	}
-	var fresh []*itemEntry
 	for _, e := range ups {
 		touched[e.item.ID] = true
 	}
+	var fresh []*itemEntry
 	for id := range touched {
 		if e, ok := n.items.rows[id]; ok {
 			fresh = append(fresh, e)
@@ -407,28 +427,47 @@ func (n *state) applyItems(old *state, ups []*itemEntry, dels []string, replace 
 		addKey(n.barcode, e.foldBarcode, e)
 	}
 	keep := func(e *itemEntry) bool { return !touched[e.item.ID] }
-	n.byCode = mergeSorted(old.byCode, keep, fresh, cmpCode)
-	n.byDesc = mergeSorted(old.byDesc, keep, fresh, cmpDesc)
+	n.byCode = newScanList(mergeSorted(old.byCode.entries, keep, fresh, cmpCode))
+	n.byDesc = newScanList(mergeSorted(old.byDesc.entries, keep, fresh, cmpDesc))
 }
 
-// mergeSorted returns the entries of old that keep accepts merged with
-// fresh, all in cmp order, in one pass over old.
-func mergeSorted(old []*itemEntry, keep func(*itemEntry) bool, fresh []*itemEntry, c func(a, b *itemEntry) int) []*itemEntry {
-	fresh = slices.Clone(fresh)
-	slices.SortFunc(fresh, c)
-	out := make([]*itemEntry, 0, len(old)+len(fresh))
-	j := 0
-	for _, e := range old {
-		if !keep(e) {
-			continue
-		}
-		for j < len(fresh) && c(fresh[j], e) < 0 {
-			out = append(out, fresh[j])
-			j++
-		}
-		out = append(out, e)
+// scanList is the items in one sort order with what a query tests on every
+// item laid out contiguously, so a scan over 50,000 items reads a few
+// megabytes in order instead of chasing 50,000 pointers.
+type scanList struct {
+	entries []*itemEntry
+	rows    []scanRow
+	masks   []bigramMask
+	texts   []string // each entry's text
+}
+
+// scanRow is the part of an item that sellability and filters read.
+type scanRow struct {
+	start, end int32
+	group      uint32
+	// codeEnd and descEnd are where the code and the description end in
+	// the item's text; barcodeLen is the folded barcode's length.
+	codeEnd, descEnd, barcodeLen int32
+	sales                        bool
+	webshop                      bool
+}
+
+func newScanList(entries []*itemEntry) scanList {
+	l := scanList{entries: entries, rows: make([]scanRow, len(entries)), masks: make([]bigramMask, len(entries)),
+		texts: make([]string, len(entries))}
+	for i, e := range entries {
+		l.rows[i] = scanRow{start: e.start, end: e.end, group: e.groupOrd, sales: e.item.IsSalesItem,
+			webshop: bool(e.item.IsWebshopItem), codeEnd: int32(len(e.foldCode)),
+			descEnd: int32(len(e.foldCode) + 1 + len(e.foldDesc)), barcodeLen: int32(len(e.foldBarcode))}
+		l.masks[i] = e.mask
+		l.texts[i] = e.text
 	}
-	return append(out, fresh[j:]...)
+	return l
+}
+
+// sellable is itemEntry.sellable on the compact row.
+func (r *scanRow) sellable(today int32, webshopOnly bool) bool {
+	return r.sales && r.start <= today && r.end >= today && (!webshopOnly || r.webshop)
 }
 
 // addKey adds e under key (kept in code order); an empty key adds nothing.

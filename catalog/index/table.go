@@ -64,18 +64,27 @@ func (t table[T]) apply(s spec[T], ups []T, dels []string, replace bool) table[T
 	if s.group != nil {
 		out.groups = maps.Clone(t.groups)
 	}
-	touched := map[string]*group[T]{}
-	mut := func(key string) *group[T] {
-		if g, ok := touched[key]; ok {
-			return g
+	// touched holds, per changed group, the new group and the IDs whose
+	// rows left or entered it; only those are re-sorted, then merged with
+	// the group's untouched rows in one pass.
+	type change struct {
+		g   *group[T]
+		old []T
+		ids map[string]bool
+	}
+	touched := map[string]*change{}
+	mut := func(key, id string) *group[T] {
+		c, ok := touched[key]
+		if !ok {
+			c = &change{g: &group[T]{byID: map[string]T{}}, ids: map[string]bool{}}
+			if old := out.groups[key]; old != nil {
+				c.g.byID, c.old = maps.Clone(old.byID), old.sorted
+			}
+			touched[key] = c
+			out.groups[key] = c.g
 		}
-		g := &group[T]{byID: map[string]T{}}
-		if old := out.groups[key]; old != nil {
-			g.byID = maps.Clone(old.byID)
-		}
-		touched[key] = g
-		out.groups[key] = g
-		return g
+		c.ids[id] = true
+		return c.g
 	}
 	remove := func(id string) {
 		old, ok := out.rows[id]
@@ -85,7 +94,7 @@ func (t table[T]) apply(s spec[T], ups []T, dels []string, replace bool) table[T
 		delete(out.rows, id)
 		if s.group != nil {
 			if k := s.group(old); k != "" {
-				delete(mut(k).byID, id)
+				delete(mut(k, id).byID, id)
 			}
 		}
 	}
@@ -98,16 +107,43 @@ func (t table[T]) apply(s spec[T], ups []T, dels []string, replace bool) table[T
 		out.rows[id] = row
 		if s.group != nil {
 			if k := s.group(row); k != "" {
-				mut(k).byID[id] = row
+				mut(k, id).byID[id] = row
 			}
 		}
 	}
-	for k, g := range touched {
-		if len(g.byID) == 0 {
+	for k, c := range touched {
+		if len(c.g.byID) == 0 {
 			delete(out.groups, k)
 			continue
 		}
-		g.sorted = slices.SortedFunc(maps.Values(g.byID), s.cmp)
+		var fresh []T
+		for id := range c.ids {
+			if row, ok := c.g.byID[id]; ok {
+				fresh = append(fresh, row)
+			}
+		}
+		keep := func(row T) bool { return !c.ids[s.id(row)] }
+		c.g.sorted = mergeSorted(c.old, keep, fresh, s.cmp)
 	}
 	return out
+}
+
+// mergeSorted returns the rows of old that keep accepts merged with fresh,
+// all in cmp order: one pass over old plus a sort of fresh.
+func mergeSorted[T any](old []T, keep func(T) bool, fresh []T, c func(a, b T) int) []T {
+	fresh = slices.Clone(fresh)
+	slices.SortFunc(fresh, c)
+	out := make([]T, 0, len(old)+len(fresh))
+	j := 0
+	for _, e := range old {
+		if !keep(e) {
+			continue
+		}
+		for j < len(fresh) && c(fresh[j], e) < 0 {
+			out = append(out, fresh[j])
+			j++
+		}
+		out = append(out, e)
+	}
+	return append(out, fresh[j:]...)
 }
