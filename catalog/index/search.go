@@ -275,7 +275,17 @@ func (s *Snapshot) Products(q Query) (Page, error) {
 // availableItems returns the IDs of items with available stock in wh, or
 // in any known warehouse when wh is empty.
 func (s *Snapshot) availableItems(wh string) map[string]bool {
+	c := s.s.avail
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.byWH[wh]; ok {
+		return m
+	}
+	if c.byWH == nil {
+		c.byWH = map[string]map[string]bool{}
+	}
 	out := map[string]bool{}
+	c.byWH[wh] = out
 	for _, se := range s.s.stock.rows {
 		r := se.row
 		if wh != "" && r.Warehouse != wh {

@@ -133,6 +133,18 @@ func TestStockFilters(t *testing.T) {
 	if _, err := s.Products(Query{InWarehouse: gid(4, 9), First: 10, Today: today}); !errors.Is(err, ErrInvalidArgument) {
 		t.Errorf("unknown warehouse: %v, want ErrInvalidArgument", err)
 	}
+	// The filter follows stock changes (each state has its own cache).
+	mustApply(t, x, Batch{Stock: []StockRow{{ItemID: gid(1, 4), Warehouse: w1, OnHand: dec("20"), PlannedOut: dec("9")}}})
+	p, err := x.Snapshot().Products(Query{InStock: true, First: 10, Today: today})
+	if err != nil || !cmp.Equal(codes(p.Items), []string{"BT-M10", "BT-M8", "RING"}) {
+		t.Errorf("after a stock change: %v %v", codes(p.Items), err)
+	}
+	if p, _ := s.Products(Query{InStock: true, First: 10, Today: today}); p.TotalCount != 2 {
+		t.Errorf("the earlier snapshot's filter changed: %d", p.TotalCount)
+	}
+	if p, err := New(Config{}).Snapshot().Products(Query{InStock: true, First: 10, Today: today}); err != nil || p.TotalCount != 0 {
+		t.Errorf("empty index: %+v %v", p, err)
+	}
 }
 
 func TestProductsRefusesBadArguments(t *testing.T) {

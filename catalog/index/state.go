@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/exactql/exactql/erp"
@@ -34,6 +35,16 @@ type state struct {
 	addresses  table[erp.Address]        // grouped by account
 	orders     table[erp.SalesOrder]     // grouped by OrderedBy, newest first
 	lines      table[erp.SalesOrderLine] // grouped by order
+
+	// avail caches, per warehouse ("" for any), the items with available
+	// stock; each state gets its own, filled on first use.
+	avail *availCache
+}
+
+// availCache is the lazily built stock filter of one state.
+type availCache struct {
+	mu   sync.Mutex
+	byWH map[string]map[string]bool
 }
 
 // stockEntry is a stock row and when it was read.
@@ -51,7 +62,7 @@ func emptyState() *state {
 		stock: newTable[stockEntry](), shipping: newTable[erp.ShippingMethod](),
 		accounts: newTable[erp.Account](), contacts: newTable[erp.Contact](),
 		addresses: newTable[erp.Address](), orders: newTable[erp.SalesOrder](),
-		lines: newTable[erp.SalesOrderLine](),
+		lines: newTable[erp.SalesOrderLine](), avail: &availCache{},
 	}
 }
 
@@ -320,6 +331,7 @@ func normalise(b Batch) (*normBatch, error) {
 // apply returns the state after nb, or an error and no state.
 func (s *state) apply(nb *normBatch, limit int) (*state, error) {
 	n := *s
+	n.avail = &availCache{}
 	rep, dels := nb.replace, nb.dels
 	n.groups = s.groups.apply(groupSpec, nb.groups, dels[KindItemGroup], rep[KindItemGroup])
 	n.prices = s.prices.apply(priceSpec, nb.prices, dels[KindItemPrice], rep[KindItemPrice])
