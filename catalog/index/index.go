@@ -183,12 +183,6 @@ func (x *Index) Snapshot() *Snapshot {
 // (*BatchError, *LimitError) nothing changes. Apply is safe to call from
 // several goroutines; batches apply one after the other.
 func (x *Index) Apply(b Batch) (err error) {
-	nb, err := normalise(b)
-	if err != nil {
-		return err
-	}
-	x.mu.Lock()
-	defer x.mu.Unlock()
 	defer func() {
 		// A bug in building the next state must not take down the feed
 		// runner that called us, and must not publish a half-built state.
@@ -196,6 +190,12 @@ func (x *Index) Apply(b Batch) (err error) {
 			err = fmt.Errorf("index.Apply: internal error: %v", r)
 		}
 	}()
+	nb, err := normalise(b)
+	if err != nil {
+		return err
+	}
+	x.mu.Lock()
+	defer x.mu.Unlock()
 	next, err := x.state.Load().apply(nb, x.cfg.MaxRowsPerKind)
 	if err != nil {
 		return err
