@@ -3,6 +3,7 @@ package index
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -170,5 +171,38 @@ func TestApplyDoesNotKeepCallerSlices(t *testing.T) {
 	items[0].Description = "changed by caller"
 	if it, _ := x.Snapshot().Item(gid(1, 1)); it.Description != "a" {
 		t.Fatalf("the index shares the caller's slice: %q", it.Description)
+	}
+}
+
+func TestReplaceItems(t *testing.T) {
+	x := New(Config{})
+	a, b, c := item(1, "A", "alpha"), item(2, "B", "beta"), item(3, "C", "gamma")
+	a.Barcode = "111"
+	mustApply(t, x, Batch{Items: []erp.Item{a, b, c}})
+	b.Description = "beta two"
+	d := item(4, "D", "delta")
+	d.ItemGroup = gid(2, 7)
+	mustApply(t, x, Batch{Items: []erp.Item{b, d}, Replace: []Kind{KindItem}})
+	s := x.Snapshot()
+	if s.Counts()[KindItem] != 2 {
+		t.Fatalf("items after replace: %d", s.Counts()[KindItem])
+	}
+	if _, ok := s.ProductByCode("A", today); ok {
+		t.Error("a replaced-away item is found by code")
+	}
+	if got := s.ProductsByBarcode("111", today); len(got) != 0 {
+		t.Errorf("a replaced-away item is found by barcode: %v", got)
+	}
+	p, err := s.Products(Query{First: 10, Today: today})
+	if err != nil || strings.Join(codes(p.Items), ",") != "B,D" {
+		t.Errorf("listing = %v %v", codes(p.Items), err)
+	}
+	p, _ = s.Products(Query{First: 10, Search: "two", Today: today})
+	if strings.Join(codes(p.Items), ",") != "B" {
+		t.Errorf("search after replace = %v", codes(p.Items))
+	}
+	p, _ = s.Products(Query{First: 10, ItemGroup: gid(2, 7), Today: today})
+	if strings.Join(codes(p.Items), ",") != "D" {
+		t.Errorf("new group after replace = %v", codes(p.Items))
 	}
 }
