@@ -164,7 +164,7 @@ func (s *Snapshot) ItemGroup(id string) (erp.ItemGroup, bool) {
 // ItemGroups returns every item group by code.
 func (s *Snapshot) ItemGroups() []erp.ItemGroup {
 	out := make([]erp.ItemGroup, 0, len(s.s.groups.rows))
-	for _, g := range s.s.groups.rows {
+	for g := range s.s.groups.values() {
 		out = append(out, g)
 	}
 	sortByCode(out, func(g erp.ItemGroup) (string, string) { return g.Code, g.ID })
@@ -174,7 +174,7 @@ func (s *Snapshot) ItemGroups() []erp.ItemGroup {
 // ShippingMethods returns the active shipping methods by code.
 func (s *Snapshot) ShippingMethods() []erp.ShippingMethod {
 	var out []erp.ShippingMethod
-	for _, m := range s.s.shipping.rows {
+	for m := range s.s.shipping.values() {
 		if m.Active {
 			out = append(out, m)
 		}

@@ -286,12 +286,12 @@ func (s *Snapshot) availableItems(wh string) map[string]bool {
 	}
 	out := map[string]bool{}
 	c.byWH[wh] = out
-	for _, se := range s.s.stock.rows {
+	for se := range s.s.stock.values() {
 		r := se.row
 		if wh != "" && r.Warehouse != wh {
 			continue
 		}
-		if _, known := s.s.warehouses.rows[r.Warehouse]; !known {
+		if !s.s.warehouses.has(r.Warehouse) {
 			continue
 		}
 		if available(r).IsPositive() {

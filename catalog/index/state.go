@@ -356,7 +356,7 @@ func (s *state) apply(nb *normBatch, limit int) (*state, error) {
 	n.lines = s.lines.apply(lineSpec, nb.lines, lineDels, rep[KindOrderLine] || rep[KindOrder])
 
 	if rep[KindWarehouse] || len(nb.warehouses) > 0 || len(dels[KindWarehouse]) > 0 {
-		n.whOrder = slices.SortedFunc(maps.Values(n.warehouses.rows), func(a, b erp.Warehouse) int {
+		n.whOrder = slices.SortedFunc(n.warehouses.values(), func(a, b erp.Warehouse) int {
 			if a.Main != b.Main {
 				if a.Main {
 					return -1
@@ -402,7 +402,7 @@ func (n *state) applyItems(old *state, ups []*itemEntry, dels []string, replace 
 		e.groupOrd = ord
 	}
 	if replace {
-		all := slices.Collect(maps.Values(n.items.rows))
+		all := slices.Collect(n.items.values())
 		n.byCode = newScanList(slices.SortedFunc(slices.Values(all), cmpCode))
 		n.byDesc = newScanList(slices.SortedFunc(slices.Values(all), cmpDesc))
 		n.codes, n.barcode = map[string][]*itemEntry{}, map[string][]*itemEntry{}
@@ -423,13 +423,13 @@ func (n *state) applyItems(old *state, ups []*itemEntry, dels []string, replace 
 	}
 	var fresh []*itemEntry
 	for id := range touched {
-		if e, ok := n.items.rows[id]; ok {
+		if e, ok := n.items.get(id); ok {
 			fresh = append(fresh, e)
 		}
 	}
 	n.codes, n.barcode = maps.Clone(old.codes), maps.Clone(old.barcode)
 	for id := range touched {
-		if e, ok := old.items.rows[id]; ok {
+		if e, ok := old.items.get(id); ok {
 			removeKey(n.codes, e.codeKey, id)
 			removeKey(n.barcode, e.foldBarcode, id)
 		}

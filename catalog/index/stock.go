@@ -66,7 +66,7 @@ func (s *Snapshot) Stock(itemID, warehouse string) []StockLevel {
 func (s *Snapshot) AvailableQuantity(itemID string) decimal.Decimal {
 	sum := decimal.Zero
 	for _, se := range s.s.stock.in(normID(itemID)) {
-		if _, known := s.s.warehouses.rows[se.row.Warehouse]; known {
+		if s.s.warehouses.has(se.row.Warehouse) {
 			sum = sum.Add(available(se.row))
 		}
 	}

@@ -1,6 +1,7 @@
 package index
 
 import (
+	"iter"
 	"maps"
 	"slices"
 )
@@ -10,14 +11,17 @@ import (
 // A table is never changed after it was published in a state: apply returns
 // a new table that shares every untouched group with the old one, so the
 // cost of a batch is the size of the kind's ID map plus the touched groups.
+//
+// Rows are held by pointer so that the per-batch copy of a kind's ID map
+// copies a word per row, not the row.
 type table[T any] struct {
-	rows   map[string]T
+	rows   map[string]*T
 	groups map[string]*group[T]
 }
 
 // group is the rows sharing one group key, by ID and in sorted order.
 type group[T any] struct {
-	byID   map[string]T
+	byID   map[string]*T
 	sorted []T
 }
 
@@ -33,12 +37,32 @@ type spec[T any] struct {
 }
 
 func newTable[T any]() table[T] {
-	return table[T]{rows: map[string]T{}, groups: map[string]*group[T]{}}
+	return table[T]{rows: map[string]*T{}, groups: map[string]*group[T]{}}
 }
 
 func (t table[T]) get(id string) (T, bool) {
 	v, ok := t.rows[id]
-	return v, ok
+	if !ok {
+		var zero T
+		return zero, false
+	}
+	return *v, true
+}
+
+func (t table[T]) has(id string) bool {
+	_, ok := t.rows[id]
+	return ok
+}
+
+// values yields every row, in no particular order.
+func (t table[T]) values() iter.Seq[T] {
+	return func(yield func(T) bool) {
+		for _, v := range t.rows {
+			if !yield(*v) {
+				return
+			}
+		}
+	}
 }
 
 // in returns the sorted rows of one group; the slice must not be changed.
@@ -76,7 +100,7 @@ func (t table[T]) apply(s spec[T], ups []T, dels []string, replace bool) table[T
 	mut := func(key, id string) *group[T] {
 		c, ok := touched[key]
 		if !ok {
-			c = &change{g: &group[T]{byID: map[string]T{}}, ids: map[string]bool{}}
+			c = &change{g: &group[T]{byID: map[string]*T{}}, ids: map[string]bool{}}
 			if old := out.groups[key]; old != nil {
 				c.g.byID, c.old = maps.Clone(old.byID), old.sorted
 			}
@@ -93,7 +117,7 @@ func (t table[T]) apply(s spec[T], ups []T, dels []string, replace bool) table[T
 		}
 		delete(out.rows, id)
 		if s.group != nil {
-			if k := s.group(old); k != "" {
+			if k := s.group(*old); k != "" {
 				delete(mut(k, id).byID, id)
 			}
 		}
@@ -104,10 +128,11 @@ func (t table[T]) apply(s spec[T], ups []T, dels []string, replace bool) table[T
 	for _, row := range ups {
 		id := s.id(row)
 		remove(id)
-		out.rows[id] = row
+		p := &row
+		out.rows[id] = p
 		if s.group != nil {
 			if k := s.group(row); k != "" {
-				mut(k, id).byID[id] = row
+				mut(k, id).byID[id] = p
 			}
 		}
 	}
@@ -119,7 +144,7 @@ func (t table[T]) apply(s spec[T], ups []T, dels []string, replace bool) table[T
 		var fresh []T
 		for id := range c.ids {
 			if row, ok := c.g.byID[id]; ok {
-				fresh = append(fresh, row)
+				fresh = append(fresh, *row)
 			}
 		}
 		keep := func(row T) bool { return !c.ids[s.id(row)] }
