@@ -421,26 +421,26 @@ func (n *state) applyItems(old *state, ups []*itemEntry, dels []string, replace 
 	for _, e := range ups {
 		touched[e.item.ID] = true
 	}
-	var fresh []*itemEntry
+	var fresh, removed []*itemEntry
 	for id := range touched {
 		if e, ok := n.items.get(id); ok {
 			fresh = append(fresh, e)
 		}
+		if e, ok := old.items.get(id); ok {
+			removed = append(removed, e)
+		}
 	}
 	n.codes, n.barcode = maps.Clone(old.codes), maps.Clone(old.barcode)
-	for id := range touched {
-		if e, ok := old.items.get(id); ok {
-			removeKey(n.codes, e.codeKey, id)
-			removeKey(n.barcode, e.foldBarcode, id)
-		}
+	for _, e := range removed {
+		removeKey(n.codes, e.codeKey, e.item.ID)
+		removeKey(n.barcode, e.foldBarcode, e.item.ID)
 	}
 	for _, e := range fresh {
 		addKey(n.codes, e.codeKey, e)
 		addKey(n.barcode, e.foldBarcode, e)
 	}
-	keep := func(e *itemEntry) bool { return !touched[e.item.ID] }
-	n.byCode = newScanList(mergeSorted(old.byCode.entries, keep, fresh, cmpCode))
-	n.byDesc = newScanList(mergeSorted(old.byDesc.entries, keep, fresh, cmpDesc))
+	n.byCode = old.byCode.merge(removed, fresh, cmpCode)
+	n.byDesc = old.byDesc.merge(removed, fresh, cmpDesc)
 }
 
 // scanList is the items in one sort order with what a query tests on every
@@ -475,6 +475,19 @@ func newScanList(entries []*itemEntry) scanList {
 		l.texts[i] = e.text
 	}
 	return l
+}
+
+// merge returns the list without removed and with fresh, copying runs of
+// the old arrays instead of rebuilding every row.
+func (l scanList) merge(removed, fresh []*itemEntry, c func(a, b *itemEntry) int) scanList {
+	ops, fresh := mergePlan(l.entries, removed, fresh, c)
+	f := newScanList(fresh)
+	return scanList{
+		entries: applyPlan(ops, l.entries, f.entries),
+		rows:    applyPlan(ops, l.rows, f.rows),
+		masks:   applyPlan(ops, l.masks, f.masks),
+		texts:   applyPlan(ops, l.texts, f.texts),
+	}
 }
 
 // sellable is itemEntry.sellable on the compact row.

@@ -4,6 +4,7 @@ import (
 	"iter"
 	"maps"
 	"slices"
+	"sort"
 )
 
 // table holds the rows of one kind by ID, and optionally grouped by a key
@@ -141,34 +142,91 @@ func (t table[T]) apply(s spec[T], ups []T, dels []string, replace bool) table[T
 			delete(out.groups, k)
 			continue
 		}
-		var fresh []T
+		// The rows that left this group are the pre-batch versions of the
+		// changed IDs that were in it; the rows that entered are the
+		// changed IDs it holds now.
+		var removed, fresh []T
 		for id := range c.ids {
+			if old, ok := t.rows[id]; ok && s.group(*old) == k {
+				removed = append(removed, *old)
+			}
 			if row, ok := c.g.byID[id]; ok {
 				fresh = append(fresh, *row)
 			}
 		}
-		keep := func(row T) bool { return !c.ids[s.id(row)] }
-		c.g.sorted = mergeSorted(c.old, keep, fresh, s.cmp)
+		ops, fresh := mergePlan(c.old, removed, fresh, s.cmp)
+		c.g.sorted = applyPlan(ops, c.old, fresh)
 	}
 	return out
 }
 
-// mergeSorted returns the rows of old that keep accepts merged with fresh,
-// all in cmp order: one pass over old plus a sort of fresh.
-func mergeSorted[T any](old []T, keep func(T) bool, fresh []T, c func(a, b T) int) []T {
+// mergeOp is one step of merging a sorted slice with changes: copy the
+// old elements [from, to), or (fresh >= 0) insert one fresh element.
+type mergeOp struct {
+	from, to, fresh int
+}
+
+// mergePlan plans old minus removed plus fresh, all in cmp order, which must
+// be total. Removed elements are found and fresh ones placed by binary
+// search, so a plan costs O(k log n) compares for k changes, and applying
+// it copies runs of old. It returns fresh sorted, as the plan indexes it.
+func mergePlan[T any](old, removed, fresh []T, c func(a, b T) int) ([]mergeOp, []T) {
 	fresh = slices.Clone(fresh)
 	slices.SortFunc(fresh, c)
-	out := make([]T, 0, len(old)+len(fresh))
-	j := 0
-	for _, e := range old {
-		if !keep(e) {
-			continue
+	var skip []int
+	for _, r := range removed {
+		if i, found := slices.BinarySearchFunc(old, r, c); found {
+			skip = append(skip, i)
 		}
-		for j < len(fresh) && c(fresh[j], e) < 0 {
-			out = append(out, fresh[j])
+	}
+	slices.Sort(skip)
+	ins := make([]int, len(fresh))
+	for j, f := range fresh {
+		ins[j] = sort.Search(len(old), func(i int) bool { return c(old[i], f) > 0 })
+	}
+	var ops []mergeOp
+	i, si, j := 0, 0, 0
+	for {
+		next := len(old)
+		if si < len(skip) {
+			next = min(next, skip[si])
+		}
+		if j < len(fresh) {
+			next = min(next, ins[j])
+		}
+		if next > i {
+			ops = append(ops, mergeOp{from: i, to: next, fresh: -1})
+		}
+		i = next
+		for j < len(fresh) && ins[j] == i {
+			ops = append(ops, mergeOp{fresh: j})
 			j++
 		}
-		out = append(out, e)
+		if si < len(skip) && skip[si] == i {
+			i++
+			si++
+			continue
+		}
+		if i >= len(old) && j >= len(fresh) {
+			return ops, fresh
+		}
 	}
-	return append(out, fresh[j:]...)
+}
+
+// applyPlan carries out a mergePlan on old and fresh (or on slices kept in
+// step with them).
+func applyPlan[E any](ops []mergeOp, old, fresh []E) []E {
+	n := len(fresh)
+	for _, op := range ops {
+		n += op.to - op.from
+	}
+	out := make([]E, 0, n)
+	for _, op := range ops {
+		if op.fresh >= 0 {
+			out = append(out, fresh[op.fresh])
+		} else {
+			out = append(out, old[op.from:op.to]...)
+		}
+	}
+	return out
 }
