@@ -12,9 +12,12 @@
 // Apply validates the whole batch first (a *BatchError names the bad row)
 // and then publishes a new immutable state in one atomic step, so a reader
 // sees all of a batch or none of it, and a refused batch changes nothing.
-// Only the kinds a batch touches are copied; each grouped list (an item's
-// price rows, an account's orders) is copied only when touched. Feeds
-// should therefore apply whole pages (up to 1,000 rows), not single rows.
+// A batch copies only what it touches: the ID map of each kind it carries
+// (a pointer per row) and the sorted lists of the groups it changes (an
+// item's prices, an account's orders), which are merged by binary search
+// and copied in runs, never re-sorted. Feeds should therefore apply whole
+// pages (up to 1,000 rows), not single rows. Old states are freed once no
+// reader holds a Snapshot of them.
 // Config.MaxRowsPerKind bounds memory: a batch that would exceed it is
 // refused with a *LimitError. Re-read reference sets (item groups,
 // warehouses, shipping methods, price lists, periods) are applied with
@@ -29,7 +32,7 @@
 //	price, ok := s.Price(buyer, itemID, qty, today)
 //
 // "Today" is always passed in as a calendar date in the division's zone
-// (ARCHITECTURE §3); the package reads no clock.
+// (ARCHITECTURE §3; Query.Today is required); the package reads no clock.
 //
 //   - Products: Item (any), Product / ProductByCode / ProductsByBarcode
 //     (sellable only; codes trimmed and compared case-insensitively as
@@ -37,7 +40,10 @@
 //   - Products(Query): search, item group, inStock/inWarehouse, sort,
 //     totalCount and cursor paging. Every search word must be a substring,
 //     after Fold (lower case, Latin accents removed), of the code,
-//     description, extra description or barcode. Exact code or barcode
+//     description, extra description or barcode. Each item's fields are
+//     folded once when the row arrives; a query scans compact arrays and
+//     rules most items out with a 512-bit mask of the letter pairs they
+//     contain before any substring test. Exact code or barcode
 //     hits come first, then the sort: CODE, DESCRIPTION or RELEVANCE
 //     (code starts with the first word, then every word in code or
 //     description, then the rest; each tier by code). The default is

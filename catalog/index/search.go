@@ -105,6 +105,11 @@ func (s *Snapshot) compile(q Query) (*compiled, error) {
 	if q.First < 1 || q.First > MaxFirst {
 		return nil, invalid("first must be from 1 to %d", MaxFirst)
 	}
+	if q.Today.IsZero() {
+		// Sellability depends on the date; a forgotten Today would list
+		// items that have ended.
+		return nil, invalid("today is required")
+	}
 	search := strings.TrimSpace(q.Search)
 	if !utf8.ValidString(search) {
 		return nil, invalid("search is not valid UTF-8")

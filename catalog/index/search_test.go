@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/pricing"
 )
 
 func searchFixture(t *testing.T) *Index {
@@ -161,13 +162,16 @@ func TestProductsRefusesBadArguments(t *testing.T) {
 		{"long search", Query{First: 1, Search: strings.Repeat("x", 101)}},
 		{"invalid UTF-8", Query{First: 1, Search: "ab\xff"}},
 		{"unknown sort", Query{First: 1, Sort: 9}},
+		{"no today", Query{First: 1, Today: pricing.Date{}}},
 		{"garbage cursor", Query{First: 1, After: "!!!"}},
 		{"not JSON", Query{First: 1, After: "bm90IGpzb24"}},
 		{"huge cursor", Query{First: 1, After: strings.Repeat("A", 2000)}},
 		{"cursor of another search", Query{First: 1, After: other.EndCursor}},
 		{"cursor of another sort", Query{First: 1, Sort: SortDescription, After: good.EndCursor}},
 	} {
-		tc.q.Today = today
+		if tc.name != "no today" {
+			tc.q.Today = today
+		}
 		if _, err := s.Products(tc.q); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s: err = %v, want ErrInvalidArgument", tc.name, err)
 		}
