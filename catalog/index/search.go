@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math/bits"
+	"slices"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -148,6 +150,37 @@ func (s *Snapshot) compile(q Query) (*compiled, error) {
 	return c, nil
 }
 
+// maskColumn is one 64-bit word of the query's bigram mask.
+type maskColumn struct {
+	w    int
+	bits uint64
+}
+
+// maskColumns returns the query mask's non-zero words, those with the most
+// bits first: the likeliest to rule an item out.
+func (c *compiled) maskColumns() []maskColumn {
+	var cols []maskColumn
+	for w, m := range c.mask {
+		if m != 0 {
+			cols = append(cols, maskColumn{w, m})
+		}
+	}
+	slices.SortStableFunc(cols, func(a, b maskColumn) int {
+		return bits.OnesCount64(b.bits) - bits.OnesCount64(a.bits)
+	})
+	return cols
+}
+
+// maskCovers reports whether item i's mask holds every bit of the query's.
+func maskCovers(l *scanList, i int, cols []maskColumn) bool {
+	for _, c := range cols {
+		if l.masks[c.w][i]&c.bits != c.bits {
+			return false
+		}
+	}
+	return true
+}
+
 // tiers is how many rank tiers a sort has.
 func (c *compiled) tiers() int {
 	if c.sort == SortRelevance {
@@ -234,12 +267,22 @@ func (s *Snapshot) Products(q Query) (Page, error) {
 	}
 	total := 0
 	searching := len(c.words) > 0
+	cols := c.maskColumns()
+	// The column with the most query bits is tested inline; it rules out
+	// nearly every item that does not match. A search of one-letter words
+	// has no pairs, so no mask test.
+	maskTest := searching && len(cols) > 0
+	var m0 []uint64
+	var b0 uint64
+	if maskTest {
+		m0, b0, cols = list.masks[cols[0].w], cols[0].bits, cols[1:]
+	}
 	for i := range list.rows {
 		r := &list.rows[i]
 		if !r.sellable(c.today, c.webOnl) || (group != 0 && r.group != group) {
 			continue
 		}
-		if searching && !list.masks[i].covers(&c.mask) {
+		if maskTest && (m0[i]&b0 != b0 || !maskCovers(list, i, cols)) {
 			// An exact code or barcode hit holds every word too, so
 			// the mask never rules one out.
 			continue

@@ -449,8 +449,11 @@ func (n *state) applyItems(old *state, ups []*itemEntry, dels []string, replace 
 type scanList struct {
 	entries []*itemEntry
 	rows    []scanRow
-	masks   []bigramMask
-	texts   []string // each entry's text
+	// masks holds the items' bigram masks column by column (word w of
+	// every item's mask in masks[w]), so a query first tests the one word
+	// where it has the most bits, reading 8 bytes per item instead of 64.
+	masks [len(bigramMask{})][]uint64
+	texts []string // each entry's text
 }
 
 // scanRow is the part of an item that sellability and filters read.
@@ -465,13 +468,17 @@ type scanRow struct {
 }
 
 func newScanList(entries []*itemEntry) scanList {
-	l := scanList{entries: entries, rows: make([]scanRow, len(entries)), masks: make([]bigramMask, len(entries)),
-		texts: make([]string, len(entries))}
+	l := scanList{entries: entries, rows: make([]scanRow, len(entries)), texts: make([]string, len(entries))}
+	for w := range l.masks {
+		l.masks[w] = make([]uint64, len(entries))
+	}
 	for i, e := range entries {
 		l.rows[i] = scanRow{start: e.start, end: e.end, group: e.groupOrd, sales: e.item.IsSalesItem,
 			webshop: bool(e.item.IsWebshopItem), codeEnd: int32(len(e.foldCode)),
 			descEnd: int32(len(e.foldCode) + 1 + len(e.foldDesc)), barcodeLen: int32(len(e.foldBarcode))}
-		l.masks[i] = e.mask
+		for w, bits := range e.mask {
+			l.masks[w][i] = bits
+		}
 		l.texts[i] = e.text
 	}
 	return l
@@ -482,12 +489,15 @@ func newScanList(entries []*itemEntry) scanList {
 func (l scanList) merge(removed, fresh []*itemEntry, c func(a, b *itemEntry) int) scanList {
 	ops, fresh := mergePlan(l.entries, removed, fresh, c)
 	f := newScanList(fresh)
-	return scanList{
+	out := scanList{
 		entries: applyPlan(ops, l.entries, f.entries),
 		rows:    applyPlan(ops, l.rows, f.rows),
-		masks:   applyPlan(ops, l.masks, f.masks),
 		texts:   applyPlan(ops, l.texts, f.texts),
 	}
+	for w := range out.masks {
+		out.masks[w] = applyPlan(ops, l.masks[w], f.masks[w])
+	}
+	return out
 }
 
 // sellable is itemEntry.sellable on the compact row.
