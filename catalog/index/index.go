@@ -190,6 +190,19 @@ func (x *Index) Apply(b Batch) (err error) {
 			err = fmt.Errorf("index.Apply: internal error: %v", r)
 		}
 	}()
+	// A batch larger than the bound on its own is refused before any
+	// work, so a runaway feed cannot make Apply build a huge state first.
+	for k, n := range map[Kind]int{
+		KindItem: len(b.Items), KindItemGroup: len(b.ItemGroups), KindItemPrice: len(b.ItemPrices),
+		KindPriceList: len(b.PriceLists), KindPriceListPeriod: len(b.Periods), KindVolumeDiscount: len(b.VolumeDiscounts),
+		KindWarehouse: len(b.Warehouses), KindStock: len(b.Stock), KindShippingMethod: len(b.ShippingMethods),
+		KindAccount: len(b.Accounts), KindContact: len(b.Contacts), KindAddress: len(b.Addresses),
+		KindOrder: len(b.Orders), KindOrderLine: len(b.OrderLines),
+	} {
+		if n > x.cfg.MaxRowsPerKind {
+			return &LimitError{Kind: k, Rows: n, Limit: x.cfg.MaxRowsPerKind}
+		}
+	}
 	nb, err := normalise(b)
 	if err != nil {
 		return err

@@ -63,6 +63,11 @@ func TestApplyLimit(t *testing.T) {
 	}
 	// Replacing within the bound is fine, and so is an update of a held row.
 	mustApply(t, x, Batch{Items: []erp.Item{item(2, "B2", "b")}})
+	// A batch over the bound on its own is refused up front.
+	err = x.Apply(Batch{Contacts: []erp.Contact{{ID: gid(12, 1)}, {ID: gid(12, 2)}, {ID: gid(12, 3)}}})
+	if !errors.As(err, &le) || le.Kind != KindContact || le.Rows != 3 {
+		t.Fatalf("oversized batch: %v", err)
+	}
 }
 
 func TestDeleteUpsertReplace(t *testing.T) {
