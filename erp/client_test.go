@@ -333,7 +333,7 @@ func TestCreateSalesOrder(t *testing.T) {
 		}
 		want := map[string]any{
 			"OrderedBy": id, "YourRef": "PO-1", "DeliveryDate": "2026-03-04T00:00:00",
-			"SalesOrderLines": []any{map[string]any{"Item": id, "Quantity": json.Number("2.5"), "UnitPrice": json.Number("10.1"), "Notes": "n"}},
+			"SalesOrderLines": []any{map[string]any{"Item": id, "Quantity": json.Number("2.5"), "UnitPrice": json.Number("10.1"), "Discount": json.Number("0"), "Notes": "n"}},
 		}
 		if diff := cmp.Diff(want, body); diff != "" {
 			t.Errorf("body (-want +got):\n%s", diff)

@@ -182,9 +182,17 @@ func TestOrderCreate(t *testing.T) {
 	if diff := cmp.Diff(wantLines, gotLines); diff != "" {
 		t.Errorf("lines (-want +got):\n%s", diff)
 	}
-	if d1["AmountFC"] != 28.28 || d1["Status"] != float64(12) || d1["StatusDescription"] != "Open" ||
+	// Amounts: AmountFCExclVat is the sum of the lines, AmountFC adds VAT;
+	// Created is the division's wall clock (Amsterdam by default) as epoch ms.
+	wantVAT := 0.0
+	for _, l := range lines {
+		wantVAT += l.(map[string]any)["VATAmount"].(float64)
+	}
+	if d1["AmountFCExclVat"] != 28.28 || d1["AmountFC"] != float64(int64((28.28+wantVAT)*100+0.5))/100 || wantVAT <= 0 ||
+		d1["Status"] != float64(12) || d1["StatusDescription"] != "Open" ||
 		d1["YourRef"] != "PO-1" || d1["OrderedBy"] != f.buyer.AccountID || d1["Currency"] == nil ||
-		d1["Created"] != "/Date("+strconv.FormatInt(t0.UnixMilli(), 10)+")/" {
+		d1["Created"] != "/Date("+strconv.FormatInt(wallClock(t0, defaultLocation()).UnixMilli(), 10)+")/" ||
+		d1["Created"] == "/Date("+strconv.FormatInt(t0.UnixMilli(), 10)+")/" {
 		t.Errorf("order %v", d1)
 	}
 	if loc := r1.header.Get("Location"); !strings.HasSuffix(loc, "(guid'"+d1["OrderID"].(string)+"')") {
@@ -210,7 +218,7 @@ func TestOrderCreate(t *testing.T) {
 	}
 
 	// Both are visible to filtered GETs; order numbers increase.
-	sel := "OrderID,OrderNumber,YourRef,AmountFC,Remarks"
+	sel := "OrderID,OrderNumber,YourRef,AmountFCExclVat,Remarks"
 	byRef := e.get(t, e.api("salesorder/SalesOrders")+q("$select", sel, "$filter", "YourRef eq 'PO-2'"), at).page(t).D.Results
 	if len(byRef) != 1 || byRef[0]["OrderID"] != d2["OrderID"] {
 		t.Fatalf("by YourRef: %v", byRef)
@@ -219,10 +227,10 @@ func TestOrderCreate(t *testing.T) {
 		t.Errorf("order numbers %v then %v", d1["OrderNumber"], byRef[0]["OrderNumber"])
 	}
 	price := f.item["StandardSalesPrice"].(float64)
-	if got, want := byRef[0]["AmountFC"].(float64), float64(int64(price*3*100+0.5))/100; got != want {
+	if got, want := byRef[0]["AmountFCExclVat"].(float64), float64(int64(price*3*100+0.5))/100; got != want {
 		t.Errorf("AmountFC without UnitPrice = %v, want %v", got, want)
 	}
-	created := t0.Add(30 * time.Second).Format("2006-01-02T15:04:05")
+	created := wallClock(t0.Add(30*time.Second), defaultLocation()).Format("2006-01-02T15:04:05")
 	mine := e.get(t, e.api("salesorder/SalesOrders")+q("$select", sel, "$filter",
 		"OrderedBy eq guid'"+f.buyer.AccountID+"' and Created ge datetime'"+created+"' and substringof('exactql-ref: g-1',Remarks) eq true"), at).page(t).D.Results
 	if len(mine) != 1 || mine[0]["OrderID"] != d2["OrderID"] {

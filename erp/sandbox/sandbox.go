@@ -53,6 +53,10 @@ type Options struct {
 	// PageSize is the page size of plain endpoints (default 60); SyncPageSize
 	// that of sync/ and bulk/ endpoints (default 1000).
 	PageSize, SyncPageSize int
+	// Location is the division's time zone: posted orders' Created and
+	// Modified are its local wall-clock time encoded as epoch ms, as Exact
+	// does (exact-online-api.md §5.9). Default Europe/Amsterdam.
+	Location *time.Location
 }
 
 func (o *Options) setDefaults() {
@@ -107,6 +111,9 @@ func (o *Options) setDefaults() {
 	defI(&o.DayLimit, 5000)
 	defI(&o.PageSize, 60)
 	defI(&o.SyncPageSize, 1000)
+	if o.Location == nil {
+		o.Location = defaultLocation()
+	}
 }
 
 // Sandbox is an in-memory imitation of Exact Online's REST API and OAuth2
@@ -129,6 +136,7 @@ type Sandbox struct {
 	limits *limiter
 	log    callLog
 	faults *Faults
+	hooks  orderHooks
 
 	// sleep waits d or until ctx ends; replaced in tests.
 	sleep func(ctx context.Context, d time.Duration)

@@ -516,8 +516,11 @@ func TestValueFormats(t *testing.T) {
 	}
 	var lastNo int64
 	for _, o := range d.Sets[PathSalesOrders] {
-		if got, want := o["AmountFC"].(float64), round2(sum[o["OrderID"].(string)]); got != want {
-			t.Errorf("order %v AmountFC %v, lines sum to %v", o["OrderNumber"], got, want)
+		if got, want := o["AmountFCExclVat"].(float64), round2(sum[o["OrderID"].(string)]); got != want {
+			t.Errorf("order %v AmountFCExclVat %v, lines sum to %v", o["OrderNumber"], got, want)
+		}
+		if incl := o["AmountFC"].(float64); incl <= o["AmountFCExclVat"].(float64) {
+			t.Errorf("order %v AmountFC %v does not include VAT (excl. %v)", o["OrderNumber"], incl, o["AmountFCExclVat"])
 		}
 		no := o["OrderNumber"].(int64)
 		if no <= lastNo {
