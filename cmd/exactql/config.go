@@ -6,6 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/exactql/exactql/ordering"
+	"github.com/shopspring/decimal"
 )
 
 // config is every setting of the gateway, read from the environment (ARCHITECTURE §9).
@@ -63,6 +66,12 @@ type config struct {
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
 	now func() time.Time
+
+	// Order abuse limits (issue 17 items 3 and 5).
+	OrderAttemptsPerMinute int
+	OrderMaxUnknownRefs    int
+	MaxLineQuantity        decimal.Decimal
+	MaxOrderAmount         decimal.Decimal
 }
 
 // setting describes one environment variable for parsing and for `exactql help`.
@@ -111,6 +120,10 @@ var settings = []setting{
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
+	{"EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", "10", "new placeOrder attempts one buyer (Exact account) may make per minute; replays of a recorded idempotency key are not counted; 0 turns the limit off"},
+	{"EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", "10", "distinct unknown product references one order may carry before the gateway stops looking the rest up (UNKNOWN_PRODUCT)"},
+	{"EXACTQL_MAX_LINE_QUANTITY", "100000", "largest quantity of one order line (QUANTITY_TOO_LARGE above it)"},
+	{"EXACTQL_MAX_ORDER_AMOUNT", "1000000", "largest order amount excluding VAT, in the buyer's currency (ORDER_TOO_LARGE above it)"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -178,6 +191,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
+	c.OrderAttemptsPerMinute = p.integer("EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", 10, 0, 1<<20)
+	c.OrderMaxUnknownRefs = p.integer("EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", 10, 1, 10000)
+	c.MaxLineQuantity = p.positiveDecimal("EXACTQL_MAX_LINE_QUANTITY", ordering.DefaultMaxLineQuantity)
+	c.MaxOrderAmount = p.positiveDecimal("EXACTQL_MAX_ORDER_AMOUNT", ordering.DefaultMaxOrderAmount)
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -251,6 +268,21 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
 		p.fail(name, fmt.Errorf("not a duration like 90s or 5m: %q", v))
+		return def
+	}
+	return d
+}
+
+// positiveDecimal reads a number greater than 0 with at most 12 integer
+// digits (what an order line or amount can sensibly hold).
+func (p *parser) positiveDecimal(name string, def decimal.Decimal) decimal.Decimal {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := decimal.NewFromString(v)
+	if err != nil || !d.IsPositive() || d.GreaterThanOrEqual(decimal.New(1, 12)) {
+		p.fail(name, fmt.Errorf("must be a number above 0 and below 1e12, not %q", v))
 		return def
 	}
 	return d
