@@ -24,6 +24,17 @@ import (
 // t0 is the fake clock's start.
 var t0 = time.Date(2026, 11, 28, 9, 0, 30, 0, time.UTC)
 
+// amsterdam is the division's time zone in these tests: the sandbox encodes
+// Created in its wall clock, so a gateway reading it as UTC would be an
+// hour off and its cursors would skip or repeat orders.
+var amsterdam = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Amsterdam")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()
+
 // env is one sandbox (alive for the whole test) and one "gateway process":
 // store, erp client, catalog and order service. restart replaces the
 // gateway process on the same store directory.
@@ -48,12 +59,13 @@ func newEnv(t *testing.T, mod func(*orders.Options)) *env {
 		Data:        gen.Options{Seed: 7, Items: 120, Customers: 20, Warehouses: 2, Today: t0},
 		Clock:       clock,
 		MinuteLimit: 100000, DayLimit: 10000000,
+		Location:    amsterdam,
 	})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, clock: clock, sb: sb, srv: srv, dir: t.TempDir()}
 	e.opts = orders.Options{
-		Now: clock.Now, Location: time.UTC, MaxLines: 5, Currency: "EUR",
+		Now: clock.Now, Location: amsterdam, MaxLines: 5, Currency: "EUR",
 		Logger:    zerolog.Nop(),
 		RetryBase: time.Second, RetryMax: 4 * time.Second, PollInterval: 5 * time.Millisecond,
 		LeaseTTL: time.Minute,
@@ -101,7 +113,7 @@ func (e *env) start(seed bool) {
 		e.cat.c = c
 	}
 	o := e.opts
-	o.Journal, o.Exact, o.Catalog = st, orders.NewExact(c), e.cat
+	o.Journal, o.Exact, o.Catalog = st, orders.NewExactIn(c, o.Location), e.cat
 	e.svc = orders.NewService(o)
 }
 
