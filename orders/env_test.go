@@ -59,7 +59,7 @@ func newEnv(t *testing.T, mod func(*orders.Options)) *env {
 		Data:        gen.Options{Seed: 7, Items: 120, Customers: 20, Warehouses: 2, Today: t0},
 		Clock:       clock,
 		MinuteLimit: 100000, DayLimit: 10000000,
-		Location:    amsterdam,
+		Location: amsterdam,
 	})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
