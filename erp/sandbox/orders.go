@@ -269,6 +269,7 @@ type lineInput struct {
 	notes     string
 	delivery  time.Time
 	unitPrice bool
+	discount  bool // the line carried a Discount field
 }
 
 // createOrderLocked validates body and stores the order. The caller holds s.mu for writing.
@@ -383,7 +384,8 @@ func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.
 		if err != nil {
 			return nil, nil, orderError(p + err.Error())
 		}
-		inputs = append(inputs, lineInput{item: item, qty: qty, price: price.Round(2), desc: desc, notes: notes, delivery: dd, unitPrice: hasPrice})
+		_, hasDiscount := lm["Discount"]
+		inputs = append(inputs, lineInput{item: item, qty: qty, price: price.Round(2), desc: desc, notes: notes, delivery: dd, unitPrice: hasPrice, discount: hasDiscount})
 	}
 
 	now := s.clock.Now().UTC()
@@ -435,10 +437,26 @@ func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.
 	if payCond == "" {
 		payCond, _ = acct["PaymentConditionSales"].(string)
 	}
+	reprice, remarksLimit := s.faults.orderSwitches()
+	repriceBy := decOf(acct["DiscountSales"])
+	if repriceBy.Sign() <= 0 {
+		repriceBy = decimal.RequireFromString(fallbackRepriceDiscount)
+	}
+	remarks := get("Remarks")
+	if remarksLimit > 0 && utf8.RuneCountInString(remarks) > remarksLimit {
+		remarks = string([]rune(remarks)[:remarksLimit])
+	}
 	total := decimal.Zero
 	lines := make([]odata.Record, 0, len(inputs))
 	for i, in := range inputs {
-		amount := in.qty.Mul(in.price).Round(2)
+		// Pessimistic switch: Exact takes a discount off on top of the sent
+		// UnitPrice when the line does not say Discount itself.
+		net, disc := in.price, decimal.Zero
+		if reprice && !in.discount {
+			disc = repriceBy
+			net = in.price.Mul(decimal.NewFromInt(1).Sub(disc)).Round(2)
+		}
+		amount := in.qty.Mul(net).Round(2)
 		total = total.Add(amount)
 		desc := in.desc
 		if desc == "" {
@@ -448,8 +466,8 @@ func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.
 		lines = append(lines, odata.Record{
 			"ID": newGUID(), "OrderID": orderID, "OrderNumber": orderNo, "LineNumber": int64(i + 1),
 			"Item": in.item["ID"], "ItemCode": in.item["Code"], "ItemDescription": in.item["Description"],
-			"Description": desc, "Quantity": f64(in.qty), "UnitPrice": f64(in.price), "NetPrice": f64(in.price),
-			"Discount": float64(0), "AmountFC": f64(amount), "AmountDC": f64(amount),
+			"Description": desc, "Quantity": f64(in.qty), "UnitPrice": f64(in.price), "NetPrice": f64(net),
+			"Discount": f64(disc), "AmountFC": f64(amount), "AmountDC": f64(amount),
 			"VATCode": in.item["SalesVatCode"], "UnitCode": in.item["Unit"], "UnitDescription": in.item["UnitDescription"],
 			"Notes": orNilString(in.notes), "DeliveryDate": orNilTime(firstNonZero(in.delivery, deliveryDate)),
 			"QuantityDelivered": float64(0), "QuantityInvoiced": float64(0),
@@ -466,7 +484,7 @@ func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.
 		"OrderedByContactPersonFullName": name(refs["OrderedByContactPerson"], "FullName"),
 		"DeliverTo":                      deliverTo["ID"], "DeliverToName": deliverTo["Name"], "DeliveryAddress": name(refs["DeliveryAddress"], "ID"),
 		"InvoiceTo": invoiceTo["ID"], "InvoiceToName": invoiceTo["Name"],
-		"YourRef": orNilString(get("YourRef")), "Description": orNilString(get("Description")), "Remarks": orNilString(get("Remarks")),
+		"YourRef": orNilString(get("YourRef")), "Description": orNilString(get("Description")), "Remarks": orNilString(remarks),
 		"Status": int64(12), "StatusDescription": "Open", "DeliveryStatus": int64(12), "DeliveryStatusDescription": "Open",
 		"InvoiceStatus": int64(12), "InvoiceStatusDescription": "Open", "ApprovalStatus": int64(1), "ApprovalStatusDescription": "Automatically",
 		"Currency": currency, "AmountFC": f64(total), "AmountDC": f64(total), "AmountFCExclVat": f64(total),
