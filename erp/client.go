@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -167,6 +168,7 @@ type Client struct {
 	obs      Observer
 	backoff  func(int) time.Duration
 	gate     func(context.Context) error
+	maxURL   atomic.Int64 // longest lookup URL; lowered when Exact refuses a long one
 	divMu    sync.Mutex
 	division int
 
@@ -196,6 +198,7 @@ type Client struct {
 // New returns a Client configured by opts.
 func New(opts ...Option) (*Client, error) {
 	c := &Client{batch: 25, calls: map[string]map[int]int64{}, backoff: defaultBackoff}
+	c.maxURL.Store(DefaultMaxURLLength)
 	if err := WithBaseURL(DefaultBaseURL)(c); err != nil {
 		return nil, err
 	}

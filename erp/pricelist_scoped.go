@@ -8,9 +8,8 @@ import (
 // ForPeriodsItemsGroups returns the sales/SalesPriceListVolumeDiscounts rows
 // of the given periods that are for one of the items or one of the item
 // groups: (PriceListPeriod eq guid'…' or …) and (Item eq guid'…' or … or
-// ItemGroup eq guid'…' or …). Items and groups share the chunks of the
-// client's batch size; the few period clauses come on top (a 25-key chunk
-// with three periods stays under about 2,000 characters of URL).
+// ItemGroup eq guid'…' or …). Items and groups share the chunks, each at
+// most the batch size and the URL limit with the period clauses included.
 func (s *VolumeDiscountsService) ForPeriodsItemsGroups(ctx context.Context, periodIDs, itemIDs, groupIDs []string) ([]SalesPriceListVolumeDiscount, error) {
 	var ps []Filter
 	for _, p := range periodIDs {
@@ -34,15 +33,9 @@ func (s *VolumeDiscountsService) ForPeriodsItemsGroups(ctx context.Context, peri
 	if len(ps) == 0 || len(keys) == 0 {
 		return nil, nil
 	}
-	chunk := s.c.batch
-	var out []SalesPriceListVolumeDiscount
-	for start := 0; start < len(keys); start += chunk {
-		end := min(start+chunk, len(keys))
-		rows, err := s.all(ctx, Query{Filter: And(Or(ps...), Or(keys[start:end]...))})
-		if err != nil {
-			return nil, fmt.Errorf("erp.VolumeDiscounts.ForPeriodsItemsGroups: %w", err)
-		}
-		out = append(out, rows...)
+	out, err := s.allChunked(ctx, keys, func(run []Filter) Query { return Query{Filter: And(Or(ps...), Or(run...))} })
+	if err != nil {
+		return nil, fmt.Errorf("erp.VolumeDiscounts.ForPeriodsItemsGroups: %w", err)
 	}
 	return out, nil
 }

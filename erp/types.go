@@ -55,17 +55,22 @@ type ItemGroup struct {
 // a customer-specific price (a price agreement) and empty for the general
 // (default) price.
 type SalesItemPrice struct {
-	ID              string          `json:"ID"`
-	Item            string          `json:"Item"`
-	ItemCode        string          `json:"ItemCode"`
-	Account         string          `json:"Account"`
-	Price           decimal.Decimal `json:"Price"`
-	Currency        string          `json:"Currency"`
-	Quantity        decimal.Decimal `json:"Quantity"`
-	StartDate       Time            `json:"StartDate"`
-	EndDate         Time            `json:"EndDate"`
-	Unit            string          `json:"Unit"`
-	DefaultItemUnit string          `json:"DefaultItemUnit"`
+	ID        string          `json:"ID"`
+	Item      string          `json:"Item"`
+	ItemCode  string          `json:"ItemCode"`
+	Account   string          `json:"Account"`
+	Price     decimal.Decimal `json:"Price"`
+	Currency  string          `json:"Currency"`
+	Quantity  decimal.Decimal `json:"Quantity"`
+	StartDate Time            `json:"StartDate"`
+	EndDate   Time            `json:"EndDate"`
+	Unit      string          `json:"Unit"`
+	// NumberOfItemsPerUnit is how many of the item's units the row's Unit
+	// holds (a box of 12); null or 1 is the item's own unit.
+	NumberOfItemsPerUnit decimal.Decimal `json:"NumberOfItemsPerUnit"`
+	// DefaultItemUnit is the item's default (sales) unit code as Exact
+	// shows it on the price row, padded.
+	DefaultItemUnit string `json:"DefaultItemUnit"`
 }
 
 // SalesPriceList is a record of sales/SalesPriceLists.
@@ -101,7 +106,11 @@ const (
 )
 
 // SalesPriceListVolumeDiscount is a record of sales/SalesPriceListVolumeDiscounts.
-// Discount is a fraction (0.1 is 10 %).
+// Discount is a fraction (0.1 is 10 %). BasePrice is an Edm.Guid: "" (null)
+// means "standard sales price" and a GUID means "set base price"; Exact
+// fills BasePriceAmount in both cases (with the latest item sales price when
+// BasePrice is null), so only BasePrice says which base applies
+// (exact-online-api.md §5.2).
 type SalesPriceListVolumeDiscount struct {
 	ID              string           `json:"ID"`
 	PriceListPeriod string           `json:"PriceListPeriod"`
@@ -113,10 +122,19 @@ type SalesPriceListVolumeDiscount struct {
 	Discount        decimal.Decimal  `json:"Discount"`
 	NewPrice        decimal.Decimal  `json:"NewPrice"`
 	EntryMethod     int              `json:"EntryMethod"`
-	BasePrice       int              `json:"BasePrice"`
+	BasePrice       string           `json:"BasePrice"`
 	BasePriceAmount *decimal.Decimal `json:"BasePriceAmount"`
 	Unit            string           `json:"Unit"`
+	// SalesUnit is the sales unit the row is for, padded; empty when not set.
+	SalesUnit string `json:"SalesUnit"`
+	// NumberOfItemsPerUnit is how many of the item's units the row's unit
+	// holds; null or 1 is the item's own unit.
+	NumberOfItemsPerUnit decimal.Decimal `json:"NumberOfItemsPerUnit"`
 }
+
+// HasSetBasePrice reports whether the row's discount applies to a set base
+// price (BasePrice is a GUID) rather than the item's standard sales price.
+func (v SalesPriceListVolumeDiscount) HasSetBasePrice() bool { return v.BasePrice != "" }
 
 // ItemWarehouse is a record of inventory/ItemWarehouses: one item's stock in
 // one warehouse.

@@ -54,6 +54,24 @@
 //   - Pictures need a valid bearer token but do not count against the rate
 //     limit.
 //
+// # Pessimistic switches
+//
+// Where Exact's behaviour is UNCONFIRMED (exact-online-api.md §5.9) the
+// sandbox can imitate its least convenient reading. Each switch is off by
+// default and set through Faults (SetSubstringOf501, SetRefuseAccountEqNull,
+// SetMaxURLLength, SetRepriceLines, SetRemarksLimit, or SetPessimistic for
+// all five) or POST /sandbox/faults:
+//
+//   - substringof_501: a GET whose $filter uses substringof gets 501.
+//   - refuse_account_eq_null: a GET whose $filter has "Account eq null" gets 400.
+//   - max_url_length: an API call whose full URL is longer gets 400
+//     (SetPessimistic uses DefaultMaxURLLength, 2,048).
+//   - reprice_lines: the order POST takes the account's DiscountSales (5 %
+//     without one) off the UnitPrice of every line sent without a Discount
+//     field: NetPrice, Discount and the amounts show it.
+//   - remarks_limit: the order POST cuts Remarks to that many characters
+//     without an error (SetPessimistic uses DefaultRemarksLimit, 100).
+//
 // # Control API
 //
 // No authentication; not recorded in the call log. JSON in and out.
@@ -64,7 +82,9 @@
 //	GET  /sandbox/faults         FaultState
 //	POST /sandbox/faults         {"reset":true,"latency_ms":n,"fail_next":n,"fail_status":503,
 //	                              "maintenance":true,"force_429":n,"drop_after_post":true,
-//	                              "reject_next_order":"msg","revoke_refresh_tokens":true}
+//	                              "reject_next_order":"msg","revoke_refresh_tokens":true,
+//	                              "pessimistic":true,"substringof_501":true,"refuse_account_eq_null":true,
+//	                              "max_url_length":2048,"reprice_lines":true,"remarks_limit":100}
 //	                             (absent fields leave a fault as it is; reset is applied first)
 //	POST /sandbox/refresh-token  {"refresh_token":"…"}: a new chain, refreshable at once
 //	GET  /sandbox/demo-buyers    [{"name","rule","account_id","account_code","contact_id"}…]

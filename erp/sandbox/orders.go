@@ -318,6 +318,7 @@ type lineInput struct {
 	notes     string
 	delivery  time.Time
 	unitPrice bool
+	discount  bool // the line carried a Discount field
 }
 
 // createOrderLocked validates body and stores the order. The caller holds s.mu for writing.
@@ -432,7 +433,8 @@ func (s *Sandbox) createOrderLocked(body map[string]any, netPrice func(string, d
 		if err != nil {
 			return nil, nil, orderError(p + err.Error())
 		}
-		inputs = append(inputs, lineInput{item: item, qty: qty, price: price.Round(2), desc: desc, notes: notes, delivery: dd, unitPrice: hasPrice})
+		_, hasDiscount := lm["Discount"]
+		inputs = append(inputs, lineInput{item: item, qty: qty, price: price.Round(2), desc: desc, notes: notes, delivery: dd, unitPrice: hasPrice, discount: hasDiscount})
 	}
 
 	// Created and Modified are the division's wall clock (§5.9), and so is
@@ -495,15 +497,31 @@ func (s *Sandbox) createOrderLocked(body map[string]any, netPrice func(string, d
 	if payCond == "" {
 		payCond, _ = acct["PaymentConditionSales"].(string)
 	}
+	reprice, remarksLimit := s.faults.orderSwitches()
+	repriceBy := decOf(acct["DiscountSales"])
+	if repriceBy.Sign() <= 0 {
+		repriceBy = decimal.RequireFromString(fallbackRepriceDiscount)
+	}
+	remarks := get("Remarks")
+	if remarksLimit > 0 && utf8.RuneCountInString(remarks) > remarksLimit {
+		remarks = string([]rune(remarks)[:remarksLimit])
+	}
 	total, totalVAT := decimal.Zero, decimal.Zero
 	lines := make([]odata.Record, 0, len(inputs))
 	for i, in := range inputs {
-		net, discount := in.price, decimal.Zero
+		// Pessimistic switch: Exact takes a discount off on top of the sent
+		// UnitPrice when the line does not say Discount itself.
+		net, disc := in.price, decimal.Zero
+		if reprice && !in.discount {
+			disc = repriceBy
+			net = in.price.Mul(decimal.NewFromInt(1).Sub(disc)).Round(2)
+		}
+		// Test hook: a NetPrice forced regardless of what was sent.
 		if netPrice != nil {
 			code, _ := in.item["Code"].(string)
 			net = netPrice(strings.TrimSpace(code), in.price).Round(2)
 			if !in.price.IsZero() {
-				discount = decimal.NewFromInt(1).Sub(net.Div(in.price)).Round(4)
+				disc = decimal.NewFromInt(1).Sub(net.Div(in.price)).Round(4)
 			}
 		}
 		amount := in.qty.Mul(net).Round(2)
@@ -519,7 +537,7 @@ func (s *Sandbox) createOrderLocked(body map[string]any, netPrice func(string, d
 			"ID": newGUID(), "OrderID": orderID, "OrderNumber": orderNo, "LineNumber": int64(i + 1),
 			"Item": in.item["ID"], "ItemCode": in.item["Code"], "ItemDescription": in.item["Description"],
 			"Description": desc, "Quantity": f64(in.qty), "UnitPrice": f64(in.price), "NetPrice": f64(net),
-			"Discount": f64(discount), "AmountFC": f64(amount), "AmountDC": f64(amount),
+			"Discount": f64(disc), "AmountFC": f64(amount), "AmountDC": f64(amount),
 			"VATCode": in.item["SalesVatCode"], "VATPercentage": f64(rate), "VATAmount": f64(vat), "UnitCode": in.item["Unit"], "UnitDescription": in.item["UnitDescription"],
 			"Notes": orNilString(in.notes), "DeliveryDate": orNilTime(firstNonZero(in.delivery, deliveryDate)),
 			"QuantityDelivered": float64(0), "QuantityInvoiced": float64(0),
@@ -536,7 +554,7 @@ func (s *Sandbox) createOrderLocked(body map[string]any, netPrice func(string, d
 		"OrderedByContactPersonFullName": name(refs["OrderedByContactPerson"], "FullName"),
 		"DeliverTo":                      deliverTo["ID"], "DeliverToName": deliverTo["Name"], "DeliveryAddress": name(refs["DeliveryAddress"], "ID"),
 		"InvoiceTo": invoiceTo["ID"], "InvoiceToName": invoiceTo["Name"],
-		"YourRef": orNilString(get("YourRef")), "Description": orNilString(get("Description")), "Remarks": orNilString(get("Remarks")),
+		"YourRef": orNilString(get("YourRef")), "Description": orNilString(get("Description")), "Remarks": orNilString(remarks),
 		"Status": int64(12), "StatusDescription": "Open", "DeliveryStatus": int64(12), "DeliveryStatusDescription": "Open",
 		"InvoiceStatus": int64(12), "InvoiceStatusDescription": "Open", "ApprovalStatus": int64(1), "ApprovalStatusDescription": "Automatically",
 		"Currency": currency, "AmountFC": f64(total.Add(totalVAT)), "AmountDC": f64(total.Add(totalVAT)), "AmountFCExclVat": f64(total),
