@@ -454,3 +454,35 @@ func TestQuantityAndAmountLimitsSendNothing(t *testing.T) {
 		t.Errorf("%d orders sent", e.posts())
 	}
 }
+
+// TestReferenceSurvivesRemarksTruncation: Exact (pessimistically) cuts
+// Remarks to 100 characters; the reference on the first line survives, so
+// the worker finds an order whose POST answer was lost instead of posting
+// it twice.
+func TestReferenceSurvivesRemarksTruncation(t *testing.T) {
+	e := newEnv(t, nil)
+	e.sb.Faults().SetRemarksLimit(sandbox.DefaultRemarksLimit)
+	ctx := context.Background()
+	b := e.buyer(gen.RuleAccountDiscount)
+	items := e.sellableItems(b, 1, false)
+	e.sb.Faults().DropConnectionAfterNextPost()
+	res, err := e.svc.Place(ctx, b, "long", ordering.Input{Lines: []ordering.Line{lineID(items[0], "1")},
+		Remarks: sp(strings.Repeat("Please deliver between 8 and 10. ", 25))})
+	if err != nil || res.Order == nil || res.Order.Status != orders.StatusPending {
+		t.Fatalf("Place = %+v, %v", res, err)
+	}
+	landed := e.ordersWithRef(res.Order.GatewayID)
+	if len(landed) != 1 || len([]rune(landed[0]["Remarks"].(string))) > sandbox.DefaultRemarksLimit {
+		t.Fatalf("landed %v; want one order with truncated Remarks", landed)
+	}
+	e.clock.Advance(time.Minute)
+	if n, err := e.svc.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v", n, err)
+	}
+	if got := e.posts(); got != 1 {
+		t.Errorf("POSTs = %d; want 1", got)
+	}
+	if o, err := e.svc.Get(ctx, b, res.Order.GatewayID); err != nil || o.Status != orders.StatusOpen {
+		t.Errorf("Get = %+v, %v; want OPEN", o, err)
+	}
+}
