@@ -428,6 +428,12 @@ func TestUnknownReferencesStopTheLookups(t *testing.T) {
 	if e.posts() != 0 {
 		t.Error("an order was sent")
 	}
+	// A code with control characters is not looked up at all.
+	before := cc.codes
+	res, err = e.svc.Place(ctx, b, "ctl", ordering.Input{Lines: []ordering.Line{{ProductCode: sp("A\x00B"), Quantity: dec("1")}}})
+	if err != nil || len(res.UserErrors) != 1 || res.UserErrors[0].Code != ordering.CodeUnknownProduct || cc.codes != before {
+		t.Errorf("Place(code with NUL) = %+v, %v after %d lookups", res, err, cc.codes-before)
+	}
 	// Up to the limit unknown references are each reported on their line.
 	few := ordering.Input{Lines: in.Lines[:3]}
 	res, err = e.svc.Place(ctx, b, "few", few)

@@ -515,7 +515,9 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 	}
 	var trimmed []string
 	for _, c := range codes {
-		if c = strings.TrimSpace(c); c != "" {
+		// A code with control characters names no item: it is not sent
+		// to Exact at all.
+		if c = strings.TrimSpace(c); c != "" && ordering.CleanText(c, false) == c {
 			trimmed = append(trimmed, c)
 		} else {
 			unknown++

@@ -64,6 +64,10 @@ func TestAbuseOrderFloodLeavesOthersServed(t *testing.T) {
 	if n := g.orderPosts(); n != 0 {
 		t.Errorf("%d orders sent for the flood", n)
 	}
+	_, metrics := get(t, g.st.URL+"/metrics", nil)
+	if want := fmt.Sprintf("exactql_order_attempts_refused_total %d\n", codes["RATE_LIMITED"]); !strings.Contains(metrics, want) {
+		t.Errorf("/metrics lacks %q:\n%s", want, grepLines(metrics, "exactql_order"))
+	}
 
 	// The other buyer browses and orders as usual.
 	var p pageData
