@@ -169,6 +169,7 @@ type Client struct {
 	backoff  func(int) time.Duration
 	gate     func(context.Context) error
 	maxURL   atomic.Int64 // longest lookup URL; lowered when Exact refuses a long one
+	shapes   *[numShapes]shapeState
 	divMu    sync.Mutex
 	division int
 
@@ -199,6 +200,7 @@ type Client struct {
 func New(opts ...Option) (*Client, error) {
 	c := &Client{batch: 25, calls: map[string]map[int]int64{}, backoff: defaultBackoff}
 	c.maxURL.Store(DefaultMaxURLLength)
+	c.shapes = newShapeStates()
 	if err := WithBaseURL(DefaultBaseURL)(c); err != nil {
 		return nil, err
 	}
