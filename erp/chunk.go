@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // DefaultMaxURLLength is the longest URL (scheme, host, path and query) a
@@ -87,9 +88,9 @@ func (s *entitySet[T]) chunkKeys(ctx context.Context, keys []Filter, build func(
 }
 
 // allChunked lists the records of every run of keys, built into queries by
-// build and split by chunkKeys. When Exact refuses a run of several keys
-// with 400 (the pessimistic reading of §3.5: a long or chain refused before
-// the URL limit), the client's URL limit is lowered to three quarters of
+// build and split by chunkKeys. When Exact refuses a run of several keys as
+// too long (isURLRefusal; the pessimistic reading of §3.5: a long or chain
+// refused before our URL limit), the client's URL limit is lowered to three quarters of
 // that URL's length for the rest of the process and the run is split again;
 // the refusal is not retried as it was.
 func (s *entitySet[T]) allChunked(ctx context.Context, keys []Filter, build func([]Filter) Query) ([]T, error) {
@@ -106,7 +107,7 @@ func (s *entitySet[T]) allChunked(ctx context.Context, keys []Filter, build func
 			out = append(out, rows...)
 			continue
 		}
-		if len(run) < 2 || !isShapeRefusal(err) {
+		if len(run) < 2 || !isURLRefusal(err) {
 			return nil, err
 		}
 		// A short URL refused is some other fault of the query: splitting
@@ -129,6 +130,25 @@ func (s *entitySet[T]) allChunked(ctx context.Context, keys []Filter, build func
 
 // minRefusedURL is the shortest URL whose 400 is read as "too long".
 const minRefusedURL = 1024
+
+// isURLRefusal reports whether err is Exact (or its front end) refusing a
+// URL as too long: 414, or 400/404 whose text speaks of length (IIS answers
+// an over-long query string 404.15). Other 400s are left alone: splitting a
+// query refused for another reason would only collect more error answers.
+func isURLRefusal(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.StatusCode {
+	case http.StatusRequestURITooLong:
+		return true
+	case http.StatusBadRequest, http.StatusNotFound:
+		m := strings.ToLower(e.Message)
+		return strings.Contains(m, "too long") || strings.Contains(m, "length")
+	}
+	return false
+}
 
 // isShapeRefusal reports whether err is Exact refusing the form of a query
 // (400 Bad Request or 501 Not Implemented) rather than failing to serve it.

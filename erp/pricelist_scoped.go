@@ -2,6 +2,7 @@ package erp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
@@ -46,6 +47,38 @@ func (s *SalesItemPricesService) ForItemsWhere(ctx context.Context, itemIDs []st
 	out, err := s.byGUIDs(ctx, "Item", itemIDs, And(extra...))
 	if err != nil {
 		return nil, fmt.Errorf("erp.SalesItemPrices.ForItemsWhere: %w", err)
+	}
+	return out, nil
+}
+
+// General returns the general (account-less) logistics/SalesItemPrices rows
+// of the given items that also match every extra filter. It asks with
+// "Account eq null" (ShapeAccountEqNull); once Exact refused that form it
+// asks for the items' rows without the Account clause and keeps those
+// without an account, so the answer is the same either way (more rows are
+// read: the items' price agreements come along and are dropped here).
+func (s *SalesItemPricesService) General(ctx context.Context, itemIDs []string, extra ...Filter) ([]SalesItemPrice, error) {
+	var out []SalesItemPrice
+	err := s.c.UseShape(ctx, ShapeAccountEqNull, s.path, func(ctx context.Context) error {
+		var err error
+		out, err = s.byGUIDs(ctx, "Item", itemIDs, And(append([]Filter{Eq("Account", Null())}, extra...)...))
+		return err
+	})
+	if err == nil {
+		return out, nil
+	}
+	if !errors.Is(err, ErrShapeRefused) {
+		return nil, fmt.Errorf("erp.SalesItemPrices.General: %w", err)
+	}
+	rows, err := s.byGUIDs(ctx, "Item", itemIDs, And(extra...))
+	if err != nil {
+		return nil, fmt.Errorf("erp.SalesItemPrices.General: %w", err)
+	}
+	out = rows[:0]
+	for _, r := range rows {
+		if r.Account == "" {
+			out = append(out, r)
+		}
 	}
 	return out, nil
 }

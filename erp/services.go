@@ -224,18 +224,17 @@ type ItemGroupsService struct{ entitySet[ItemGroup] }
 type SalesItemPricesService struct{ entitySet[SalesItemPrice] }
 
 // ForItems returns the logistics/SalesItemPrices rows of the given items:
-// the general rows (Account eq null) when account is "", otherwise the
-// rows of that account's price agreements.
+// the general rows (see General) when account is "", otherwise the rows of
+// that account's price agreements.
 func (s *SalesItemPricesService) ForItems(ctx context.Context, itemIDs []string, account string) ([]SalesItemPrice, error) {
-	acc := Eq("Account", Null())
-	if account != "" {
-		v, err := GUID(account)
-		if err != nil {
-			return nil, fmt.Errorf("erp.SalesItemPrices.ForItems: %w", ErrInvalidID)
-		}
-		acc = Eq("Account", v)
+	if account == "" {
+		return s.General(ctx, itemIDs)
 	}
-	out, err := s.byGUIDs(ctx, "Item", itemIDs, acc)
+	v, err := GUID(account)
+	if err != nil {
+		return nil, fmt.Errorf("erp.SalesItemPrices.ForItems: %w", ErrInvalidID)
+	}
+	out, err := s.byGUIDs(ctx, "Item", itemIDs, Eq("Account", v))
 	if err != nil {
 		return nil, fmt.Errorf("erp.SalesItemPrices.ForItems: %w", err)
 	}
