@@ -53,3 +53,49 @@ func grepLines(s, sub string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestOrderFlowUnderPessimisticSandbox places an order end to end with
+// every pessimistic sandbox switch on: prices come out as the catalog
+// showed them (Discount 0 is sent, so Exact's re-pricing does not apply),
+// nothing is counted as a mismatch, and the reference survives the
+// truncated Remarks because it is on the first line.
+func TestOrderFlowUnderPessimisticSandbox(t *testing.T) {
+	t.Parallel()
+	g := startGateway(t, nil)
+	g.st.Sandbox.Faults().SetPessimistic(true)
+	tok := g.token(gen.RuleAccountDiscount)
+	var p pageData
+	g.mustQuery(tok, pageQuery, map[string]any{"first": 3}, &p)
+	var lines []map[string]any
+	for _, n := range p.Products.Nodes {
+		if n.Price == nil {
+			t.Fatalf("no price for %s under the pessimistic sandbox", n.Code)
+		}
+		lines = append(lines, map[string]any{"productCode": n.Code, "quantity": "3"})
+	}
+	var d placeData
+	g.mustQuery(tok, placeOrder, map[string]any{"input": map[string]any{"idempotencyKey": "pessimistic",
+		"lines": lines, "remarks": strings.Repeat("Leave it with the neighbours. ", 20)}}, &d)
+	o := d.PlaceOrder.Order
+	if o == nil || o.Status != "OPEN" || len(o.Lines) != len(lines) {
+		t.Fatalf("placeOrder: %+v", d.PlaceOrder)
+	}
+	for i, l := range o.Lines {
+		if want := p.Products.Nodes[i].Price.UnitPrice.Amount; l.UnitPrice.Amount != want {
+			t.Errorf("line %d unit price %s; the catalog showed %s", i, l.UnitPrice.Amount, want)
+		}
+	}
+	var found bool
+	for _, r := range g.st.Sandbox.Orders() {
+		if rem, _ := r["Remarks"].(string); strings.HasPrefix(rem, "exactql-ref: ") && r["OrderNumber"] == int64(*o.OrderNumber) {
+			found = len([]rune(rem)) <= 100
+		}
+	}
+	if !found {
+		t.Errorf("order %d not in the sandbox with a truncated Remarks starting with its reference", *o.OrderNumber)
+	}
+	_, body := get(t, g.st.URL+"/metrics", nil)
+	if !strings.Contains(body, "exactql_order_price_mismatches_total 0\n") {
+		t.Errorf("mismatches counted:\n%s", grepLines(body, "exactql_order"))
+	}
+}
