@@ -59,6 +59,13 @@ type config struct {
 	SandboxSeed      int64
 	SandboxItems     int
 	SandboxCustomers int
+	// SandboxPessimistic turns on every pessimistic switch of the embedded
+	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
+	SandboxPessimistic bool
+	SandboxBlockErrors bool
+
+	// MaxURLLength is the longest URL of one chunked Exact lookup.
+	MaxURLLength int
 
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
@@ -111,6 +118,9 @@ var settings = []setting{
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
+	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
+	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
+	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -178,6 +188,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
+	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
+	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
+	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
 	if p.err != nil {
 		return nil, p.err
 	}
