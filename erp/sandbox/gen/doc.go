@@ -23,7 +23,8 @@ package gen
 // items: 0 plain (Unit null); 1 tiers 1/10/50; 2 tie at Quantity 1 (StartDate −100 and
 // −20 days, the later wins); 3 expired only; 4 future only; 5 another unit
 // only; 6 foreign currency only; 7 ends in 45 days; 8 only from Quantity
-// 10; 9–11 plain (Unit null). No price list, no discount.
+// 10; 9–11 plain (Unit null), and 10 also an agreement for a box of 12
+// (NumberOfItemsPerUnit 12, to be ignored). No price list, no discount.
 //
 // PRICE_LIST demo buyer ("Café Het Hoekje") is on list WHOLESALE with
 // periods: expired Basic (−500…−201 days) with absurd rows for catalog items
