@@ -2,6 +2,12 @@
 // area, a safe OData query builder, __next paging, typed errors and a
 // governor that keeps every call within Exact's rate limits. It does not log;
 // it returns errors and exposes counters.
+//
+// Exact behaviour the client relies on but no source confirms (query forms
+// such as substringof and "Account eq null", URL length, which answers count
+// toward Exact's error block) is listed in erp/README.md, each with the
+// reading the client takes and the sandbox switch that tests the
+// pessimistic one.
 package erp
 
 import (

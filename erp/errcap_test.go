@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -137,6 +138,14 @@ func TestAdmitErrorsWaitsForInflight(t *testing.T) {
 	if _, capped, err := g.admitErrors(cctx, "ep", false); capped || !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled wait: capped %v, err %v", capped, err)
 	}
+	// A read waits at most MaxWait for a slot, then gets a rate-limit error.
+	short := NewGovernor(GovernorOptions{Now: clk.Now, ErrorCapPerHour: 1, MaxWait: time.Nanosecond})
+	sd, _, _ := short.admitErrors(ctx, "ep", false)
+	var rl *RateLimitError
+	if _, capped, err := short.admitErrors(ctx, "ep", false); capped || !errors.As(err, &rl) || rl.Endpoint != "ep" {
+		t.Errorf("read waiting past MaxWait: capped %v, err %v; want a *RateLimitError", capped, err)
+	}
+	sd(200)
 	// A write has more headroom and goes at once.
 	dw, capped, err := g.admitErrors(ctx, "ep", true)
 	if dw == nil || capped || err != nil {

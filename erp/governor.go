@@ -578,10 +578,12 @@ func (g *Governor) recordError(endpoint string) {
 // would stay within the cap of its kind (reads ErrorCapPerHour, writes
 // WriteErrorCapPerHour). When the recorded answers alone reach the cap it
 // returns capped; when only calls in flight stand in the way it waits for
-// one to end (or ctx). The returned done must be called once with the
-// answer's status (0 for none).
+// one to end (or ctx; a read waits at most MaxWait and then fails with a
+// *RateLimitError, as when the budget is short). The returned done must be
+// called once with the answer's status (0 for none).
 func (g *Governor) admitErrors(ctx context.Context, endpoint string, write bool) (done func(status int), capped bool, err error) {
 	limit := g.errCap
+	var expired <-chan time.Time
 	if write {
 		limit = g.wErrCap
 	}
@@ -603,9 +605,16 @@ func (g *Governor) admitErrors(ctx context.Context, endpoint string, write bool)
 		}
 		wake := e.wake
 		g.mu.Unlock()
+		if !write && expired == nil {
+			t := time.NewTimer(g.maxWait)
+			defer t.Stop()
+			expired = t.C
+		}
 		select {
 		case <-ctx.Done():
 			return nil, false, ctx.Err()
+		case <-expired:
+			return nil, false, &RateLimitError{Reset: g.now().Add(g.slack), Minutely: true, Endpoint: endpoint}
 		case <-wake:
 		}
 	}

@@ -117,6 +117,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	gov := erp.NewGovernor(erp.GovernorOptions{MaxWait: cfg.UpstreamWait})
 	opts := []erp.Option{erp.WithBaseURL(conn.BaseURL), erp.WithHTTPClient(upstreamHTTP), erp.WithTokenSource(ts),
 		erp.WithBatchSize(cfg.BatchSize), erp.WithGovernor(gov), erp.WithObserver(m), erp.WithCallGate(limiter.Allow)}
+	if cfg.MaxURLLength > 0 {
+		opts = append(opts, erp.WithMaxURLLength(cfg.MaxURLLength))
+	}
 	if conn.Division != 0 {
 		opts = append(opts, erp.WithDivision(conn.Division))
 	}
@@ -248,7 +251,11 @@ func startSandbox(cfg *config) (*sandbox.Sandbox, exactConn, func(), error) {
 	if cfg.now != nil {
 		opts.Clock = funcClock(cfg.now)
 	}
+	opts.BlockAfterErrors = cfg.SandboxBlockErrors
 	sb := sandbox.New(opts)
+	if cfg.SandboxPessimistic {
+		sb.Faults().SetPessimistic(true)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, exactConn{}, nil, fmt.Errorf("sandbox listener: %w", err)
