@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/erp/sandbox/odata"
@@ -344,5 +345,48 @@ func TestParseDate(t *testing.T) {
 		if ok != tt.ok || !got.Equal(tt.want) {
 			t.Errorf("parseDate(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestOrderCurrencyAndNetPriceHook: a posted Currency is kept (and a bad
+// one refused like Exact's validation), and the NetPrice hook re-prices
+// lines with Discount and amounts to match.
+func TestOrderCurrencyAndNetPriceHook(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MinuteLimit = 1000 })
+	at, _ := e.token(t)
+	f := e.fixture(t)
+	post := func(body string) apiResult {
+		return e.do(t, http.MethodPost, e.api("salesorder/SalesOrders"), at, body, map[string]string{"Prefer": "return=representation"})
+	}
+	r := post(f.body(func(m map[string]any) { m["Currency"] = "USD" }))
+	if r.status != 201 || r.json(t)["d"].(map[string]any)["Currency"] != "USD" {
+		t.Fatalf("Currency USD: %d %s", r.status, r.body)
+	}
+	if r := post(f.body(func(m map[string]any) { m["Currency"] = "euro" })); r.status != 400 {
+		t.Errorf("Currency euro: %d %s; want 400", r.status, r.body)
+	}
+	code := strings.TrimSpace(f.item["Code"].(string))
+	e.sb.SetNetPriceHook(func(c string, unit decimal.Decimal) decimal.Decimal {
+		if c == code {
+			return unit.Div(decimal.NewFromInt(2))
+		}
+		return unit
+	})
+	r = post(f.body(func(m map[string]any) {
+		line(m, 0)["UnitPrice"] = 10
+		line(m, 0)["Discount"] = 0
+	}))
+	if r.status != 201 {
+		t.Fatalf("post: %d %s", r.status, r.body)
+	}
+	l0 := r.json(t)["d"].(map[string]any)["SalesOrderLines"].(map[string]any)["results"].([]any)[0].(map[string]any)
+	if l0["UnitPrice"] != 10.0 || l0["NetPrice"] != 5.0 || l0["Discount"] != 0.5 || l0["AmountFC"] != 15.0 {
+		t.Errorf("re-priced line %v %v %v %v; want 10 → 5 (discount 0.5), amount 15", l0["UnitPrice"], l0["NetPrice"], l0["Discount"], l0["AmountFC"])
+	}
+	e.sb.SetNetPriceHook(nil)
+	r = post(f.body(nil))
+	l0 = r.json(t)["d"].(map[string]any)["SalesOrderLines"].(map[string]any)["results"].([]any)[0].(map[string]any)
+	if l0["NetPrice"] != l0["UnitPrice"] {
+		t.Errorf("hook removed, still re-priced: %v", l0)
 	}
 }
