@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"strings"
 	"sync"
 	"testing"
@@ -490,5 +491,39 @@ func TestReferenceSurvivesRemarksTruncation(t *testing.T) {
 	}
 	if o, err := e.svc.Get(ctx, b, res.Order.GatewayID); err != nil || o.Status != orders.StatusOpen {
 		t.Errorf("Get = %+v, %v; want OPEN", o, err)
+	}
+}
+
+// refusingOrders answers every order-history read with Exact's 400.
+type refusingOrders struct{ orders.Exact }
+
+func (refusingOrders) Orders(ctx context.Context, account string, before time.Time) iter.Seq2[*erp.SalesOrder, error] {
+	return func(yield func(*erp.SalesOrder, error) bool) {
+		yield(nil, &erp.Error{StatusCode: 400, Endpoint: "salesorder/SalesOrders", Message: "Error in query syntax"})
+	}
+}
+
+// TestListExact400AfterCursorIsBadInput: should Exact still refuse a query
+// whose only caller-supplied part is the cursor's bound, the caller gets
+// BAD_USER_INPUT (ErrInvalidCursor), not UPSTREAM_UNAVAILABLE; without a
+// cursor the 400 is the gateway's own and stays an upstream error.
+func TestListExact400AfterCursorIsBadInput(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	b := e.buyer(gen.RuleCustomerPrice)
+	page, err := e.svc.List(ctx, b, 1, "")
+	if err != nil || len(page.Cursors) != 1 {
+		t.Fatalf("List = %+v, %v", page, err)
+	}
+	o := e.opts
+	o.Journal, o.Exact, o.Catalog = e.st, refusingOrders{orders.NewExactIn(e.client, o.Location)}, e.cat
+	o.CursorKey = []byte("k-0123456789abcdef0123456789abcd")
+	e.svc = orders.NewService(o)
+	cur := orders.SignCursorForTest(o.CursorKey, b.Account, page.Orders[0].Created.UnixMilli(), page.Orders[0].ID)
+	if _, err := e.svc.List(ctx, b, 1, cur); !errors.Is(err, orders.ErrInvalidCursor) {
+		t.Errorf("List(after) with Exact answering 400 = %v; want ErrInvalidCursor", err)
+	}
+	if _, err := e.svc.List(ctx, b, 1, ""); err == nil || errors.Is(err, orders.ErrInvalidCursor) {
+		t.Errorf("List without cursor, Exact answering 400 = %v; want an upstream error", err)
 	}
 }
