@@ -47,6 +47,13 @@
 //   - An order line without UnitPrice is priced at the item's
 //     StandardSalesPrice (UNCONFIRMED what Exact does). A blocked OrderedBy
 //     account gets 400. AmountDC equals AmountFC (no exchange rates).
+//     AmountFC includes VAT (9 % or 21 % by the item's SalesVatCode),
+//     AmountFCExclVat is the sum of the line amounts. A posted Currency is
+//     kept (else the account's SalesCurrency, else the division's).
+//     Created and Modified of posted orders are the division's wall clock
+//     (Options.Location, default Europe/Amsterdam) encoded as epoch ms, as
+//     Exact does (exact-online-api.md §5.9). SetNetPriceHook forces a
+//     line's NetPrice in tests.
 //   - Maintenance answers every API, token, consent and picture call with
 //     503 and an Exact error body. Forced failures (FailNext) hit API calls
 //     after authentication and rate accounting. A dropped connection is
