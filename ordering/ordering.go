@@ -145,6 +145,8 @@ type Facts struct {
 // ValidLine is an order line that passed validation, with its item and the
 // price the buyer saw.
 type ValidLine struct {
+	// Index is the line's position in the input, from 0.
+	Index    int
 	Item     erp.Item
 	Quantity decimal.Decimal
 	Price    pricing.Price
@@ -194,6 +196,18 @@ func Sellable(it erp.Item, today pricing.Date, webshopOnly bool) bool {
 // when the input is valid, and otherwise every user error it found (and no
 // lines).
 func Validate(in Input, f Facts) ([]ValidLine, []UserError) {
+	lines, errs := Check(in, f)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return lines, nil
+}
+
+// Check is Validate that also returns the lines that passed when others did
+// not (previewOrder shows them): the same user errors as Validate, and the
+// priced lines without a user error of their own, each with its input index.
+// ORDER_TOO_LARGE is judged, as by Validate, only when nothing else failed.
+func Check(in Input, f Facts) ([]ValidLine, []UserError) {
 	var errs []UserError
 	add := func(code, msg string, field ...string) {
 		errs = append(errs, UserError{Field: field, Code: code, Message: msg})
@@ -315,13 +329,16 @@ func Validate(in Input, f Facts) ([]ValidLine, []UserError) {
 		if l.Notes != nil {
 			notes = *l.Notes
 		}
-		lines = append(lines, ValidLine{Item: *it, Quantity: l.Quantity, Price: p, Amount: pricing.LineAmount(p.UnitPrice, l.Quantity), Notes: notes})
+		if lineHasError(errs, idx) {
+			continue // notes too long: the line is not shown as priced
+		}
+		lines = append(lines, ValidLine{Index: i, Item: *it, Quantity: l.Quantity, Price: p, Amount: pricing.LineAmount(p.UnitPrice, l.Quantity), Notes: notes})
 	}
 	if len(errs) > 0 {
-		return nil, errs
+		return lines, errs
 	}
 	if total := Total(lines); total.GreaterThan(maxAmount) {
-		return nil, []UserError{{Field: []string{"lines"}, Code: CodeOrderTooLarge,
+		return lines, []UserError{{Field: []string{"lines"}, Code: CodeOrderTooLarge,
 			Message: fmt.Sprintf("The order amount may be at most %s.", maxAmount.StringFixed(2))}}
 	}
 	return lines, nil
@@ -471,4 +488,14 @@ func SafeMessage(s string) string {
 		return "no reason given"
 	}
 	return b.String()
+}
+
+// lineHasError reports whether errs hold an error of input line idx.
+func lineHasError(errs []UserError, idx string) bool {
+	for _, e := range errs {
+		if len(e.Field) >= 2 && e.Field[0] == "lines" && e.Field[1] == idx {
+			return true
+		}
+	}
+	return false
 }

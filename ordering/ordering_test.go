@@ -257,6 +257,7 @@ func TestValidateAccepts(t *testing.T) {
 			for i := range tt.want {
 				p, _ := testPrice(tt.want[i].Item, tt.want[i].Quantity)
 				tt.want[i].Price = p
+				tt.want[i].Index = i // every input line is valid here
 			}
 			if diff := cmp.Diff(tt.want, got, decimalEqual); diff != "" {
 				t.Errorf("Validate lines mismatch (-want +got):\n%s", diff)

@@ -86,7 +86,10 @@ type Buyer struct {
 
 // Order is a sales order as the API shows it.
 type Order struct {
-	// ID is Exact's OrderID once written, else the gateway's ID.
+	// ID is the order's stable ID: the gateway's ID for an order placed
+	// through the gateway, for its whole life (PENDING, OPEN, ...), and
+	// Exact's OrderID for an order entered in Exact (staff orders, or
+	// orders whose journal record this gateway does not hold).
 	ID string `json:"id"`
 	// GatewayID is the gateway's order ID ("" for orders entered in Exact).
 	GatewayID string `json:"gatewayId,omitempty"`
@@ -110,6 +113,23 @@ type Order struct {
 	Lines  []Line          `json:"lines"`
 	// Created is when Exact created the order, or the gateway accepted it.
 	Created time.Time `json:"created"`
+
+	// IdempotencyKey is the key the order was placed with ("" for orders
+	// entered in Exact). Updated is when the gateway last saw the order
+	// change: the journal record's last change or Exact's Modified,
+	// whichever is later (zero when unknown). Both come from the journal
+	// and Exact at read time, never from the journal's stored doc.
+	IdempotencyKey string    `json:"-"`
+	Updated        time.Time `json:"-"`
+
+	// DeliveryAddress and ShippingMethod are the records the order's
+	// validation used, when the order comes straight from Place (nil
+	// otherwise): the payload shows them without reading anything again,
+	// so a PENDING payload never fails on a lookup (ARCHITECTURE §6.2).
+	// Validated is true for such an order.
+	DeliveryAddress *erp.Address        `json:"-"`
+	ShippingMethod  *erp.ShippingMethod `json:"-"`
+	Validated       bool                `json:"-"`
 }
 
 // Line is one order line.
@@ -122,6 +142,9 @@ type Line struct {
 	// UnitPrice is the net unit price (Exact's NetPrice once written).
 	UnitPrice decimal.Decimal `json:"unitPrice"`
 	Amount    decimal.Decimal `json:"amount"`
+	// Item is the item validation used, on an order straight from Place
+	// (nil otherwise).
+	Item *erp.Item `json:"-"`
 }
 
 // Result is the outcome of Place: the order (nil when validation failed)
@@ -418,34 +441,15 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 	}
 	// A new attempt costs Exact reads: limited per buyer and minute. A
 	// replay above costs none and is never refused.
-	if err := s.o.Attempts.Allow(account); err != nil {
+	c, err := s.check(ctx, account, in)
+	if err != nil {
 		return nil, err
 	}
-
-	acct, err := s.o.Catalog.Account(ctx, account)
-	if errors.Is(err, erp.ErrNotFound) {
-		return nil, ErrForbidden
-	}
-	if err != nil {
-		return nil, &UnavailableError{Err: err}
-	}
-	if acct.Blocked {
-		return nil, ErrForbidden
-	}
-	facts, tooManyUnknown, err := s.facts(ctx, acct, in)
-	if err != nil {
-		return nil, &UnavailableError{Err: err}
-	}
-	if tooManyUnknown {
+	if len(c.uerrs) > 0 {
 		s.count(OutcomeInvalid)
-		return &Result{UserErrors: []ordering.UserError{{Field: []string{"lines"}, Code: ordering.CodeUnknownProduct,
-			Message: fmt.Sprintf("More than %d of the order's products are unknown; check the product references.", s.o.MaxUnknownRefs)}}}, nil
+		return &Result{UserErrors: c.uerrs}, nil
 	}
-	lines, uerrs := ordering.Validate(in, facts)
-	if len(uerrs) > 0 {
-		s.count(OutcomeInvalid)
-		return &Result{UserErrors: uerrs}, nil
-	}
+	acct, facts, lines := c.acct, c.facts, c.lines
 
 	id, err := newUUID()
 	if err != nil {
@@ -477,6 +481,84 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 	return s.send(ctx, rec, d, owner, true)
 }
 
+// checked is the outcome of check: the buyer's account, the facts
+// validation used, the priced lines without a user error and the user
+// errors.
+type checked struct {
+	acct  *erp.Account
+	facts ordering.Facts
+	lines []ordering.ValidLine
+	uerrs []ordering.UserError
+}
+
+// check is steps 1–2 of ARCHITECTURE §6 and the pricing of step 5, shared by
+// Place and Preview so both answer the same prices and user errors: the
+// attempt limiter, the buyer's account (ErrForbidden when unknown or
+// blocked), the facts (*UnavailableError when they cannot be had) and
+// ordering.Check. It writes nothing.
+func (s *Service) check(ctx context.Context, account string, in ordering.Input) (*checked, error) {
+	if err := s.o.Attempts.Allow(account); err != nil {
+		return nil, err
+	}
+	acct, err := s.o.Catalog.Account(ctx, account)
+	if errors.Is(err, erp.ErrNotFound) {
+		return nil, ErrForbidden
+	}
+	if err != nil {
+		return nil, &UnavailableError{Err: err}
+	}
+	if acct.Blocked {
+		return nil, ErrForbidden
+	}
+	facts, tooManyUnknown, err := s.facts(ctx, acct, in)
+	if err != nil {
+		return nil, &UnavailableError{Err: err}
+	}
+	c := &checked{acct: acct, facts: facts}
+	if tooManyUnknown {
+		c.uerrs = []ordering.UserError{{Field: []string{"lines"}, Code: ordering.CodeUnknownProduct,
+			Message: fmt.Sprintf("More than %d of the order's products are unknown; check the product references.", s.o.MaxUnknownRefs)}}
+		return c, nil
+	}
+	c.lines, c.uerrs = ordering.Check(in, facts)
+	return c, nil
+}
+
+// Preview is the outcome of Service.Preview.
+type Preview struct {
+	// Lines are the priced lines without a user error, in input order.
+	Lines []ordering.ValidLine
+	// Amount is the sum of Lines' amounts, excluding VAT; Currency the
+	// currency the buyer is quoted in.
+	Amount   decimal.Decimal
+	Currency string
+	// UserErrors are the errors Place would answer for the same input
+	// (never IDEMPOTENCY_KEY_REUSED or REJECTED_BY_ERP: Preview has no key
+	// and sends nothing).
+	UserErrors []ordering.UserError
+}
+
+// Preview prices and validates an order for b exactly as Place would (the
+// same check), and writes nothing: no journal record, no call that changes
+// Exact. It draws on the same per-buyer attempt limit as Place. Errors are
+// ErrForbidden, *TooManyAttemptsError and *UnavailableError, as for Place.
+func (s *Service) Preview(ctx context.Context, b Buyer, in ordering.Input) (*Preview, error) {
+	account := strings.ToLower(strings.TrimSpace(b.Account))
+	if !erp.IsGUID(account) {
+		return nil, ErrForbidden
+	}
+	c, err := s.check(ctx, account, in)
+	if err != nil {
+		return nil, err
+	}
+	p := &Preview{Lines: c.lines, UserErrors: c.uerrs, Amount: ordering.Total(c.lines),
+		Currency: pricing.BuyerFromAccount(*c.acct, s.o.Currency).Currency}
+	if len(c.lines) > 0 && c.lines[0].Price.Currency != "" {
+		p.Currency = c.lines[0].Price.Currency
+	}
+	return p, nil
+}
+
 // facts gathers what validation needs. tooManyUnknown is true when more
 // than MaxUnknownRefs distinct product references turned out unknown; the
 // lookups then stopped (so an order of 200 made-up codes costs one chunk's
@@ -494,6 +576,11 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 		if f.ShippingMethods, err = s.o.Catalog.ShippingMethods(ctx); err != nil {
 			return f, false, err
 		}
+	} else if acct.ShippingMethod != "" {
+		// Not needed to validate, only to show the account's default
+		// method on the payload: best effort, a failure only leaves the
+		// payload's shippingMethod null.
+		f.ShippingMethods, _ = s.o.Catalog.ShippingMethods(ctx)
 	}
 	if in.WarehouseID != nil {
 		if f.Warehouses, err = s.o.Catalog.Warehouses(ctx); err != nil {
@@ -652,10 +739,51 @@ func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input
 		req.SalesOrderLines = append(req.SalesOrderLines, erp.NewSalesOrderLine{
 			Item: l.Item.ID, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Discount: decimal.Zero,
 			Notes: ordering.CleanText(l.Notes, true)})
+		it := l.Item
 		o.Lines = append(o.Lines, Line{LineNumber: i + 1, ItemID: l.Item.ID, ItemCode: erp.Code(l.Item.Code),
-			Description: l.Item.Description, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Amount: l.Amount})
+			Description: l.Item.Description, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Amount: l.Amount, Item: &it})
+	}
+	o.Validated = true
+	for i := range f.DeliveryAddresses {
+		if a := f.DeliveryAddresses[i]; req.DeliveryAddress != "" && strings.EqualFold(a.ID, req.DeliveryAddress) {
+			o.DeliveryAddress = &a
+			break
+		}
+	}
+	for i := range f.ShippingMethods {
+		if m := f.ShippingMethods[i]; req.ShippingMethod != "" && strings.EqualFold(m.ID, req.ShippingMethod) {
+			o.ShippingMethod = &m
+			break
+		}
 	}
 	return doc{Order: o, Request: req}
+}
+
+// showValidated puts on o what validation used (shown, an order built by
+// build in this request): the delivery address and shipping method when
+// they are the order's, and each line's item by ID. It marks o Validated so
+// the payload reads nothing again. A nil or unvalidated shown changes
+// nothing (the worker's orders come from the journal, without them).
+func showValidated(o *Order, shown *Order) {
+	if shown == nil || !shown.Validated {
+		return
+	}
+	o.Validated = true
+	if a := shown.DeliveryAddress; a != nil && strings.EqualFold(a.ID, o.DeliveryAddressID) {
+		o.DeliveryAddress = a
+	}
+	if m := shown.ShippingMethod; m != nil && strings.EqualFold(m.ID, o.ShippingMethodID) {
+		o.ShippingMethod = m
+	}
+	items := map[string]*erp.Item{}
+	for _, l := range shown.Lines {
+		if l.Item != nil {
+			items[strings.ToLower(l.Item.ID)] = l.Item
+		}
+	}
+	for i := range o.Lines {
+		o.Lines[i].Item = items[strings.ToLower(o.Lines[i].ItemID)]
+	}
 }
 
 // mainDeliveryAddress is the account's main delivery address (Type 4),
@@ -731,9 +859,10 @@ func (s *Service) fromRecord(rec JournalRecord) (*Order, error) {
 	o := d.Order
 	o.GatewayID = rec.GatewayID
 	o.Created = rec.Created
+	o.IdempotencyKey, o.Updated = rec.IdempotencyKey, rec.Updated
 	switch rec.State {
 	case StateWritten:
-		o.ID, o.ExactID, o.OrderNumber, o.Status = rec.ExactID, rec.ExactID, rec.OrderNumber, StatusOpen
+		o.ID, o.ExactID, o.OrderNumber, o.Status = rec.GatewayID, rec.ExactID, rec.OrderNumber, StatusOpen
 	case StateRejected:
 		o.ID, o.Status, o.RejectionReason = rec.GatewayID, StatusRejected, rec.RejectionReason
 	default:
@@ -764,10 +893,16 @@ func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner stri
 		}
 		s.checkPrices(created, d.Request, log)
 		o := orderFromExact(*created, rec.GatewayID, s.o.Location)
+		// The gateway placed it: its ID stays the order's ID whatever
+		// Exact's Remarks say.
+		o.ID, o.GatewayID = rec.GatewayID, rec.GatewayID
+		o.IdempotencyKey = rec.IdempotencyKey
+		o.Updated = latest(o.Updated, now)
 		if len(o.Lines) == 0 {
 			// Exact's answer had no lines: show what was sent.
 			o.Lines, o.Amount = d.Order.Lines, d.Order.Amount
 		}
+		showValidated(&o, &d.Order)
 		return &Result{Order: &o}, nil
 	case isRejection(err):
 		reason := safeReason(err)
@@ -776,11 +911,12 @@ func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner stri
 			log.Error().Err(serr).Msg("journal: recording a rejection failed")
 		}
 		s.count(OutcomeRejected)
-		rec.State, rec.RejectionReason = StateRejected, reason
+		rec.State, rec.RejectionReason, rec.Updated = StateRejected, reason, now
 		o, derr := s.fromRecord(rec)
 		if derr != nil {
 			return nil, derr
 		}
+		showValidated(o, &d.Order)
 		return &Result{Order: o, UserErrors: []ordering.UserError{ordering.RejectedByERP(reason)}}, nil
 	default:
 		next := s.nextAttempt(rec.Attempts, now, err)
@@ -794,11 +930,12 @@ func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner stri
 		} else {
 			s.count(OutcomeRetryLater)
 		}
-		rec.State = StatePending
+		rec.State, rec.Updated = StatePending, now
 		o, derr := s.fromRecord(rec)
 		if derr != nil {
 			return nil, derr
 		}
+		showValidated(o, &d.Order)
 		return &Result{Order: o}, nil
 	}
 }
@@ -992,8 +1129,14 @@ func orderFromExact(so erp.SalesOrder, gatewayID string, loc *time.Location) Ord
 	if ref := refOf(so.Remarks); ref != "" {
 		gatewayID = ref
 	}
+	// The stable ID: the gateway's when there is one. List and Get confirm
+	// it against the journal (identify) before showing it.
+	stable := id
+	if gatewayID != "" {
+		stable = gatewayID
+	}
 	o := Order{
-		ID: id, ExactID: id, GatewayID: gatewayID, OrderNumber: so.OrderNumber, Status: orderStatus(so.Status),
+		ID: stable, ExactID: id, GatewayID: gatewayID, Updated: exactInstant(so.Modified, loc), OrderNumber: so.OrderNumber, Status: orderStatus(so.Status),
 		OrderDate: datePtr(so.OrderDate), DeliveryDate: datePtr(so.DeliveryDate), YourRef: so.YourRef,
 		Description: so.Description, DeliveryAddressID: so.DeliveryAddress, ShippingMethodID: so.ShippingMethod,
 		Currency: so.Currency, Amount: pricing.Round2(so.AmountFCExclVat), Created: exactInstant(so.Created, loc),
@@ -1025,4 +1168,12 @@ func setLines(o *Order, lines []erp.SalesOrderLine) {
 	if o.Amount.IsZero() {
 		o.Amount = sum
 	}
+}
+
+// latest returns the later of a and b.
+func latest(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

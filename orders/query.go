@@ -23,8 +23,8 @@ type Page struct {
 	HasNextPage bool
 }
 
-// Get returns one of the buyer's orders by Exact's OrderID or by the
-// gateway's ID (which keeps answering once the order is written). Unknown
+// Get returns one of the buyer's orders by the gateway's ID or by Exact's
+// OrderID; either way the order carries its stable ID (Order.ID). Unknown
 // IDs and other buyers' orders are ErrNotFound alike.
 func (s *Service) Get(ctx context.Context, b Buyer, id string) (*Order, error) {
 	account := strings.ToLower(strings.TrimSpace(b.Account))
@@ -57,7 +57,62 @@ func (s *Service) Get(ctx context.Context, b Buyer, id string) (*Order, error) {
 		return nil, fmt.Errorf("orders.Get: %w", err)
 	}
 	o := orderFromExact(*so, rec.GatewayID, s.o.Location)
+	if rec.GatewayID != "" {
+		// Asked by the gateway's ID: the record is the buyer's.
+		applyRecord(&o, rec)
+		return &o, nil
+	}
+	recs, err := s.o.Journal.ByAccount(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("orders.Get: %w", err)
+	}
+	newIdentity(recs).apply(&o)
 	return &o, nil
+}
+
+// applyRecord makes o, read from Exact, the order of journal record rec:
+// the gateway's ID as its stable ID, the idempotency key, and the later of
+// Exact's Modified and the record's last change as Updated.
+func applyRecord(o *Order, rec JournalRecord) {
+	o.ID, o.GatewayID = rec.GatewayID, rec.GatewayID
+	o.IdempotencyKey = rec.IdempotencyKey
+	o.Updated = latest(o.Updated, rec.Updated)
+}
+
+// identity gives orders read from Exact their stable ID using the buyer's
+// journal records: an order whose Remarks reference a record of the
+// buyer's, or whose OrderID a written record holds (staff may have edited
+// the Remarks), is the gateway's order and keeps the gateway's ID; any other
+// order (entered in Exact, or a reference this gateway has no record of) is
+// known by Exact's OrderID, which is then its stable ID.
+type identity struct {
+	byGateway, byExact map[string]JournalRecord
+	// matched holds the gateway IDs of the orders apply matched.
+	matched map[string]bool
+}
+
+func newIdentity(recs []JournalRecord) *identity {
+	id := &identity{byGateway: make(map[string]JournalRecord, len(recs)), byExact: map[string]JournalRecord{}, matched: map[string]bool{}}
+	for _, r := range recs {
+		id.byGateway[r.GatewayID] = r
+		if r.ExactID != "" {
+			id.byExact[strings.ToLower(r.ExactID)] = r
+		}
+	}
+	return id
+}
+
+func (id *identity) apply(o *Order) {
+	rec, ok := id.byGateway[o.GatewayID]
+	if !ok || o.GatewayID == "" {
+		rec, ok = id.byExact[o.ExactID]
+	}
+	if !ok {
+		o.ID, o.GatewayID, o.IdempotencyKey = o.ExactID, "", ""
+		return
+	}
+	applyRecord(o, rec)
+	id.matched[rec.GatewayID] = true
 }
 
 // newer orders a before b in the list: newest first, then by ID descending.
@@ -113,8 +168,14 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 		// drop what the cursor has passed.
 		before = time.UnixMilli(cur.T).Truncate(time.Second).Add(time.Second)
 	}
+	recs, err := s.o.Journal.ByAccount(ctx, account)
+	if err != nil {
+		return nil, fmt.Errorf("orders.List: %w", err)
+	}
+	// Each order once: an Exact order that is the gateway's takes its
+	// stable ID, and its journal record is not listed again.
+	ident := newIdentity(recs)
 	var fromExact []*Order
-	refs := map[string]bool{}
 	for so, err := range s.o.Exact.Orders(ctx, account, before) {
 		if err != nil {
 			var ee *erp.Error
@@ -128,6 +189,7 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 			return nil, fmt.Errorf("orders.List: %w", err)
 		}
 		o := orderFromExact(*so, "", s.o.Location)
+		ident.apply(&o)
 		if !afterCursor(&o, cur) {
 			continue
 		}
@@ -136,17 +198,14 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 		if n := len(fromExact); n > first && o.Created.UnixMilli() != fromExact[n-1].Created.UnixMilli() {
 			break
 		}
-		if o.GatewayID != "" {
-			refs[o.GatewayID] = true
-		}
 		fromExact = append(fromExact, &o)
 	}
-	recs, err := s.o.Journal.ByAccount(ctx, account, StatePending, StateRejected)
-	if err != nil {
-		return nil, fmt.Errorf("orders.List: %w", err)
-	}
+	refs := ident.matched
 	all := fromExact
 	for _, rec := range recs {
+		if rec.State != StatePending && rec.State != StateRejected {
+			continue // written: listed from Exact
+		}
 		if refs[rec.GatewayID] {
 			continue // landed in Exact already; shown from there
 		}

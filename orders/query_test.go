@@ -46,9 +46,13 @@ func TestGetAndListOrders(t *testing.T) {
 	}
 
 	// order(id): by either ID for the owner; NOT_FOUND for anyone else.
-	for _, id := range []string{written.ID, written.GatewayID, strings.ToUpper(written.ID), rejected.ID, pending.ID} {
-		if _, err := e.svc.Get(ctx, a, id); err != nil {
+	for _, id := range []string{written.ID, written.GatewayID, written.ExactID, strings.ToUpper(written.ExactID), strings.ToUpper(written.ID), rejected.ID, pending.ID} {
+		if got, err := e.svc.Get(ctx, a, id); err != nil {
 			t.Errorf("Get(%s) by its buyer: %v", id, err)
+		} else if !strings.EqualFold(id, written.ExactID) && got.ID != strings.ToLower(id) {
+			t.Errorf("Get(%s).ID = %s; want the stable ID asked for", id, got.ID)
+		} else if strings.EqualFold(id, written.ExactID) && (got.ID != written.GatewayID || got.IdempotencyKey != "written") {
+			t.Errorf("Get(Exact's ID %s) = id %s key %q; want the stable gateway ID %s and key \"written\"", id, got.ID, got.IdempotencyKey, written.GatewayID)
 		}
 		if o, err := e.svc.Get(ctx, other, id); !errors.Is(err, orders.ErrNotFound) {
 			t.Errorf("Get(%s) by another buyer = %+v, %v; want ErrNotFound", id, o, err)
@@ -88,8 +92,8 @@ func TestGetAndListOrders(t *testing.T) {
 		}
 	}
 	// The dropped order landed in Exact: listed once, from Exact.
-	if droppedInExact == nil || droppedInExact.Status != orders.StatusOpen || seen[dropped.ID] {
-		t.Errorf("dropped order listed as %+v (gateway ID listed: %t); want once, OPEN from Exact", droppedInExact, seen[dropped.ID])
+	if droppedInExact == nil || droppedInExact.Status != orders.StatusOpen || droppedInExact.ID != dropped.ID || droppedInExact.ExactID == "" {
+		t.Errorf("dropped order listed as %+v; want once, OPEN from Exact, under its stable ID %s", droppedInExact, dropped.ID)
 	}
 	staff := 0
 	for _, o := range all.Orders {
