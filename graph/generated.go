@@ -95,6 +95,22 @@ type ComplexityRoot struct {
 		PlaceOrder func(childComplexity int, input model.PlaceOrderInput) int
 	}
 
+	OrderPreview struct {
+		Amount     func(childComplexity int) int
+		Lines      func(childComplexity int) int
+		UserErrors func(childComplexity int) int
+	}
+
+	OrderPreviewLine struct {
+		Amount            func(childComplexity int) int
+		AvailableQuantity func(childComplexity int) int
+		Index             func(childComplexity int) int
+		Product           func(childComplexity int) int
+		Quantity          func(childComplexity int) int
+		Source            func(childComplexity int) int
+		UnitPrice         func(childComplexity int) int
+	}
+
 	PageInfo struct {
 		EndCursor   func(childComplexity int) int
 		HasNextPage func(childComplexity int) int
@@ -156,6 +172,7 @@ type ComplexityRoot struct {
 	Query struct {
 		ItemGroups      func(childComplexity int) int
 		Order           func(childComplexity int, id string) int
+		PreviewOrder    func(childComplexity int, input model.OrderPreviewInput) int
 		Product         func(childComplexity int, id *string, code *string) int
 		Products        func(childComplexity int, first *int, after *string, search *string, itemGroup *string) int
 		ProductsByCode  func(childComplexity int, codes []string) int
@@ -169,13 +186,16 @@ type ComplexityRoot struct {
 		DeliveryAddress func(childComplexity int) int
 		DeliveryDate    func(childComplexity int) int
 		Description     func(childComplexity int) int
+		ExactOrderID    func(childComplexity int) int
 		ID              func(childComplexity int) int
+		IdempotencyKey  func(childComplexity int) int
 		Lines           func(childComplexity int) int
 		OrderDate       func(childComplexity int) int
 		OrderNumber     func(childComplexity int) int
 		RejectionReason func(childComplexity int) int
 		ShippingMethod  func(childComplexity int) int
 		Status          func(childComplexity int) int
+		UpdatedAt       func(childComplexity int) int
 		YourReference   func(childComplexity int) int
 	}
 
@@ -264,8 +284,11 @@ type QueryResolver interface {
 	ShippingMethods(ctx context.Context) ([]*model.ShippingMethod, error)
 	Viewer(ctx context.Context) (*model.Customer, error)
 	Order(ctx context.Context, id string) (*model.SalesOrder, error)
+	PreviewOrder(ctx context.Context, input model.OrderPreviewInput) (*model.OrderPreview, error)
 }
 type SalesOrderResolver interface {
+	ExactOrderID(ctx context.Context, obj *model.SalesOrder) (*string, error)
+
 	DeliveryAddress(ctx context.Context, obj *model.SalesOrder) (*model.Address, error)
 	ShippingMethod(ctx context.Context, obj *model.SalesOrder) (*model.ShippingMethod, error)
 	Amount(ctx context.Context, obj *model.SalesOrder) (*model.Money, error)
@@ -531,6 +554,68 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Mutation.PlaceOrder(childComplexity, args["input"].(model.PlaceOrderInput)), true
 
+	case "OrderPreview.amount":
+		if e.ComplexityRoot.OrderPreview.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreview.Amount(childComplexity), true
+	case "OrderPreview.lines":
+		if e.ComplexityRoot.OrderPreview.Lines == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreview.Lines(childComplexity), true
+	case "OrderPreview.userErrors":
+		if e.ComplexityRoot.OrderPreview.UserErrors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreview.UserErrors(childComplexity), true
+
+	case "OrderPreviewLine.amount":
+		if e.ComplexityRoot.OrderPreviewLine.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreviewLine.Amount(childComplexity), true
+	case "OrderPreviewLine.availableQuantity":
+		if e.ComplexityRoot.OrderPreviewLine.AvailableQuantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreviewLine.AvailableQuantity(childComplexity), true
+	case "OrderPreviewLine.index":
+		if e.ComplexityRoot.OrderPreviewLine.Index == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreviewLine.Index(childComplexity), true
+	case "OrderPreviewLine.product":
+		if e.ComplexityRoot.OrderPreviewLine.Product == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreviewLine.Product(childComplexity), true
+	case "OrderPreviewLine.quantity":
+		if e.ComplexityRoot.OrderPreviewLine.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreviewLine.Quantity(childComplexity), true
+	case "OrderPreviewLine.source":
+		if e.ComplexityRoot.OrderPreviewLine.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreviewLine.Source(childComplexity), true
+	case "OrderPreviewLine.unitPrice":
+		if e.ComplexityRoot.OrderPreviewLine.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderPreviewLine.UnitPrice(childComplexity), true
+
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
 			break
@@ -770,6 +855,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Order(childComplexity, args["id"].(string)), true
+	case "Query.previewOrder":
+		if e.ComplexityRoot.Query.PreviewOrder == nil {
+			break
+		}
+
+		args, err := ec.field_Query_previewOrder_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.PreviewOrder(childComplexity, args["input"].(model.OrderPreviewInput)), true
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
 			break
@@ -846,12 +942,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SalesOrder.Description(childComplexity), true
+	case "SalesOrder.exactOrderId":
+		if e.ComplexityRoot.SalesOrder.ExactOrderID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesOrder.ExactOrderID(childComplexity), true
 	case "SalesOrder.id":
 		if e.ComplexityRoot.SalesOrder.ID == nil {
 			break
 		}
 
 		return e.ComplexityRoot.SalesOrder.ID(childComplexity), true
+	case "SalesOrder.idempotencyKey":
+		if e.ComplexityRoot.SalesOrder.IdempotencyKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesOrder.IdempotencyKey(childComplexity), true
 	case "SalesOrder.lines":
 		if e.ComplexityRoot.SalesOrder.Lines == nil {
 			break
@@ -888,6 +996,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SalesOrder.Status(childComplexity), true
+	case "SalesOrder.updatedAt":
+		if e.ComplexityRoot.SalesOrder.UpdatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SalesOrder.UpdatedAt(childComplexity), true
 	case "SalesOrder.yourReference":
 		if e.ComplexityRoot.SalesOrder.YourReference == nil {
 			break
@@ -1086,6 +1200,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("OrderLineInput", ec.unmarshalInputOrderLineInput),
+			graphql.NewInputUnmarshaler("OrderPreviewInput", ec.unmarshalInputOrderPreviewInput),
 			graphql.NewInputUnmarshaler("PlaceOrderInput", ec.unmarshalInputPlaceOrderInput),
 		)
 	}
@@ -1287,6 +1402,38 @@ func (ec *executionContext) childFields_Money(ctx context.Context, field graphql
 	return nil, fmt.Errorf("no field named %q was found under type Money", field.Name)
 }
 
+func (ec *executionContext) childFields_OrderPreview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lines":
+		return ec.fieldContext_OrderPreview_lines(ctx, field)
+	case "amount":
+		return ec.fieldContext_OrderPreview_amount(ctx, field)
+	case "userErrors":
+		return ec.fieldContext_OrderPreview_userErrors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderPreview", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderPreviewLine(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "index":
+		return ec.fieldContext_OrderPreviewLine_index(ctx, field)
+	case "product":
+		return ec.fieldContext_OrderPreviewLine_product(ctx, field)
+	case "quantity":
+		return ec.fieldContext_OrderPreviewLine_quantity(ctx, field)
+	case "unitPrice":
+		return ec.fieldContext_OrderPreviewLine_unitPrice(ctx, field)
+	case "amount":
+		return ec.fieldContext_OrderPreviewLine_amount(ctx, field)
+	case "source":
+		return ec.fieldContext_OrderPreviewLine_source(ctx, field)
+	case "availableQuantity":
+		return ec.fieldContext_OrderPreviewLine_availableQuantity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderPreviewLine", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -1407,6 +1554,12 @@ func (ec *executionContext) childFields_SalesOrder(ctx context.Context, field gr
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_SalesOrder_id(ctx, field)
+	case "exactOrderId":
+		return ec.fieldContext_SalesOrder_exactOrderId(ctx, field)
+	case "idempotencyKey":
+		return ec.fieldContext_SalesOrder_idempotencyKey(ctx, field)
+	case "updatedAt":
+		return ec.fieldContext_SalesOrder_updatedAt(ctx, field)
 	case "orderNumber":
 		return ec.fieldContext_SalesOrder_orderNumber(ctx, field)
 	case "status":
@@ -1738,6 +1891,20 @@ func (ec *executionContext) field_Query_order_args(ctx context.Context, rawArgs 
 		return nil, err
 	}
 	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_previewOrder_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.OrderPreviewInput, error) {
+			return ec.unmarshalNOrderPreviewInput2githubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderPreviewInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
 	return args, nil
 }
 
@@ -2825,6 +2992,290 @@ func (ec *executionContext) fieldContext_Mutation_placeOrder(ctx context.Context
 		return fc, err
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _OrderPreview_lines(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreview_lines(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Lines, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.OrderPreviewLine) graphql.Marshaler {
+			return ec.marshalNOrderPreviewLine2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderPreviewLineᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreview_lines(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPreview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderPreviewLine(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPreview_amount(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreview_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalOMoney2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreview_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPreview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPreview_userErrors(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreview_userErrors(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UserErrors, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.UserError) graphql.Marshaler {
+			return ec.marshalNUserError2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐUserErrorᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreview_userErrors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPreview",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_UserError(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPreviewLine_index(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreviewLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreviewLine_index(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Index, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreviewLine_index(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPreviewLine", field, false, false, "Int")
+}
+
+func (ec *executionContext) _OrderPreviewLine_product(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreviewLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreviewLine_product(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Product, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Product) graphql.Marshaler {
+			return ec.marshalNProduct2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐProduct(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreviewLine_product(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPreviewLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Product(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPreviewLine_quantity(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreviewLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreviewLine_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.Decimal) graphql.Marshaler {
+			return ec.marshalNDecimal2githubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreviewLine_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPreviewLine", field, false, false, "Decimal")
+}
+
+func (ec *executionContext) _OrderPreviewLine_unitPrice(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreviewLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreviewLine_unitPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreviewLine_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPreviewLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPreviewLine_amount(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreviewLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreviewLine_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Money) graphql.Marshaler {
+			return ec.marshalNMoney2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreviewLine_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "OrderPreviewLine",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Money(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _OrderPreviewLine_source(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreviewLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreviewLine_source(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Source, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v model.PriceSource) graphql.Marshaler {
+			return ec.marshalNPriceSource2githubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐPriceSource(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreviewLine_source(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPreviewLine", field, false, false, "PriceSource")
+}
+
+func (ec *executionContext) _OrderPreviewLine_availableQuantity(ctx context.Context, field graphql.CollectedField, obj *model.OrderPreviewLine) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_OrderPreviewLine_availableQuantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvailableQuantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.Decimal) graphql.Marshaler {
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_OrderPreviewLine_availableQuantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("OrderPreviewLine", field, false, false, "Decimal")
 }
 
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
@@ -4054,6 +4505,50 @@ func (ec *executionContext) fieldContext_Query_order(ctx context.Context, field 
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_previewOrder(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_previewOrder(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().PreviewOrder(ctx, fc.Args["input"].(model.OrderPreviewInput))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.OrderPreview) graphql.Marshaler {
+			return ec.marshalNOrderPreview2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderPreview(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_previewOrder(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_OrderPreview(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_previewOrder_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4151,6 +4646,75 @@ func (ec *executionContext) _SalesOrder_id(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_SalesOrder_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("SalesOrder", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SalesOrder_exactOrderId(ctx context.Context, field graphql.CollectedField, obj *model.SalesOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesOrder_exactOrderId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SalesOrder().ExactOrderID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOID2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesOrder_exactOrderId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesOrder", field, true, true, "ID")
+}
+
+func (ec *executionContext) _SalesOrder_idempotencyKey(ctx context.Context, field graphql.CollectedField, obj *model.SalesOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesOrder_idempotencyKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IdempotencyKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesOrder_idempotencyKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesOrder", field, false, false, "String")
+}
+
+func (ec *executionContext) _SalesOrder_updatedAt(ctx context.Context, field graphql.CollectedField, obj *model.SalesOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SalesOrder_updatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UpdatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.DateTime) graphql.Marshaler {
+			return ec.marshalODateTime2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDateTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SalesOrder_updatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SalesOrder", field, false, false, "DateTime")
 }
 
 func (ec *executionContext) _SalesOrder_orderNumber(ctx context.Context, field graphql.CollectedField, obj *model.SalesOrder) (ret graphql.Marshaler) {
@@ -6317,6 +6881,76 @@ func UnmarshalOrderLineInput(ctx context.Context, raw any) (model.OrderLineInput
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputOrderPreviewInput(ctx context.Context, obj any) (model.OrderPreviewInput, error) {
+	var it model.OrderPreviewInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"lines", "deliveryAddressId", "shippingMethodId", "warehouseId", "deliveryDate"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "lines":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("lines"))
+			data, err := ec.unmarshalNOrderLineInput2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderLineInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Lines = data
+		case "deliveryAddressId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryAddressId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryAddressID = data
+		case "shippingMethodId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("shippingMethodId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ShippingMethodID = data
+		case "warehouseId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("warehouseId"))
+			data, err := ec.unmarshalOID2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WarehouseID = data
+		case "deliveryDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("deliveryDate"))
+			data, err := ec.unmarshalODate2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDate(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DeliveryDate = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalOrderPreviewInput unmarshals raw into the OrderPreviewInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalOrderPreviewInput(ctx context.Context, raw any) (model.OrderPreviewInput, error) {
+	var out model.OrderPreviewInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "OrderPreviewInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPlaceOrderInput(ctx context.Context, obj any) (model.PlaceOrderInput, error) {
 	var it model.PlaceOrderInput
 	if obj == nil {
@@ -6773,6 +7407,112 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 				return ec._Mutation_placeOrder(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderPreviewImplementors = []string{"OrderPreview"}
+
+func (ec *executionContext) _OrderPreview(ctx context.Context, sel ast.SelectionSet, obj *model.OrderPreview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderPreviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderPreview")
+		case "lines":
+			out.Values[i] = ec._OrderPreview_lines(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._OrderPreview_amount(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "userErrors":
+			out.Values[i] = ec._OrderPreview_userErrors(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var orderPreviewLineImplementors = []string{"OrderPreviewLine"}
+
+func (ec *executionContext) _OrderPreviewLine(ctx context.Context, sel ast.SelectionSet, obj *model.OrderPreviewLine) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, orderPreviewLineImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("OrderPreviewLine")
+		case "index":
+			out.Values[i] = ec._OrderPreviewLine_index(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "product":
+			out.Values[i] = ec._OrderPreviewLine_product(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._OrderPreviewLine_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "unitPrice":
+			out.Values[i] = ec._OrderPreviewLine_unitPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amount":
+			out.Values[i] = ec._OrderPreviewLine_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "source":
+			out.Values[i] = ec._OrderPreviewLine_source(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "availableQuantity":
+			out.Values[i] = ec._OrderPreviewLine_availableQuantity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				out.Invalids++
 			}
 		default:
@@ -7259,6 +7999,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_order(ctx, field)
 				})
+		case "previewOrder":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_previewOrder(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -7304,6 +8050,22 @@ func (ec *executionContext) _SalesOrder(ctx context.Context, sel ast.SelectionSe
 		case "id":
 			out.Values[i] = ec._SalesOrder_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "exactOrderId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SalesOrder_exactOrderId(ctx, field, obj)
+				})
+		case "idempotencyKey":
+			out.Values[i] = ec._SalesOrder_idempotencyKey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "updatedAt":
+			out.Values[i] = ec._SalesOrder_updatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "orderNumber":
@@ -8281,6 +9043,43 @@ func (ec *executionContext) unmarshalNOrderLineInput2ᚖgithubᚗcomᚋexactql�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNOrderPreview2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderPreview(ctx context.Context, sel ast.SelectionSet, v *model.OrderPreview) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OrderPreview!")
+		return graphql.Null
+	}
+	return ec._OrderPreview(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNOrderPreviewInput2githubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderPreviewInput(ctx context.Context, v any) (model.OrderPreviewInput, error) {
+	res, err := ec.unmarshalInputOrderPreviewInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOrderPreviewLine2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderPreviewLineᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.OrderPreviewLine) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNOrderPreviewLine2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderPreviewLine(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNOrderPreviewLine2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderPreviewLine(ctx context.Context, sel ast.SelectionSet, v *model.OrderPreviewLine) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "OrderPreviewLine!")
+		return graphql.Null
+	}
+	return ec._OrderPreviewLine(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNOrderStatus2githubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐOrderStatus(ctx context.Context, v any) (model.OrderStatus, error) {
 	var res model.OrderStatus
 	err := res.UnmarshalGQL(v)
@@ -8843,6 +9642,22 @@ func (ec *executionContext) marshalODate2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋg
 	return v
 }
 
+func (ec *executionContext) unmarshalODateTime2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDateTime(ctx context.Context, v any) (*model.DateTime, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.DateTime)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODateTime2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDateTime(ctx context.Context, sel ast.SelectionSet, v *model.DateTime) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalODecimal2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDecimal(ctx context.Context, v any) (*model.Decimal, error) {
 	if v == nil {
 		return nil, nil
@@ -8900,6 +9715,13 @@ func (ec *executionContext) marshalOItemGroup2ᚖgithubᚗcomᚋexactqlᚋexactq
 		return graphql.Null
 	}
 	return ec._ItemGroup(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOMoney2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐMoney(ctx context.Context, sel ast.SelectionSet, v *model.Money) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Money(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOPrice2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐPrice(ctx context.Context, sel ast.SelectionSet, v *model.Price) graphql.Marshaler {

@@ -56,8 +56,35 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*model.SalesOrder
 	return orderModel(o, b.Account), nil
 }
 
+// PreviewOrder is the resolver for the previewOrder field.
+func (r *queryResolver) PreviewOrder(ctx context.Context, input model.OrderPreviewInput) (*model.OrderPreview, error) {
+	b, err := buyer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if r.Deps.Orders == nil {
+		return nil, &UpstreamError{Err: errors.New("order service not configured")}
+	}
+	// Same input mapping and the same orders check as placeOrder.
+	p, err := r.Deps.Orders.Preview(ctx, b, previewInput(input))
+	if err != nil {
+		return nil, orderErr(err)
+	}
+	return r.previewModel(ctx, p), nil
+}
+
+// ExactOrderID is the resolver for the exactOrderId field.
+func (r *salesOrderResolver) ExactOrderID(ctx context.Context, obj *model.SalesOrder) (*string, error) {
+	return strPtr(obj.ExactOrderID), nil
+}
+
 // DeliveryAddress is the resolver for the deliveryAddress field.
 func (r *salesOrderResolver) DeliveryAddress(ctx context.Context, obj *model.SalesOrder) (*model.Address, error) {
+	if obj.Validated {
+		// Straight from placeOrder: the address validation used, never a
+		// second read (a PENDING payload carries no error).
+		return obj.KnownDeliveryAddress, nil
+	}
 	if obj.DeliveryAddressID == "" || obj.AccountID == "" {
 		return nil, nil
 	}
@@ -75,6 +102,11 @@ func (r *salesOrderResolver) DeliveryAddress(ctx context.Context, obj *model.Sal
 
 // ShippingMethod is the resolver for the shippingMethod field.
 func (r *salesOrderResolver) ShippingMethod(ctx context.Context, obj *model.SalesOrder) (*model.ShippingMethod, error) {
+	if obj.Validated {
+		// Straight from placeOrder: what validation read, or null when the
+		// account's default method was not at hand then.
+		return obj.KnownShippingMethod, nil
+	}
 	if obj.ShippingMethodID == "" {
 		return nil, nil
 	}
@@ -114,6 +146,10 @@ func (r *salesOrderResolver) Lines(ctx context.Context, obj *model.SalesOrder) (
 
 // Product is the resolver for the product field.
 func (r *salesOrderLineResolver) Product(ctx context.Context, obj *model.SalesOrderLine) (*model.Product, error) {
+	if obj.KnownItem != nil {
+		// The item validation used (placeOrder's payload).
+		return productOf(*obj.KnownItem), nil
+	}
 	if obj.ItemID == "" {
 		return nil, nil
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 
+	"github.com/shopspring/decimal"
+
+	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/exactql/exactql/ordering"
 	"github.com/exactql/exactql/orders"
@@ -15,6 +18,7 @@ type OrderService interface {
 	Place(ctx context.Context, b orders.Buyer, key string, in ordering.Input) (*orders.Result, error)
 	Get(ctx context.Context, b orders.Buyer, id string) (*orders.Order, error)
 	List(ctx context.Context, b orders.Buyer, first int, after string) (*orders.Page, error)
+	Preview(ctx context.Context, b orders.Buyer, in ordering.Input) (*orders.Preview, error)
 }
 
 var _ OrderService = (*orders.Service)(nil)
@@ -73,6 +77,49 @@ func orderInput(in model.PlaceOrderInput) ordering.Input {
 	return out
 }
 
+// previewInput maps previewOrder's input onto the order input placeOrder
+// validates (no key, no texts: those are placeOrder's own).
+func previewInput(in model.OrderPreviewInput) ordering.Input {
+	return orderInput(model.PlaceOrderInput{Lines: in.Lines, DeliveryAddressID: in.DeliveryAddressID,
+		ShippingMethodID: in.ShippingMethodID, WarehouseID: in.WarehouseID, DeliveryDate: in.DeliveryDate})
+}
+
+// previewModel maps a preview. Each line's available stock is read through
+// the request's loaders (cached like Product.availableQuantity); a figure
+// that cannot be had is null, never an error: the preview's prices and
+// errors stand on their own.
+func (r *Resolver) previewModel(ctx context.Context, p *orders.Preview) *model.OrderPreview {
+	out := &model.OrderPreview{Lines: make([]*model.OrderPreviewLine, 0, len(p.Lines)), UserErrors: userErrors(p.UserErrors)}
+	if len(p.Lines) > 0 {
+		out.Amount = money(p.Amount, p.Currency)
+	}
+	l := r.loaders(ctx)
+	for _, vl := range p.Lines {
+		line := &model.OrderPreviewLine{Index: vl.Index, Product: productOf(vl.Item), Quantity: model.NewDecimal(vl.Quantity),
+			UnitPrice: money(vl.Price.UnitPrice, vl.Price.Currency), Amount: money(vl.Amount, vl.Price.Currency),
+			Source: model.PriceSource(vl.Price.Source)}
+		if e, err := l.Stock(ctx, vl.Item.ID); err == nil {
+			d := model.NewDecimal(availableOf(e.Rows))
+			line.AvailableQuantity = &d
+		}
+		out.Lines = append(out.Lines, line)
+	}
+	return out
+}
+
+// availableOf sums the positive available quantity (current stock less
+// planned stock out) over an item's warehouse rows, as
+// Product.availableQuantity does.
+func availableOf(rows []erp.ItemWarehouse) decimal.Decimal {
+	sum := decimal.Zero
+	for _, row := range rows {
+		if a := row.CurrentStock.Sub(row.PlannedStockOut); a.IsPositive() {
+			sum = sum.Add(a)
+		}
+	}
+	return sum
+}
+
 func dateModel(d *pricing.Date) *model.Date {
 	if d == nil || d.IsZero() {
 		return nil
@@ -92,7 +139,18 @@ func orderModel(o *orders.Order, account string) *model.SalesOrder {
 	m := &model.SalesOrder{ID: o.ID, Status: model.OrderStatus(o.Status), RejectionReason: strPtr(o.RejectionReason),
 		OrderDate: dateModel(o.OrderDate), DeliveryDate: dateModel(o.DeliveryDate), YourReference: strPtr(o.YourRef),
 		Description: strPtr(o.Description), AccountID: account, ExactOrderID: o.ExactID,
-		DeliveryAddressID: o.DeliveryAddressID, ShippingMethodID: o.ShippingMethodID, Currency: o.Currency}
+		DeliveryAddressID: o.DeliveryAddressID, ShippingMethodID: o.ShippingMethodID, Currency: o.Currency,
+		IdempotencyKey: strPtr(o.IdempotencyKey), Validated: o.Validated}
+	if !o.Updated.IsZero() {
+		u := model.NewDateTime(o.Updated)
+		m.UpdatedAt = &u
+	}
+	if o.DeliveryAddress != nil {
+		m.KnownDeliveryAddress = addressModel(*o.DeliveryAddress)
+	}
+	if sm := o.ShippingMethod; sm != nil {
+		m.KnownShippingMethod = &model.ShippingMethod{ID: sm.ID, Code: erp.Code(sm.Code), Description: sm.Description}
+	}
 	amount := o.Amount
 	m.Amount = &amount
 	if o.OrderNumber != 0 {
@@ -103,7 +161,7 @@ func orderModel(o *orders.Order, account string) *model.SalesOrder {
 	for _, l := range o.Lines {
 		m.KnownLines = append(m.KnownLines, &model.SalesOrderLine{LineNumber: l.LineNumber, ProductCode: l.ItemCode,
 			Description: strPtr(l.Description), Quantity: model.NewDecimal(l.Quantity),
-			UnitPrice: money(l.UnitPrice, o.Currency), Amount: money(l.Amount, o.Currency), ItemID: l.ItemID})
+			UnitPrice: money(l.UnitPrice, o.Currency), Amount: money(l.Amount, o.Currency), ItemID: l.ItemID, KnownItem: l.Item})
 	}
 	return m
 }

@@ -118,6 +118,19 @@ type SalesOrder struct {
 	// order, or an Exact order read with its lines expanded). Nil means the
 	// lines resolver must fetch them by ExactOrderID.
 	KnownLines []*SalesOrderLine
+
+	// IdempotencyKey is the key the order was placed with (nil for orders
+	// entered in Exact); UpdatedAt when the gateway last saw it change.
+	IdempotencyKey *string
+	UpdatedAt      *DateTime
+	// Validated marks an order straight from placeOrder: its address,
+	// shipping method and lines' products are the ones validation used
+	// (KnownDeliveryAddress, KnownShippingMethod, SalesOrderLine.KnownItem),
+	// and the resolvers read nothing again (a PENDING payload never
+	// carries an error).
+	Validated            bool
+	KnownDeliveryAddress *Address
+	KnownShippingMethod  *ShippingMethod
 }
 
 // SalesOrderLine is the GraphQL SalesOrderLine type; ItemID feeds the product
@@ -132,6 +145,9 @@ type SalesOrderLine struct {
 
 	// ItemID is the Exact item ID of the line.
 	ItemID string
+	// KnownItem is the item validation used, on an order straight from
+	// placeOrder (nil otherwise): the product resolver shows it as is.
+	KnownItem *erp.Item
 }
 
 // OrderStatusFromERP maps an Exact sales order status code. An unknown code

@@ -48,6 +48,35 @@ type OrderLineInput struct {
 	Notes       *string `json:"notes,omitempty"`
 }
 
+type OrderPreview struct {
+	// Lines priced as placeOrder would send them; lines with a userError are left out.
+	Lines []*OrderPreviewLine `json:"lines"`
+	// Sum of the line amounts, excluding VAT.
+	Amount *Money `json:"amount,omitempty"`
+	// The same userErrors placeOrder would answer for this cart (except IDEMPOTENCY_KEY_REUSED and REJECTED_BY_ERP).
+	UserErrors []*UserError `json:"userErrors"`
+}
+
+type OrderPreviewInput struct {
+	Lines             []*OrderLineInput `json:"lines"`
+	DeliveryAddressID *string           `json:"deliveryAddressId,omitempty"`
+	ShippingMethodID  *string           `json:"shippingMethodId,omitempty"`
+	WarehouseID       *string           `json:"warehouseId,omitempty"`
+	DeliveryDate      *Date             `json:"deliveryDate,omitempty"`
+}
+
+type OrderPreviewLine struct {
+	// Position of the line in the input, from 0.
+	Index     int         `json:"index"`
+	Product   *Product    `json:"product"`
+	Quantity  Decimal     `json:"quantity"`
+	UnitPrice *Money      `json:"unitPrice"`
+	Amount    *Money      `json:"amount"`
+	Source    PriceSource `json:"source"`
+	// Available stock over all warehouses at preview time (null when unknown); a shortfall is no error.
+	AvailableQuantity *Decimal `json:"availableQuantity,omitempty"`
+}
+
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`

@@ -150,11 +150,14 @@ func costSlice[T any](per int) func([]T) int64 {
 // Items returns the items with the given IDs in order; nil where unknown.
 func (r *Reader) Items(ctx context.Context, ids []string) ([]*erp.Item, error) {
 	keys := r.keys(r.kItem.Name, nil, ids)
+	var loaded itemsLoaded // from Exact, to seed by code (seedItems)
+	defer func() { r.seedItems(ctx, loaded.get(), true) }()
 	vals, found, err := cache.GetMany(ctx, r.c, r.kItem, keys, func(ctx context.Context, missing []string) (map[string]erp.Item, error) {
 		items, err := r.up.ItemsByIDs(ctx, idsOf(missing))
 		if err != nil {
 			return nil, err
 		}
+		loaded.set(items)
 		return byKey(r, r.kItem.Name, nil, items, func(it erp.Item) string { return strings.ToLower(it.ID) }), nil
 	}, costOf[erp.Item](768))
 	if err != nil {
@@ -178,6 +181,8 @@ func (r *Reader) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item, 
 		norm[i] = strings.ToLower(c)
 	}
 	keys := r.keys(r.kItemCode.Name, nil, norm)
+	var loaded itemsLoaded // from Exact, to seed by ID (seedItems)
+	defer func() { r.seedItems(ctx, loaded.get(), false) }()
 	vals, found, err := cache.GetMany(ctx, r.c, r.kItemCode, keys, func(ctx context.Context, missing []string) (map[string]erp.Item, error) {
 		// Keys are lower-cased; ask Exact with the caller's spelling (Exact
 		// compares case-insensitively), mapping back by lower case.
@@ -197,6 +202,7 @@ func (r *Reader) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item, 
 		if err != nil {
 			return nil, err
 		}
+		loaded.set(items)
 		return byKey(r, r.kItemCode.Name, nil, items, func(it erp.Item) string { return strings.ToLower(it.Code) }), nil
 	}, costOf[erp.Item](768))
 	if err != nil {
