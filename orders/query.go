@@ -217,6 +217,7 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 			all = append(all, o)
 		}
 	}
+	all = s.dropLanded(ctx, account, all, cur != nil)
 	slices.SortStableFunc(all, newer)
 	if len(all) > first {
 		all, page.HasNextPage = all[:first], true
@@ -249,4 +250,39 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 		page.Cursors = append(page.Cursors, s.encodeCursor(account, o))
 	}
 	return page, nil
+}
+
+// dropLanded removes from os the PENDING orders that have in fact landed in
+// Exact while the worker has not yet recorded it. On the first page such an
+// order is matched above (its Exact order is newer, so it was read); on a
+// later page its Exact order may sit on an earlier page, before the cursor,
+// and the pending copy would list the order twice. Only later pages showing
+// a pending order pay for this one search (the worker's own, by Created and
+// reference). It is best effort: when Exact fails here the pending copy is
+// shown, as it is to the order(id) of the same moment.
+func (s *Service) dropLanded(ctx context.Context, account string, os []*Order, laterPage bool) []*Order {
+	if !laterPage {
+		return os
+	}
+	var oldest time.Time
+	for _, o := range os {
+		if o.Status == StatusPending && (oldest.IsZero() || o.Created.Before(oldest)) {
+			oldest = o.Created
+		}
+	}
+	if oldest.IsZero() {
+		return os
+	}
+	found, err := s.o.Exact.OrdersSince(ctx, account, oldest.Add(-24*time.Hour))
+	if err != nil {
+		s.log.Debug().Err(err).Msg("orders.List: looking for landed pending orders failed; showing them as pending")
+		return os
+	}
+	landed := map[string]bool{}
+	for _, so := range found {
+		if ref := refOf(so.Remarks); ref != "" {
+			landed[ref] = true
+		}
+	}
+	return slices.DeleteFunc(os, func(o *Order) bool { return o.Status == StatusPending && landed[o.GatewayID] })
 }
