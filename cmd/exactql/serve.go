@@ -365,24 +365,38 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 	return ok, details
 }
 
-// auth runs the one-time Exact consent and stores the token chain.
-func auth(ctx context.Context, cfg *config, stdout io.Writer) error {
+// auth runs the one-time Exact consent and stores the token chain. With a
+// loopback http EXACT_REDIRECT_URL it listens for Exact's redirect itself;
+// with any other (Exact requires https for apps registered since 2021), or
+// with paste set, the person pastes the redirected URL (or its code) on
+// stdin.
+func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, paste bool) error {
 	if cfg.Mode != "production" {
 		return errors.New("auth needs EXACT_CLIENT_ID, EXACT_CLIENT_SECRET and EXACT_REDIRECT_URL of your Exact app")
 	}
 	if cfg.ExactRedirectURL == "" {
-		return errors.New("auth needs EXACT_REDIRECT_URL (a loopback URL registered for the app, e.g. http://localhost:8765/callback)")
+		return errors.New("auth needs EXACT_REDIRECT_URL, the redirect URL registered for the app (an https URL, or a loopback one such as http://localhost:8765/callback)")
 	}
 	st, err := store.Open(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer st.Close()
-	err = erp.RunConsent(ctx, erp.ConsentOptions{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID,
+	o := erp.ConsentOptions{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID,
 		ClientSecret: cfg.ExactClientSecret, RedirectURL: cfg.ExactRedirectURL, Store: st,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}}, func(u string) {
-		fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\nWaiting for Exact to redirect to %s …\n", u, cfg.ExactRedirectURL)
-	})
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Now: cfg.now}
+	if paste || !erp.IsLoopbackRedirect(cfg.ExactRedirectURL) {
+		err = erp.RunConsentPaste(ctx, o, stdin, func(u string) {
+			fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\n"+
+				"Exact then sends the browser to %s?code=…\n"+
+				"That page need not load. Copy the full address from the browser's address bar and paste it here\n"+
+				"(or just the code) within 3 minutes, then press Enter:\n", u, cfg.ExactRedirectURL)
+		}, func(hint string) { fmt.Fprintln(stdout, hint) })
+	} else {
+		err = erp.RunConsent(ctx, o, func(u string) {
+			fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\nWaiting for Exact to redirect to %s …\n", u, cfg.ExactRedirectURL)
+		})
+	}
 	if err != nil {
 		return err
 	}
