@@ -39,7 +39,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		lines = append(lines, string(w.buf.Next(i + 1)))
+		lines = append(lines, string(w.buf.Next(i+1)))
 	}
 	w.mu.Unlock()
 	for _, l := range lines {
