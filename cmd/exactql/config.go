@@ -105,7 +105,7 @@ var settings = []setting{
 	{"EXACT_BASE_URL", "https://start.exactonline.nl", "Exact host for API and OAuth"},
 	{"EXACT_CLIENT_ID", "", "the Exact app's client ID; without it the gateway runs in sandbox mode"},
 	{"EXACT_CLIENT_SECRET", "", "the Exact app's client secret"},
-	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL (a loopback URL for `exactql auth`)"},
+	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL: loopback http (`exactql auth` listens) or https (`exactql auth` takes the redirected URL pasted on stdin)"},
 	{"EXACT_DIVISION", "current/Me", "division number"},
 	{"EXACT_REFRESH_TOKEN", "", "seeds the token store when it is empty"},
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
