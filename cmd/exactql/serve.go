@@ -40,6 +40,7 @@ type demoToken struct {
 // started describes a running gateway; tests receive it through a hook.
 type started struct {
 	URL        string
+	AdminURL   string // "" unless EXACTQL_ADMIN_ADDR is set
 	DemoTokens []demoToken
 	Sandbox    *sandbox.Sandbox // nil in production mode
 	Client     *erp.Client
@@ -146,7 +147,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	})
 	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orders.NewExact(client), Catalog: reader,
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
-		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval})
+		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
+		StoreHealth: st.CheckIdentity})
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
@@ -182,13 +184,14 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			}
 		}
 	}
+	deps := server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
+		Readiness: readiness{store: st, tokens: ts, gov: gov}}
 	handler, err := server.New(server.Config{
 		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, PublicPrices: cfg.PublicPrices,
-		Playground: cfg.Playground,
-	}, server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov}})
+		Playground: cfg.Playground, TrustedProxies: cfg.TrustedProxies, SeparateAdmin: cfg.AdminAddr != "",
+	}, deps)
 	if err != nil {
 		return err
 	}
@@ -208,13 +211,29 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// /metrics and /readyz on their own address when EXACTQL_ADMIN_ADDR is set.
+	var adminURL string
+	var adminSrv *http.Server
+	if cfg.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen on %s (EXACTQL_ADMIN_ADDR): %w", cfg.AdminAddr, err)
+		}
+		adminURL = "http://" + hostPort(aln.Addr())
+		adminSrv = &http.Server{Handler: server.AdminHandler(deps), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+			BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
+		go func() { errc <- adminSrv.Serve(aln) }()
+		log.Info().Str("url", adminURL).Msg("serving /metrics and /readyz on the admin address")
+	}
 
 	printBanner(stdout, cfg, url, demo)
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
-		onReady(started{URL: url, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st})
+		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st})
 	}
 
 	select {
@@ -225,6 +244,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	log.Info().Msg("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer scancel()
+	if adminSrv != nil {
+		defer adminSrv.Close() // probes and scrapes need no graceful end
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -337,20 +359,25 @@ type readiness struct {
 }
 
 func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
+	// States only: error texts (the token endpoint's, the database's) can
+	// name internal addresses and stay in the log and metrics.
 	details := map[string]any{}
 	ok := true
-	if err := r.store.Ping(ctx); err != nil {
+	switch err := r.store.Ping(ctx); {
+	case errors.Is(err, store.ErrReplaced):
 		ok = false
-		details["store"] = "not writable"
-	} else {
+		details["store"] = "replaced"
+	case err != nil:
+		ok = false
+		details["store"] = "not_writable"
+	default:
 		details["store"] = "ok"
 	}
 	s := r.tokens.Status(ctx)
 	switch {
 	case s.ConsentNeeded:
 		ok = false
-		details["exact_token"] = "consent needed: run `exactql auth`"
-		details["exact_token_reason"] = s.Reason
+		details["exact_token"] = "consent_needed"
 	case !s.OK:
 		ok = false
 		details["exact_token"] = "unavailable"
@@ -358,10 +385,9 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 		details["exact_token"] = "ok"
 	}
 	if s.LastError != "" {
-		details["exact_last_token_error"] = s.LastError
+		details["exact_token_last_refresh"] = "failed"
 	}
-	g := r.gov.Snapshot()
-	details["exact_budget"] = g
+	details["exact_budget"] = r.gov.Snapshot()
 	return ok, details
 }
 

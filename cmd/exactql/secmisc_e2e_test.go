@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/sandbox/gen"
+	"github.com/exactql/exactql/server"
+	"github.com/exactql/exactql/store"
+)
+
+// TestStoreDeletedWhileRunning: the store file is deleted under the running
+// gateway. /readyz fails with the state "replaced", placeOrder answers
+// UPSTREAM_UNAVAILABLE before anything reaches Exact, and reads go on.
+func TestStoreDeletedWhileRunning(t *testing.T) {
+	g := startGateway(t, nil)
+	tok := g.token(gen.RulePriceList)
+	readyz := func() (int, map[string]any) {
+		resp, body := get(t, g.st.URL+"/readyz", nil)
+		var b map[string]any
+		if err := json.Unmarshal([]byte(body), &b); err != nil {
+			t.Fatalf("readyz body %q", body)
+		}
+		return resp.StatusCode, b
+	}
+	if code, b := readyz(); code != 200 {
+		t.Fatalf("readyz before: %d %v", code, b)
+	}
+	var p pageData
+	g.mustQuery(tok, pageQuery, map[string]any{"first": 1}, &p)
+	if err := os.Remove(g.st.Store.Path()); err != nil {
+		t.Fatal(err)
+	}
+	code, b := readyz()
+	details, _ := b["details"].(map[string]any)
+	if code != http.StatusServiceUnavailable || details["store"] != "replaced" {
+		t.Errorf("readyz after deleting the store: %d %v", code, b)
+	}
+	g.st.Sandbox.ResetCalls()
+	r := g.query(tok, placeOrder, map[string]any{"input": map[string]any{"idempotencyKey": "gone-1",
+		"lines": []map[string]any{{"productCode": p.Products.Nodes[0].Code, "quantity": "1"}}}})
+	if errorCode(r) != "UPSTREAM_UNAVAILABLE" {
+		t.Errorf("placeOrder with the store deleted: %+v %s", r.Errors, r.Data)
+	}
+	if n := g.apiCalls(); n != 0 {
+		t.Errorf("a refused order made %d Exact calls:%s", n, g.callLog())
+	}
+	// Reads do not need the store.
+	g.mustQuery(tok, pageQuery, map[string]any{"first": 1}, &p)
+}
+
+// TestAdminAddr: with EXACTQL_ADMIN_ADDR, /metrics and /readyz are served
+// there and not on the public address; /healthz answers on both.
+func TestAdminAddr(t *testing.T) {
+	g := startGateway(t, map[string]string{"EXACTQL_ADMIN_ADDR": "127.0.0.1:0"})
+	if g.st.AdminURL == "" || g.st.AdminURL == g.st.URL {
+		t.Fatalf("admin URL %q", g.st.AdminURL)
+	}
+	for _, tc := range []struct {
+		base, path string
+		want       int
+	}{
+		{g.st.URL, "/metrics", 404},
+		{g.st.URL, "/readyz", 404},
+		{g.st.URL, "/healthz", 200},
+		{g.st.AdminURL, "/metrics", 200},
+		{g.st.AdminURL, "/readyz", 200},
+		{g.st.AdminURL, "/healthz", 200},
+		{g.st.AdminURL, "/graphql", 404},
+		{g.st.AdminURL, "/demo/tokens", 404},
+	} {
+		resp, body := get(t, tc.base+tc.path, nil)
+		if resp.StatusCode != tc.want {
+			t.Errorf("GET %s%s = %d, want %d", tc.base, tc.path, resp.StatusCode, tc.want)
+		}
+		if tc.path == "/metrics" && tc.want == 200 && !strings.Contains(body, "exactql_exact_token_ok") {
+			t.Errorf("admin /metrics lacks the gateway's metrics")
+		}
+	}
+}
+
+// TestReadyzReportsStatesNotErrors: the token endpoint fails with a body
+// naming an internal address; /readyz says the chain is unavailable and
+// the last refresh failed, but carries no error text, address or path.
+func TestReadyzReportsStatesNotErrors(t *testing.T) {
+	const internal = "10.20.30.40:8443"
+	exact := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, `{"error":"server_error","error_description":"proxy could not reach `+internal+`"}`)
+	}))
+	defer exact.Close()
+	ctx := context.Background()
+	dir := t.TempDir()
+	st, err := store.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.SaveToken(ctx, &erp.StoredToken{AccessToken: "a", RefreshToken: "r", Expiry: time.Now().Add(-time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	ts := erp.NewTokenSource(ctx, erp.TokenSourceOptions{BaseURL: exact.URL, ClientID: "c", ClientSecret: "s", Store: st})
+	if _, err := ts.Token(); err == nil {
+		t.Fatal("refresh against the failing endpoint succeeded")
+	}
+	if s := ts.Status(ctx); s.LastError == "" {
+		t.Fatal("no last token error recorded; the test would prove nothing")
+	}
+	h := server.AdminHandler(server.Deps{Logger: zerolog.Nop(),
+		Readiness: readiness{store: st, tokens: ts, gov: erp.NewGovernor(erp.GovernorOptions{})}})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+	body := rec.Body.String()
+	for _, leak := range []string{internal, "10.20.30.40", exact.URL, "127.0.0.1", dir, "proxy", "server_error"} {
+		if strings.Contains(body, leak) {
+			t.Errorf("/readyz body contains %q: %s", leak, body)
+		}
+	}
+	var b struct {
+		Status  string
+		Details map[string]any
+	}
+	if err := json.Unmarshal([]byte(body), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Details["store"] != "ok" || b.Details["exact_token_last_refresh"] != "failed" || b.Details["exact_budget"] == nil {
+		t.Errorf("/readyz = %d %s", rec.Code, body)
+	}
+}
+
