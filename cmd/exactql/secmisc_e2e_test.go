@@ -138,4 +138,3 @@ func TestReadyzReportsStatesNotErrors(t *testing.T) {
 		t.Errorf("/readyz = %d %s", rec.Code, body)
 	}
 }
-
