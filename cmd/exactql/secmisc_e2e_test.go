@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/store"
@@ -136,5 +137,51 @@ func TestReadyzReportsStatesNotErrors(t *testing.T) {
 	}
 	if b.Details["store"] != "ok" || b.Details["exact_token_last_refresh"] != "failed" || b.Details["exact_budget"] == nil {
 		t.Errorf("/readyz = %d %s", rec.Code, body)
+	}
+}
+
+// TestImageOfHiddenItem: /images/{id} of an item GraphQL hides (not a
+// sales item, or ended) answers 404 and never fetches the picture, while a
+// sellable item's picture is served.
+func TestImageOfHiddenItem(t *testing.T) {
+	g := startGateway(t, nil)
+	ctx := context.Background()
+	var hidden, shown string
+	for it, err := range g.st.Client.Items.List(ctx, erp.Query{}) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.PictureURL == "" {
+			continue
+		}
+		if !it.IsSalesItem && hidden == "" {
+			hidden = it.ID
+		}
+		if it.IsSalesItem && it.EndDate.IsZero() && bool(it.IsWebshopItem) && shown == "" {
+			shown = it.ID
+		}
+	}
+	if hidden == "" || shown == "" {
+		t.Fatalf("sandbox data lacks a non-sales item with a picture (%q) or a sellable one (%q)", hidden, shown)
+	}
+	// GraphQL hides it.
+	var d struct{ Product *struct{ ID string } }
+	g.mustQuery("", `query($id: ID!) { product(id: $id) { id } }`, map[string]any{"id": hidden}, &d)
+	if d.Product != nil {
+		t.Fatalf("GraphQL shows the non-sales item %s", hidden)
+	}
+	pictures := func() int {
+		return g.st.Sandbox.CallCount(func(c sandbox.Call) bool { return c.Kind == sandbox.KindPicture })
+	}
+	for range 2 {
+		if resp, body := get(t, g.st.URL+"/images/"+hidden, nil); resp.StatusCode != 404 || strings.Contains(body, "PNG") {
+			t.Errorf("picture of a hidden item: %d", resp.StatusCode)
+		}
+	}
+	if n := pictures(); n != 0 {
+		t.Errorf("a hidden item's picture was fetched %d times", n)
+	}
+	if resp, _ := get(t, g.st.URL+"/images/"+shown, nil); resp.StatusCode != 200 {
+		t.Errorf("picture of a sellable item: %d", resp.StatusCode)
 	}
 }

@@ -168,7 +168,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			return fmt.Errorf("metrics: %w", err)
 		}
 	}
-	imgs := images.Handler(imageSource{reader: reader, client: client}, c, images.Options{Division: division})
+	isrc := imageSource{reader: reader, client: client}
+	imgs := images.Handler(isrc, c, images.Options{Division: division, Visible: isrc.Visible})
 
 	secret := []byte(cfg.JWTSecret)
 	var demo []demoToken
@@ -446,6 +447,17 @@ func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) 
 		return "", false, nil
 	}
 	return items[0].PictureURL, true, nil
+}
+
+// Visible applies the read path's sellability rule (data.Reader.Sellable,
+// the one GraphQL uses) to the item: pictures of items GraphQL hides are
+// not served.
+func (s imageSource) Visible(ctx context.Context, id string) (bool, error) {
+	items, err := s.reader.Items(ctx, []string{id})
+	if err != nil {
+		return false, err
+	}
+	return len(items) > 0 && s.reader.Sellable(items[0]), nil
 }
 
 func (s imageSource) Picture(ctx context.Context, url string) ([]byte, string, error) {
