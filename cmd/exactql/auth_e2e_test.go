@@ -107,7 +107,8 @@ func TestAuthBothModesAgainstSandbox(t *testing.T) {
 			dir := t.TempDir()
 			env := map[string]string{
 				"EXACT_BASE_URL": srv.URL, "EXACT_CLIENT_ID": sb.ClientID(), "EXACT_CLIENT_SECRET": sb.ClientSecret(),
-				"EXACT_REDIRECT_URL": tc.redirect, "EXACTQL_JWT_SECRET": strings.Repeat("k", 32), "EXACTQL_DATA_DIR": dir,
+				// No EXACTQL_JWT_SECRET: auth verifies no caller tokens.
+				"EXACT_REDIRECT_URL": tc.redirect, "EXACTQL_DATA_DIR": dir,
 			}
 			stdinR, stdinW := io.Pipe()
 			defer stdinR.Close()
