@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -183,5 +184,58 @@ func TestImageOfHiddenItem(t *testing.T) {
 	}
 	if resp, _ := get(t, g.st.URL+"/images/"+shown, nil); resp.StatusCode != 200 {
 		t.Errorf("picture of a sellable item: %d", resp.StatusCode)
+	}
+}
+
+// TestTrustedProxyBudgets: behind a trusted proxy (here the loopback the
+// test connects from), anonymous callers named by X-Forwarded-For have
+// budgets of their own: one client spending its budget does not limit
+// another. Without the setting both share the proxy's budget.
+func TestTrustedProxyBudgets(t *testing.T) {
+	for _, tc := range []struct {
+		name             string
+		env              map[string]string
+		wantBLimited     bool
+		clientA, clientB string
+	}{
+		{"trusted proxy", map[string]string{"EXACTQL_TRUSTED_PROXIES": "127.0.0.1/32,::1/128", "EXACTQL_CALLER_BUDGET": "2"}, false, "198.51.100.1", "198.51.100.2"},
+		{"same IPv6 /64", map[string]string{"EXACTQL_TRUSTED_PROXIES": "127.0.0.1/32,::1/128", "EXACTQL_CALLER_BUDGET": "2"}, true, "2001:db8:1:2::a", "2001:db8:1:2::b"},
+		{"no trusted proxies", map[string]string{"EXACTQL_CALLER_BUDGET": "2"}, true, "198.51.100.1", "198.51.100.2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := startGateway(t, tc.env)
+			n := 0
+			ask := func(xff string) string {
+				n++
+				body, _ := json.Marshal(map[string]any{"query": `query($c: String!) { product(code: $c) { id } }`,
+					"variables": map[string]any{"c": fmt.Sprintf("NOPE-%d", n)}}) // unknown: an Exact call each
+				req, _ := http.NewRequest(http.MethodPost, g.st.URL+"/graphql", strings.NewReader(string(body)))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Forwarded-For", xff)
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var r gqlResponse
+				if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+					t.Fatal(err)
+				}
+				return errorCode(r)
+			}
+			limited := false
+			for range 10 {
+				if ask(tc.clientA) == "RATE_LIMITED" {
+					limited = true
+					break
+				}
+			}
+			if !limited {
+				t.Fatalf("client A never reached its budget of 2 Exact calls:%s", g.callLog())
+			}
+			if got := ask(tc.clientB) == "RATE_LIMITED"; got != tc.wantBLimited {
+				t.Errorf("client B limited = %v, want %v", got, tc.wantBLimited)
+			}
+		})
 	}
 }
