@@ -59,6 +59,9 @@ func TestStoreDeletedWhileRunning(t *testing.T) {
 	}
 	// Reads do not need the store.
 	g.mustQuery(tok, pageQuery, map[string]any{"first": 1}, &p)
+	if _, body := get(t, g.st.URL+"/metrics", nil); !strings.Contains(body, "exactql_store_file_ok 0") {
+		t.Errorf("/metrics does not report the replaced store")
+	}
 }
 
 // TestAdminAddr: with EXACTQL_ADMIN_ADDR, /metrics and /readyz are served

@@ -160,7 +160,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	defer func() { cancel(); <-workerDone }()
 	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc})
 	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
-		m.WatchToken(ts.Status), m.WatchOrders(func() metrics.OrderStats {
+		m.WatchToken(ts.Status), m.WatchStore(st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
 			s := orderSvc.Stats()
 			return metrics.OrderStats{Outcomes: s.Outcomes, Pending: s.Pending, OldestPendingAge: s.OldestPendingAge, JournalErr: s.JournalErr}
 		})} {

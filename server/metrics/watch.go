@@ -205,3 +205,18 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// WatchStore exports exactql_store_file_ok: 1 while the store's open
+// database file is still the file at its path, 0 when it was deleted or
+// replaced (check is (*store.SQLite).CheckIdentity, run at every scrape).
+// Calling it twice is ErrRegistered.
+func (m *Metrics) WatchStore(check func() error) error {
+	ok := prometheus.NewDesc("exactql_store_file_ok",
+		"1 while the store's open database file is still the file at its path, 0 when it was deleted or replaced.", nil, nil)
+	return m.register("Store", &funcCollector{
+		descs: []*prometheus.Desc{ok},
+		collect: func(ch chan<- prometheus.Metric) {
+			ch <- prometheus.MustNewConstMetric(ok, prometheus.GaugeValue, b2f(check() == nil))
+		},
+	})
+}
