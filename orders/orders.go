@@ -177,6 +177,11 @@ type Options struct {
 	// AttemptTimeout bounds one attempt's calls to Exact (default 60 s,
 	// at most half of LeaseTTL).
 	AttemptTimeout time.Duration
+	// StoreHealth, when set, is asked before an order is validated; an
+	// error refuses the order as *UnavailableError with nothing recorded
+	// (the journal's file was deleted or replaced: an order accepted now
+	// would be gone after a restart). Orders already accepted are still sent.
+	StoreHealth func() error
 }
 
 // Service places and reads orders. It is safe for concurrent use.
@@ -346,6 +351,11 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 	}
 	if key == "" || utf8.RuneCountInString(key) > MaxKeyLength || !utf8.ValidString(key) {
 		return nil, ErrInvalidKey
+	}
+	if s.o.StoreHealth != nil {
+		if err := s.o.StoreHealth(); err != nil {
+			return nil, &UnavailableError{Err: err}
+		}
 	}
 	fp := ordering.Fingerprint(in)
 
