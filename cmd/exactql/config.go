@@ -55,17 +55,17 @@ type config struct {
 	MaxComplexity int
 	Introspection bool
 
-	// Sandbox mode only.
-	SandboxSeed      int64
-	SandboxItems     int
-	SandboxCustomers int
+	// MaxURLLength is the longest URL of one chunked Exact lookup.
+	MaxURLLength int
 	// SandboxPessimistic turns on every pessimistic switch of the embedded
 	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
 	SandboxPessimistic bool
 	SandboxBlockErrors bool
 
-	// MaxURLLength is the longest URL of one chunked Exact lookup.
-	MaxURLLength int
+	// Sandbox mode only.
+	SandboxSeed      int64
+	SandboxItems     int
+	SandboxCustomers int
 
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
@@ -98,6 +98,9 @@ var settings = []setting{
 	{"EXACTQL_UPSTREAM_WAIT", "2s", "longest a read waits for Exact budget before answering RATE_LIMITED"},
 	{"EXACTQL_CALLER_BUDGET", "30", "Exact calls one caller may cause per minute"},
 	{"EXACTQL_BATCH_SIZE", "25", "IDs per $filter batch sent to Exact"},
+	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
+	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
+	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 	{"EXACTQL_TTL_REFERENCE", "1h", "cache TTL of item groups, warehouses, shipping methods"},
 	{"EXACTQL_TTL_ITEMS", "10m", "cache TTL of items and product pages"},
 	{"EXACTQL_TTL_PRICES", "5m", "cache TTL of prices, price lists, periods and volume discounts"},
@@ -118,9 +121,6 @@ var settings = []setting{
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
-	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
-	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
-	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -181,6 +181,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.MaxBodyBytes = int64(p.integer("EXACTQL_MAX_BODY_BYTES", 1<<20, 1024, 64<<20))
 	c.MaxDepth = p.integer("EXACTQL_MAX_DEPTH", 12, 2, 100)
 	c.MaxComplexity = p.integer("EXACTQL_MAX_COMPLEXITY", 5000, 10, 1<<30)
+	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
+	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
+	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
 	c.ExactBaseURL = strings.TrimRight(p.str("EXACT_BASE_URL", "https://start.exactonline.nl"), "/")
 	if d := getenv("EXACT_DIVISION"); d != "" {
 		c.ExactDivision = p.integer("EXACT_DIVISION", 0, 1, 1<<31-1)
@@ -188,9 +191,6 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
-	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
-	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
-	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
 	if p.err != nil {
 		return nil, p.err
 	}
