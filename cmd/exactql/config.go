@@ -41,6 +41,13 @@ type config struct {
 	CallerBudget      int
 	BatchSize         int
 
+	// MaxURLLength is the longest URL of one chunked Exact lookup.
+	MaxURLLength int
+	// SandboxPessimistic turns on every pessimistic switch of the embedded
+	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
+	SandboxPessimistic bool
+	SandboxBlockErrors bool
+
 	TTLReference time.Duration // item groups, warehouses, shipping methods
 	TTLItems     time.Duration
 	TTLPrices    time.Duration
@@ -54,13 +61,6 @@ type config struct {
 	MaxDepth      int
 	MaxComplexity int
 	Introspection bool
-
-	// MaxURLLength is the longest URL of one chunked Exact lookup.
-	MaxURLLength int
-	// SandboxPessimistic turns on every pessimistic switch of the embedded
-	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
-	SandboxPessimistic bool
-	SandboxBlockErrors bool
 
 	// Sandbox mode only.
 	SandboxSeed      int64
@@ -98,13 +98,13 @@ var settings = []setting{
 	{"EXACTQL_UPSTREAM_WAIT", "2s", "longest a read waits for Exact budget before answering RATE_LIMITED"},
 	{"EXACTQL_CALLER_BUDGET", "30", "Exact calls one caller may cause per minute"},
 	{"EXACTQL_BATCH_SIZE", "25", "IDs per $filter batch sent to Exact"},
-	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
-	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
-	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 	{"EXACTQL_TTL_REFERENCE", "1h", "cache TTL of item groups, warehouses, shipping methods"},
 	{"EXACTQL_TTL_ITEMS", "10m", "cache TTL of items and product pages"},
 	{"EXACTQL_TTL_PRICES", "5m", "cache TTL of prices, price lists, periods and volume discounts"},
 	{"EXACTQL_TTL_ACCOUNTS", "5m", "cache TTL of accounts, contacts and addresses"},
+	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
+	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
+	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 	{"EXACTQL_TTL_STOCK", "60s", "cache TTL of stock per warehouse"},
 	{"EXACTQL_TTL_ABSENT", "5m", "how long an unknown ID is remembered as absent"},
 	{"EXACTQL_STALE_MAX_AGE", "24h", "longest a cached value is served stale while Exact fails or the budget is spent"},
@@ -174,6 +174,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.TTLItems = p.duration("EXACTQL_TTL_ITEMS", 10*time.Minute)
 	c.TTLPrices = p.duration("EXACTQL_TTL_PRICES", 5*time.Minute)
 	c.TTLAccounts = p.duration("EXACTQL_TTL_ACCOUNTS", 5*time.Minute)
+	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
+	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
+	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
 	c.TTLStock = p.duration("EXACTQL_TTL_STOCK", 60*time.Second)
 	c.TTLAbsent = p.duration("EXACTQL_TTL_ABSENT", 5*time.Minute)
 	c.StaleMaxAge = p.duration("EXACTQL_STALE_MAX_AGE", 24*time.Hour)
@@ -181,9 +184,6 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.MaxBodyBytes = int64(p.integer("EXACTQL_MAX_BODY_BYTES", 1<<20, 1024, 64<<20))
 	c.MaxDepth = p.integer("EXACTQL_MAX_DEPTH", 12, 2, 100)
 	c.MaxComplexity = p.integer("EXACTQL_MAX_COMPLEXITY", 5000, 10, 1<<30)
-	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
-	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
-	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
 	c.ExactBaseURL = strings.TrimRight(p.str("EXACT_BASE_URL", "https://start.exactonline.nl"), "/")
 	if d := getenv("EXACT_DIVISION"); d != "" {
 		c.ExactDivision = p.integer("EXACT_DIVISION", 0, 1, 1<<31-1)
