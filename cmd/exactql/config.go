@@ -41,13 +41,6 @@ type config struct {
 	CallerBudget      int
 	BatchSize         int
 
-	// MaxURLLength is the longest URL of one chunked Exact lookup.
-	MaxURLLength int
-	// SandboxPessimistic turns on every pessimistic switch of the embedded
-	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
-	SandboxPessimistic bool
-	SandboxBlockErrors bool
-
 	TTLReference time.Duration // item groups, warehouses, shipping methods
 	TTLItems     time.Duration
 	TTLPrices    time.Duration
@@ -66,6 +59,13 @@ type config struct {
 	SandboxSeed      int64
 	SandboxItems     int
 	SandboxCustomers int
+	// SandboxPessimistic turns on every pessimistic switch of the embedded
+	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
+	SandboxPessimistic bool
+	SandboxBlockErrors bool
+
+	// MaxURLLength is the longest URL of one chunked Exact lookup.
+	MaxURLLength int
 
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
@@ -102,9 +102,6 @@ var settings = []setting{
 	{"EXACTQL_TTL_ITEMS", "10m", "cache TTL of items and product pages"},
 	{"EXACTQL_TTL_PRICES", "5m", "cache TTL of prices, price lists, periods and volume discounts"},
 	{"EXACTQL_TTL_ACCOUNTS", "5m", "cache TTL of accounts, contacts and addresses"},
-	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
-	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
-	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 	{"EXACTQL_TTL_STOCK", "60s", "cache TTL of stock per warehouse"},
 	{"EXACTQL_TTL_ABSENT", "5m", "how long an unknown ID is remembered as absent"},
 	{"EXACTQL_STALE_MAX_AGE", "24h", "longest a cached value is served stale while Exact fails or the budget is spent"},
@@ -121,6 +118,9 @@ var settings = []setting{
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
+	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
+	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
+	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -174,9 +174,6 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.TTLItems = p.duration("EXACTQL_TTL_ITEMS", 10*time.Minute)
 	c.TTLPrices = p.duration("EXACTQL_TTL_PRICES", 5*time.Minute)
 	c.TTLAccounts = p.duration("EXACTQL_TTL_ACCOUNTS", 5*time.Minute)
-	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
-	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
-	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
 	c.TTLStock = p.duration("EXACTQL_TTL_STOCK", 60*time.Second)
 	c.TTLAbsent = p.duration("EXACTQL_TTL_ABSENT", 5*time.Minute)
 	c.StaleMaxAge = p.duration("EXACTQL_STALE_MAX_AGE", 24*time.Hour)
@@ -191,6 +188,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
+	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
+	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
+	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
 	if p.err != nil {
 		return nil, p.err
 	}
