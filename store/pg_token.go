@@ -19,7 +19,7 @@ import (
 // PostgreSQL frees the lock at once, so a crashed replica never stalls the
 // others' refreshes. The refresh mark is committed on that connection
 // before Exact is called (autocommit, outside any transaction, so the lock
-// stays held); the result and the unlock follow in one transaction. A
+// stays held); the result is committed, and only then is the lock freed. A
 // connection that leaves with the lock still held (unlock failed) is closed,
 // never returned to the pool.
 
@@ -184,14 +184,16 @@ func (p *Postgres) commitToken(ctx context.Context, conn *pgxpool.Conn, t *erp.S
 		p.dropLockConn(conn)
 		return err
 	}
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, saveTokenSQL, tokenArgs(t, p.now())...); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `SELECT pg_advisory_unlock($1)`, p.refreshKey)
-		return err
-	})
+	// Session advisory locks are not transactional: an unlock inside the
+	// saving transaction would let the next refresher in before the commit
+	// is visible, and it would rotate a stale refresh token. So the save
+	// commits first (one autocommit statement), the unlock follows.
+	_, err := conn.Exec(ctx, saveTokenSQL, tokenArgs(t, p.now())...)
 	if err == nil {
+		if _, uerr := conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, p.refreshKey); uerr != nil {
+			p.dropLockConn(conn) // closing the session frees the lock
+			return nil
+		}
 		p.putLockConn(conn)
 		return nil
 	}
