@@ -55,6 +55,10 @@ type config struct {
 	MaxComplexity int
 	Introspection bool
 
+	// DatabaseURL selects the PostgreSQL store shared by replicas (§11);
+	// empty means the embedded SQLite file in DataDir.
+	DatabaseURL string
+
 	// Sandbox mode only.
 	SandboxSeed      int64
 	SandboxItems     int
@@ -111,6 +115,7 @@ var settings = []setting{
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
+	{"EXACTQL_DATABASE_URL", "", "PostgreSQL URL (postgres://…; pool_max_conns=N sets the pool, default 10); when set the token chain, rate budget, idempotency records and order journal live there, shared by every replica; production mode only"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -178,6 +183,19 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
+	c.DatabaseURL = strings.TrimSpace(getenv("EXACTQL_DATABASE_URL"))
+	if c.DatabaseURL != "" {
+		// The value is never echoed: it may carry a password.
+		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+			p.fail("EXACTQL_DATABASE_URL", fmt.Errorf("must be a postgres:// or postgresql:// URL"))
+		} else if sandbox {
+			// The in-process sandbox is new on every start, and sandbox mode
+			// empties its store; a shared PostgreSQL store is never emptied
+			// and may hold a production token chain and journal, so the two
+			// do not mix.
+			p.fail("EXACTQL_DATABASE_URL", fmt.Errorf("is for production mode (sandbox mode keeps a throw-away SQLite store and never touches PostgreSQL); run replicas in production mode, e.g. against `exact-sandbox`"))
+		}
+	}
 	if p.err != nil {
 		return nil, p.err
 	}

@@ -3,6 +3,7 @@
 //
 //	exactql [serve]   run the gateway (default; sandbox mode without EXACT_CLIENT_ID)
 //	exactql auth      one-time Exact consent: stores the token chain
+//	exactql store copy --to postgres://…   move the SQLite store to PostgreSQL
 //	exactql version   print the version
 //	exactql help      print the settings
 package main
@@ -36,6 +37,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "store" {
+		return storeCommand(ctx, args, getenv, stdout)
+	}
 	if len(args) > 0 {
 		return fmt.Errorf("%s: unexpected arguments %q (configuration comes from the environment; see `exactql help`)", cmd, args)
 	}
@@ -59,12 +63,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		printHelp(stdout)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, auth, version, help)", cmd)
+		return fmt.Errorf("unknown command %q (serve, auth, store, version, help)", cmd)
 	}
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "usage: exactql [serve|auth|version|help]")
+	fmt.Fprintln(w, "usage: exactql [serve|auth|store copy --to postgres://…|version|help]")
 	fmt.Fprintln(w, "\nSettings (environment variables):")
 	for _, s := range settings {
 		fmt.Fprintf(w, "  %-28s %s (default: %s)\n", s.Name, s.Help, orNone(s.Default))
