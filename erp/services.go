@@ -20,10 +20,23 @@ func selectFields[T any]() []string {
 	if v, ok := selectCache.Load(t); ok {
 		return v.([]string)
 	}
+	out := fieldNames(t)
+	selectCache.Store(t, out)
+	return out
+}
+
+// fieldNames lists the JSON names of t's fields; the fields of an embedded
+// untagged struct (the sync record types embed the plain ones) are listed
+// in its place, as encoding/json flattens them.
+func fieldNames(t reflect.Type) []string {
 	lineColl := reflect.TypeFor[LineCollection]()
 	var out []string
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct && f.Tag.Get("json") == "" {
+			out = append(out, fieldNames(f.Type)...)
+			continue
+		}
 		if !f.IsExported() || f.Type == lineColl {
 			continue
 		}
@@ -36,7 +49,6 @@ func selectFields[T any]() []string {
 		}
 		out = append(out, name)
 	}
-	selectCache.Store(t, out)
 	return out
 }
 

@@ -120,7 +120,20 @@ var migrations = []string{
 		created_ms INTEGER NOT NULL,
 		PRIMARY KEY (account, idem_key)
 	);`,
-	// 3: the shared rate budget, one row per division (budget.go).
+	// 3: the mirror's rows and feed states (mirror.go).
+	`CREATE TABLE mirror_rows (
+		feed TEXT NOT NULL,
+		key TEXT NOT NULL,
+		data BLOB NOT NULL,
+		PRIMARY KEY (feed, key)
+	) WITHOUT ROWID;
+	CREATE TABLE mirror_feeds (
+		feed TEXT PRIMARY KEY,
+		watermark INTEGER NOT NULL,
+		complete INTEGER NOT NULL,
+		synced_ms INTEGER NOT NULL
+	);`,
+	// 4: the shared rate budget, one row per division (budget.go).
 	`CREATE TABLE rate_budget (
 		division INTEGER PRIMARY KEY,
 		minute_limit INTEGER NOT NULL,

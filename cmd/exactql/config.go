@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"github.com/exactql/exactql/server/cors"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,12 @@ type config struct {
 	SandboxItems     int
 	SandboxCustomers int
 
+	// The mirror's feeds and webhooks (ARCHITECTURE §3, §12).
+	Sync          bool
+	SyncShare     float64
+	PublicURL     string
+	WebhookSecret string
+
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
 	now func() time.Time
@@ -115,6 +122,10 @@ var settings = []setting{
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
+	{"EXACTQL_SYNC", "true", "keep the mirror: sync feeds fill a local copy of Exact's data"},
+	{"EXACTQL_SYNC_SHARE", "0.3", "share of Exact's daily call limit the mirror's feeds may spend (0 < share ≤ 1)"},
+	{"EXACTQL_PUBLIC_URL", "", "the gateway's public base URL (https), for the webhook callback of `exactql webhooks subscribe`"},
+	{"EXACT_WEBHOOK_SECRET", "", "the Exact app's webhook secret; without it POST /webhooks/exact refuses every notification"},
 	{"EXACTQL_DATABASE_URL", "", "PostgreSQL URL (postgres://…; pool_max_conns=N sets the pool, default 10); when set the token chain, rate budget, idempotency records and order journal live there, shared by every replica; production mode only"},
 }
 
@@ -183,6 +194,23 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
+	c.Sync = p.boolean("EXACTQL_SYNC", true)
+	c.SyncShare = 0.3
+	if v := strings.TrimSpace(getenv("EXACTQL_SYNC_SHARE")); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f <= 1) {
+			p.fail("EXACTQL_SYNC_SHARE", fmt.Errorf("must be a number above 0 and at most 1, not %q", v))
+		} else {
+			c.SyncShare = f
+		}
+	}
+	c.PublicURL = strings.TrimRight(p.str("EXACTQL_PUBLIC_URL", ""), "/")
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			p.fail("EXACTQL_PUBLIC_URL", fmt.Errorf("must be an absolute URL like https://shop.example.com"))
+		}
+	}
+	c.WebhookSecret = getenv("EXACT_WEBHOOK_SECRET")
 	c.DatabaseURL = strings.TrimSpace(getenv("EXACTQL_DATABASE_URL"))
 	if c.DatabaseURL != "" {
 		// The value is never echoed: it may carry a password.

@@ -3,6 +3,7 @@
 //
 //	exactql [serve]   run the gateway (default; sandbox mode without EXACT_CLIENT_ID)
 //	exactql auth      one-time Exact consent: stores the token chain
+//	exactql webhooks subscribe|list|unsubscribe   manage Exact webhook subscriptions for EXACTQL_PUBLIC_URL
 //	exactql store copy --to postgres://…   move the SQLite store to PostgreSQL
 //	exactql version   print the version
 //	exactql help      print the settings
@@ -37,6 +38,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "webhooks" {
+		cfg, err := loadConfig(getenv)
+		if err != nil {
+			return err
+		}
+		return webhooksCmd(ctx, cfg, args, stdout)
+	}
 	if cmd == "store" {
 		return storeCommand(ctx, args, getenv, stdout)
 	}
@@ -63,12 +71,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		printHelp(stdout)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, auth, store, version, help)", cmd)
+		return fmt.Errorf("unknown command %q (serve, auth, webhooks, store, version, help)", cmd)
 	}
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "usage: exactql [serve|auth|store copy --to postgres://…|version|help]")
+	fmt.Fprintln(w, "usage: exactql [serve|auth|webhooks subscribe|list|unsubscribe|store copy --to postgres://…|version|help]")
 	fmt.Fprintln(w, "\nSettings (environment variables):")
 	for _, s := range settings {
 		fmt.Fprintf(w, "  %-28s %s (default: %s)\n", s.Name, s.Help, orNone(s.Default))

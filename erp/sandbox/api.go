@@ -120,6 +120,10 @@ func (s *Sandbox) handleAPI(w *statusWriter, r *http.Request, call *Call) {
 		s.serveGet(w, r, div, set, keyLit, nav)
 	case r.Method == http.MethodPost && setPath == pathOrders && keyLit == "" && nav == "":
 		s.postOrder(w, r, div, set)
+	case r.Method == http.MethodPost && setPath == PathWebhookSubscriptions && keyLit == "" && nav == "":
+		s.postSubscription(w, r, div, set, clientID)
+	case r.Method == http.MethodDelete && setPath == PathWebhookSubscriptions && keyLit != "" && nav == "":
+		s.deleteSubscription(w, set, keyLit)
 	default:
 		writeExactError(w, http.StatusMethodNotAllowed, "Method not allowed on this endpoint.")
 	}
@@ -233,6 +237,9 @@ func keyLiteral(t odata.Type, v any) string {
 // records. The caller holds s.mu.
 func (s *Sandbox) records(path string) []odata.Record {
 	if rs, ok := s.sets[path]; ok {
+		return rs
+	}
+	if rs, ok := s.syncRecords(path); ok {
 		return rs
 	}
 	if base, ok := gen.SyncBase(path); ok {

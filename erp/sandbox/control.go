@@ -125,6 +125,9 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		writeControl(w, http.StatusOK, map[string]any{"now": s.clock.Now().UTC(), "fake": ok})
 	default:
+		if s.serveSyncControl(w, r, route) {
+			return
+		}
 		controlError(w, http.StatusNotFound, "unknown control endpoint "+route)
 	}
 }

@@ -70,4 +70,9 @@
 //	GET  /sandbox/demo-buyers    [{"name","rule","account_id","account_code","contact_id"}…]
 //	GET  /sandbox/clock          {"now":…,"fake":bool}
 //	POST /sandbox/clock          {"advance_ms":n} and/or {"set":"RFC 3339"}; 409 with a real clock
+//
+// Control calls that change data (see serveSyncControl and README.md) bump
+// Timestamps and fire the matching webhooks: /sandbox/items/price,
+// /sandbox/stock, /sandbox/items, /sandbox/price-agreements/delete,
+// /sandbox/orders; GET /sandbox/webhooks counts deliveries.
 package sandbox

@@ -217,6 +217,7 @@ func (s *Sandbox) postOrder(w http.ResponseWriter, r *http.Request, div int, set
 		return
 	}
 	s.log.count(func(st *Stats) { st.OrdersCreated++ })
+	s.notify(TopicSalesOrders, ActionCreate, pathOrders, order["OrderID"].(string))
 	if s.faults.takeDrop() {
 		s.log.count(func(st *Stats) { st.Faults++ })
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {

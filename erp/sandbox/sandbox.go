@@ -53,6 +53,12 @@ type Options struct {
 	// PageSize is the page size of plain endpoints (default 60); SyncPageSize
 	// that of sync/ and bulk/ endpoints (default 1000).
 	PageSize, SyncPageSize int
+	// WebhookSecret signs webhook deliveries (HashCode); default
+	// DefaultWebhookSecret.
+	WebhookSecret string
+	// WebhookClient sends webhook deliveries; default a client with a 10 s
+	// timeout.
+	WebhookClient *http.Client
 }
 
 func (o *Options) setDefaults() {
@@ -87,6 +93,10 @@ func (o *Options) setDefaults() {
 	def(&o.ClientID, DefaultClientID)
 	def(&o.ClientSecret, DefaultClientSecret)
 	def(&o.RedirectURL, DefaultRedirectURL)
+	def(&o.WebhookSecret, DefaultWebhookSecret)
+	if o.WebhookClient == nil {
+		o.WebhookClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	defD := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -129,6 +139,7 @@ type Sandbox struct {
 	limits *limiter
 	log    callLog
 	faults *Faults
+	hooks  webhookState
 
 	// sleep waits d or until ctx ends; replaced in tests.
 	sleep func(ctx context.Context, d time.Duration)
@@ -157,6 +168,8 @@ func New(opts Options) *Sandbox {
 		s.sets = map[string][]odata.Record{}
 	}
 	s.faults.revoke = s.revokeAll
+	s.hooks.hc = opts.WebhookClient
+	addSyncSchemas(s.schemas)
 	s.linesByOrder = map[string][]odata.Record{}
 	for _, l := range s.sets[pathOrderLines] {
 		if id, ok := l["OrderID"].(string); ok {
