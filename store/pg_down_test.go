@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -167,8 +168,12 @@ func TestPostgresMigrationsOnceAndPoolLimit(t *testing.T) {
 	if err := stores[0].Pool().QueryRow(context.Background(), `SELECT count(*), max(version) FROM schema_migrations`).Scan(&n, &max); err != nil {
 		t.Fatal(err)
 	}
-	if n != max || n != 3 {
-		t.Errorf("schema_migrations has %d rows up to version %d; want versions 1..3 once each", n, max)
+	files, err := os.ReadDir("pg_migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != max || n != len(files) {
+		t.Errorf("schema_migrations has %d rows up to version %d; want versions 1..%d once each", n, max, len(files))
 	}
 	if got := stores[0].Pool().Config().MaxConns; got != store.DefaultMaxConns {
 		t.Errorf("pool max = %d; want %d", got, store.DefaultMaxConns)
