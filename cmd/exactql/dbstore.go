@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/exactql/exactql/catalog/feeds"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/orders"
 	"github.com/exactql/exactql/store"
@@ -15,6 +16,7 @@ type gatewayStore interface {
 	erp.TokenStore
 	erp.BudgetStore
 	orders.Journal
+	feeds.Store
 	Ping(ctx context.Context) error
 	Close() error
 }

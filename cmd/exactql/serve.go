@@ -370,6 +370,9 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 	}
 	g := r.gov.Snapshot()
 	details["exact_budget"] = g
+	if n := r.gov.SharedBudgetErrors(); n > 0 {
+		details["shared_budget_errors"] = n // PostgreSQL could not be reached for the shared budget
+	}
 	return ok, details
 }
 
