@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -104,7 +105,11 @@ func OpenPostgres(ctx context.Context, rawURL string, o PostgresOptions) (*Postg
 		p.now = time.Now
 	}
 	if o.Schema != "" {
-		if _, err := pool.Exec(cctx, `CREATE SCHEMA IF NOT EXISTS `+o.Schema); err != nil {
+		// Two processes creating it at once may both pass IF NOT EXISTS; the
+		// loser's unique violation means the schema is there.
+		var pgErr *pgconn.PgError
+		if _, err := pool.Exec(cctx, `CREATE SCHEMA IF NOT EXISTS `+o.Schema); err != nil &&
+			!(errors.As(err, &pgErr) && (pgErr.Code == "23505" || pgErr.Code == "42P06")) {
 			pool.Close()
 			return nil, fmt.Errorf("store.OpenPostgres: create schema: %w", redactErr(err, secret))
 		}
