@@ -134,6 +134,26 @@ var migrations = []string{
 		complete INTEGER NOT NULL,
 		synced_ms INTEGER NOT NULL
 	);`,
+	// 4: the shared rate budget, one row per division (budget.go).
+	`CREATE TABLE rate_budget (
+		division INTEGER PRIMARY KEY,
+		minute_limit INTEGER NOT NULL,
+		minute_remaining INTEGER NOT NULL,
+		minute_reset_ms INTEGER NOT NULL,
+		minute_known BOOLEAN NOT NULL,
+		day_limit INTEGER NOT NULL,
+		day_remaining INTEGER NOT NULL,
+		day_reset_ms INTEGER NOT NULL,
+		day_known BOOLEAN NOT NULL,
+		blocked_until_ms INTEGER NOT NULL,
+		blocked_minutely BOOLEAN NOT NULL,
+		read_tokens REAL NOT NULL,
+		tokens_at_ms INTEGER NOT NULL,
+		inflight INTEGER NOT NULL,
+		inflight_until_ms INTEGER NOT NULL,
+		rate_limited INTEGER NOT NULL,
+		updated_ms INTEGER NOT NULL
+	);`,
 }
 
 // Open opens (creating if needed) dir/exactql.db with mode 0600, WAL journal,

@@ -75,6 +75,9 @@ type config struct {
 	// AdminAddr, when set, is where /metrics and /readyz are served instead
 	// of Addr (EXACTQL_ADMIN_ADDR).
 	AdminAddr string
+	// DatabaseURL selects the PostgreSQL store shared by replicas (§11);
+	// empty means the embedded SQLite file in DataDir.
+	DatabaseURL string
 
 	// Sandbox mode only.
 	SandboxSeed      int64
@@ -170,6 +173,7 @@ var settings = []setting{
 	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
 	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
 	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
+	{"EXACTQL_DATABASE_URL", "", "PostgreSQL URL (postgres://…; pool_max_conns=N sets the pool, default 10); when set the token chain, rate budget, idempotency records and order journal live there, shared by every replica; production mode only"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -276,6 +280,19 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
 	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
 	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
+	c.DatabaseURL = strings.TrimSpace(getenv("EXACTQL_DATABASE_URL"))
+	if c.DatabaseURL != "" {
+		// The value is never echoed: it may carry a password.
+		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+			p.fail("EXACTQL_DATABASE_URL", fmt.Errorf("must be a postgres:// or postgresql:// URL"))
+		} else if sandbox {
+			// The in-process sandbox is new on every start, and sandbox mode
+			// empties its store; a shared PostgreSQL store is never emptied
+			// and may hold a production token chain and journal, so the two
+			// do not mix.
+			p.fail("EXACTQL_DATABASE_URL", fmt.Errorf("is for production mode (sandbox mode keeps a throw-away SQLite store and never touches PostgreSQL); run replicas in production mode, e.g. against `exact-sandbox`"))
+		}
+	}
 	if p.err != nil {
 		return nil, p.err
 	}

@@ -5,6 +5,7 @@
 //	exactql auth      one-time Exact consent: stores the token chain
 //	                  (-paste: paste the redirected URL instead of listening)
 //	exactql webhooks subscribe|list|unsubscribe   manage Exact webhook subscriptions for EXACTQL_PUBLIC_URL
+//	exactql store copy --to postgres://…   move the SQLite store to PostgreSQL
 //	exactql version   print the version
 //	exactql help      print the settings
 package main
@@ -53,6 +54,9 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		}
 		return webhooksCmd(ctx, cfg, args, stdout)
 	}
+	if cmd == "store" {
+		return storeCommand(ctx, args, getenv, stdout)
+	}
 	paste := false
 	if cmd == "auth" && len(args) == 1 && (args[0] == "-paste" || args[0] == "--paste") {
 		paste, args = true, nil
@@ -80,12 +84,12 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		printHelp(stdout)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, auth, webhooks, version, help)", cmd)
+		return fmt.Errorf("unknown command %q (serve, auth, webhooks, store, version, help)", cmd)
 	}
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "usage: exactql [serve|auth [-paste]|webhooks subscribe|list|unsubscribe|version|help]")
+	fmt.Fprintln(w, "usage: exactql [serve|auth [-paste]|webhooks subscribe|list|unsubscribe|store copy --to postgres://…|version|help]")
 	fmt.Fprintln(w, "\nSettings (environment variables):")
 	for _, s := range settings {
 		fmt.Fprintf(w, "  %-28s %s (default: %s)\n", s.Name, s.Help, orNone(s.Default))

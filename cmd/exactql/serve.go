@@ -45,7 +45,7 @@ type started struct {
 	Sandbox    *sandbox.Sandbox // nil in production mode
 	Client     *erp.Client
 	Cache      *cache.Cache
-	Store      *store.SQLite // tests inject write failures through it
+	Store      *store.SQLite // tests inject write failures through it; nil on PostgreSQL
 }
 
 // exactConn is how the gateway reaches Exact (or the sandbox).
@@ -91,11 +91,14 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		log.Info().Str("exact", conn.BaseURL).Int("division", conn.Division).Msg("sandbox mode: an embedded Exact Online sandbox serves the data")
 	}
 
-	st, err := store.Open(dataDir)
+	st, sqliteStore, sharedStore, err := openStore(ctx, cfg, dataDir)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer st.Close()
+	if sharedStore {
+		log.Info().Msg("store: PostgreSQL, shared with every replica on the same database")
+	}
 	if seeded, err := erp.SeedToken(ctx, st, conn.RefreshToken); err != nil {
 		return fmt.Errorf("seeding the token store: %w", err)
 	} else if seeded {
@@ -136,6 +139,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		if err != nil {
 			return fmt.Errorf("finding the Exact division through current/Me (set EXACT_DIVISION to skip): %w", err)
 		}
+	}
+	if sharedStore {
+		// Exact's limits are per app and division: replicas account in the
+		// database (erp/budget.go), with the governor's own rules.
+		gov.ShareBudget(erp.NewSharedBudget(st, erp.GovernorOptions{MaxWait: cfg.UpstreamWait}), division)
 	}
 
 	c, err := cache.New(cache.Options{MaxCostBytes: cfg.CacheBytes, StaleMaxAge: cfg.StaleMaxAge, Metrics: true})
@@ -249,7 +257,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	printBanner(stdout, cfg, url, demo)
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
-		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st})
+		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: sqliteStore})
 	}
 
 	select {
@@ -376,7 +384,7 @@ func newLogger(cfg *config, stderr io.Writer) zerolog.Logger {
 // token chain needs no new consent. An Exact outage does not make the
 // gateway unready (it serves cached data); the details report it.
 type readiness struct {
-	store  *store.SQLite
+	store  interface{ Ping(context.Context) error }
 	tokens *erp.TokenSource
 	gov    *erp.Governor
 }
@@ -410,7 +418,11 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 	if s.LastError != "" {
 		details["exact_token_last_refresh"] = "failed"
 	}
-	details["exact_budget"] = r.gov.Snapshot()
+	g := r.gov.Snapshot()
+	details["exact_budget"] = g
+	if n := r.gov.SharedBudgetErrors(); n > 0 {
+		details["shared_budget_errors"] = n // PostgreSQL could not be reached for the shared budget
+	}
 	return ok, details
 }
 
@@ -426,7 +438,7 @@ func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, p
 	if cfg.ExactRedirectURL == "" {
 		return errors.New("auth needs EXACT_REDIRECT_URL, the redirect URL registered for the app (an https URL, or a loopback one such as http://localhost:8765/callback)")
 	}
-	st, err := store.Open(cfg.DataDir)
+	st, _, _, err := openStore(ctx, cfg, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
@@ -449,7 +461,11 @@ func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, p
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Exact tokens stored in %s. Start the gateway with `exactql serve`.\n", cfg.DataDir)
+	where := cfg.DataDir
+	if cfg.DatabaseURL != "" {
+		where = "PostgreSQL (EXACTQL_DATABASE_URL)"
+	}
+	fmt.Fprintf(stdout, "Exact tokens stored in %s. Start the gateway with `exactql serve`.\n", where)
 	return nil
 }
 
