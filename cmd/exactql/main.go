@@ -3,6 +3,7 @@
 //
 //	exactql [serve]   run the gateway (default; sandbox mode without EXACT_CLIENT_ID)
 //	exactql auth      one-time Exact consent: stores the token chain
+//	exactql token     mint an HS256 caller token for development
 //	exactql version   print the version
 //	exactql help      print the settings
 package main
@@ -14,8 +15,12 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 	_ "time/tzdata" // EXACTQL_TIMEZONE works in a scratch container too
 )
+
+// environ lists the process environment, for the unknown-variable warning.
+var environ = os.Environ
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
@@ -36,6 +41,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "token" {
+		return tokenCommand(args, getenv, stdout, time.Now())
+	}
 	if len(args) > 0 {
 		return fmt.Errorf("%s: unexpected arguments %q (configuration comes from the environment; see `exactql help`)", cmd, args)
 	}
@@ -45,6 +53,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return err
 		}
+		cfg.Warnings = unknownVariables(environ())
 		return serve(ctx, cfg, stdout, stderr, nil)
 	case "auth":
 		cfg, err := loadConfig(getenv)
@@ -59,12 +68,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		printHelp(stdout)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, auth, version, help)", cmd)
+		return fmt.Errorf("unknown command %q (serve, auth, token, version, help)", cmd)
 	}
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "usage: exactql [serve|auth|version|help]")
+	fmt.Fprintln(w, "usage: exactql [serve|auth|token|version|help]\n       exactql token --account <GUID> [--contact <GUID>] [--sub <subject>] [--ttl 1h]")
 	fmt.Fprintln(w, "\nSettings (environment variables):")
 	for _, s := range settings {
 		fmt.Fprintf(w, "  %-28s %s (default: %s)\n", s.Name, s.Help, orNone(s.Default))
