@@ -28,6 +28,7 @@ func TestWholeRequestRetryAfter(t *testing.T) {
 		{"refused, data null", graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{rl(7)}}, "7"},
 		{"refused, no data entry", graphql.Response{Errors: gqlerror.List{rl(3), rl(12.2)}}, "13"},
 		{"refused without a figure", graphql.Response{Errors: gqlerror.List{rl(nil)}}, "1"},
+		{"every field null", graphql.Response{Data: json.RawMessage(`{"viewer":null,"product":null}`), Errors: gqlerror.List{rl(4)}}, "4"},
 		{"partial data", graphql.Response{Data: json.RawMessage(`{"a":null,"b":1}`), Errors: gqlerror.List{rl(7)}}, ""},
 		{"another error too", graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{rl(7), other}}, ""},
 		{"other error only", graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{other}}, ""},

@@ -252,8 +252,8 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 }
 
 // wholeRequestRetryAfter is the Retry-After, in seconds, of an answer that
-// was refused as a whole for rate limiting: no data at all and every error
-// RATE_LIMITED. It is the largest retryAfterSeconds among the errors, so a
+// was refused as a whole for rate limiting: no data at all (data null, or
+// every field asked null) and every error RATE_LIMITED. It is the largest retryAfterSeconds among the errors, so a
 // client that waits that long is not refused for the same reason at once;
 // 0 when the answer carries any data or any other error (a partial answer
 // is not a refusal, and HTTP caches and clients must not delay it).
@@ -261,7 +261,7 @@ func wholeRequestRetryAfter(resp *graphql.Response) int {
 	if len(resp.Errors) == 0 {
 		return 0
 	}
-	if d := bytes.TrimSpace(resp.Data); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
+	if !noData(resp.Data) {
 		return 0
 	}
 	most := 0
@@ -286,4 +286,23 @@ func wholeRequestRetryAfter(resp *graphql.Response) int {
 		most = 1
 	}
 	return most
+}
+
+// noData reports whether data carries nothing: absent, null, or an object
+// whose every top-level field is null.
+func noData(data json.RawMessage) bool {
+	d := bytes.TrimSpace(data)
+	if len(d) == 0 || bytes.Equal(d, []byte("null")) {
+		return true
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(d, &fields); err != nil {
+		return false
+	}
+	for _, v := range fields {
+		if !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			return false
+		}
+	}
+	return true
 }
