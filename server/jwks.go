@@ -55,6 +55,7 @@ type JWKS struct {
 	keys        map[string]jwk // by kid
 	lastAttempt time.Time      // zero before the first fetch
 	fetches     int
+	inflight    chan struct{} // closed when the running fetch ends; nil when none runs
 }
 
 // jwk is one usable verification key and the only algorithm it may verify.
@@ -90,25 +91,34 @@ func (s *JWKS) Fetches() int {
 }
 
 // key returns the public key for kid that may verify alg. An unknown kid
-// refreshes the set when the last fetch is at least JWKSMinRefresh old. A
+// refreshes the set when the last fetch is at least JWKSMinRefresh old (and
+// waits for a refresh already running). A
 // key whose type or declared alg differs from alg is refused, so a token
 // cannot pick how a key is used (algorithm confusion).
 func (s *JWKS) key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	k, ok := s.lookup(kid)
-	if !ok && (s.lastAttempt.IsZero() || s.now().Sub(s.lastAttempt) >= JWKSMinRefresh) {
-		// The fetch holds the lock: concurrent tokens with unknown kids wait
-		// for this one fetch rather than starting their own.
-		s.lastAttempt = s.now()
-		s.fetches++
-		if keys, err := s.fetch(ctx); err == nil {
-			s.keys = keys
+	if !ok {
+		if s.inflight == nil && (s.lastAttempt.IsZero() || s.now().Sub(s.lastAttempt) >= JWKSMinRefresh) {
+			s.lastAttempt = s.now()
+			s.fetches++
+			s.inflight = make(chan struct{})
+			go s.refresh(ctx, s.inflight)
 		}
-		// On a failed fetch the old keys stay: a provider outage must not
-		// sign everybody out.
-		k, ok = s.lookup(kid)
+		if wait := s.inflight; wait != nil {
+			// Tokens arriving while a fetch runs wait for it (a rotated key
+			// is then found by all of them); tokens of known kids never wait.
+			s.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return nil, errUnknownKey
+			}
+			s.mu.Lock()
+			k, ok = s.lookup(kid)
+		}
 	}
+	s.mu.Unlock()
 	if !ok {
 		return nil, errUnknownKey
 	}
@@ -116,6 +126,20 @@ func (s *JWKS) key(ctx context.Context, kid, alg string) (crypto.PublicKey, erro
 		return nil, fmt.Errorf("server.JWKS: key %q does not verify %s", kid, alg)
 	}
 	return k.key, nil
+}
+
+// refresh fetches the key set and closes done. On a failed fetch the old
+// keys stay: a provider outage must not sign everybody out. The fetch does
+// not end with the request that started it, since others may wait for it.
+func (s *JWKS) refresh(ctx context.Context, done chan struct{}) {
+	keys, err := s.fetch(context.WithoutCancel(ctx))
+	s.mu.Lock()
+	if err == nil {
+		s.keys = keys
+	}
+	s.inflight = nil
+	s.mu.Unlock()
+	close(done)
 }
 
 // lookup finds kid; a token without kid matches only a set of one key.
@@ -136,7 +160,7 @@ func (s *JWKS) lookup(kid string) (jwk, bool) {
 // other algorithms or curves, short RSA keys) are skipped, not errors:
 // providers publish such keys beside the signing ones.
 func (s *JWKS) fetch(ctx context.Context) (map[string]jwk, error) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), jwksFetchTimeout)
+	ctx, cancel := context.WithTimeout(ctx, jwksFetchTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {

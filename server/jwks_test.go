@@ -373,3 +373,72 @@ func TestNewJWKSRejectsBadURL(t *testing.T) {
 		}
 	}
 }
+
+// TestJWKSRefreshDoesNotBlockKnownKeys: while a refresh waits on a slow
+// provider, tokens of known kids verify at once, and every token with an
+// unknown kid that arrives meanwhile waits for that one fetch and then
+// finds the rotated key.
+func TestJWKSRefreshDoesNotBlockKnownKeys(t *testing.T) {
+	keys := newTestKeys(t)
+	rotated := newTestKeys(t)
+	var mu sync.Mutex
+	doc, hits := keys.JWKSDoc(t), 0
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		n, d := hits, doc
+		mu.Unlock()
+		if n == 2 {
+			started <- struct{}{}
+			<-release
+		}
+		_, _ = w.Write(d)
+	}))
+	t.Cleanup(srv.Close)
+	clock := &fakeClock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	set, _ := NewJWKS(srv.URL, srv.Client(), clock.Now)
+	v := Verifier{JWKS: set, Rules: TokenRules{Issuer: oidcIssuer, Audience: oidcAudience}}
+	verify := func(kid string, key any) error {
+		_, err := v.Verify(context.Background(), signWith(t, jwt.SigningMethodRS256, kid, key, goodClaims(clock.Now())), clock.Now())
+		return err
+	}
+	if err := verify("rsa-1", keys.rsa); err != nil {
+		t.Fatal(err)
+	}
+	// The provider rotates: rsa-new joins the set.
+	newDoc := map[string][]map[string]string{}
+	_ = json.Unmarshal(rotated.JWKSDoc(t), &newDoc)
+	newDoc["keys"][0]["kid"] = "rsa-new"
+	oldDoc := map[string][]map[string]string{}
+	_ = json.Unmarshal(keys.JWKSDoc(t), &oldDoc)
+	merged, _ := json.Marshal(map[string]any{"keys": append(oldDoc["keys"], newDoc["keys"][0])})
+	mu.Lock()
+	doc = merged
+	mu.Unlock()
+	clock.Advance(JWKSMinRefresh)
+
+	const waiters = 5
+	errs := make(chan error, waiters)
+	go func() { errs <- verify("rsa-new", rotated.rsa) }()
+	<-started // the refresh is now blocked at the provider
+	if err := verify("rsa-1", keys.rsa); err != nil {
+		t.Errorf("known kid during a refresh: %v", err)
+	}
+	for range waiters - 1 {
+		go func() { errs <- verify("rsa-new", rotated.rsa) }()
+	}
+	close(release)
+	for range waiters {
+		if err := <-errs; err != nil {
+			// A waiter that came after the fetch ended finds the key in
+			// the cache; none may fail.
+			t.Errorf("rotated key: %v", err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if hits != 2 {
+		t.Errorf("provider asked %d times, want 2", hits)
+	}
+}
