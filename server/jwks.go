@@ -142,6 +142,28 @@ func (s *JWKS) refresh(ctx context.Context, done chan struct{}) {
 	close(done)
 }
 
+// Refresh fetches the key set now and returns how many usable keys it
+// holds, or why the fetch failed (the cached keys then stay). The gateway
+// calls it at start so a wrong EXACTQL_JWKS_URL shows in the log at once
+// rather than as 401s.
+func (s *JWKS) Refresh(ctx context.Context) (int, error) {
+	s.mu.Lock()
+	s.lastAttempt = s.now()
+	s.fetches++
+	s.mu.Unlock()
+	keys, err := s.fetch(ctx)
+	if err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	s.keys = keys
+	s.mu.Unlock()
+	if len(keys) == 0 {
+		return 0, errors.New("server.JWKS: the key set holds no RS256, ES256 or EdDSA signing key")
+	}
+	return len(keys), nil
+}
+
 // lookup finds kid; a token without kid matches only a set of one key.
 func (s *JWKS) lookup(kid string) (jwk, bool) {
 	if kid == "" {

@@ -442,3 +442,25 @@ func TestJWKSRefreshDoesNotBlockKnownKeys(t *testing.T) {
 		t.Errorf("provider asked %d times, want 2", hits)
 	}
 }
+
+// TestJWKSRefreshReports: Refresh says how many keys it read, or why it
+// could not (HTTP error, no usable key).
+func TestJWKSRefreshReports(t *testing.T) {
+	keys := newTestKeys(t)
+	good := newJWKSServer(t, keys.JWKSDoc(t))
+	set, _ := NewJWKS(good.URL, good.Client(), nil)
+	if n, err := set.Refresh(context.Background()); err != nil || n != 3 {
+		t.Errorf("Refresh = %d, %v; want 3 keys", n, err)
+	}
+	empty := newJWKSServer(t, []byte(`{"keys":[{"kty":"oct","kid":"h","k":"c2VjcmV0"}]}`))
+	set, _ = NewJWKS(empty.URL, empty.Client(), nil)
+	if _, err := set.Refresh(context.Background()); err == nil {
+		t.Error("a set of only an HMAC key was accepted")
+	}
+	gone := httptest.NewServer(http.NotFoundHandler())
+	defer gone.Close()
+	set, _ = NewJWKS(gone.URL, gone.Client(), nil)
+	if _, err := set.Refresh(context.Background()); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("404: %v", err)
+	}
+}

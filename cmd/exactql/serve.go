@@ -181,7 +181,16 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		if jwks, err = server.NewJWKS(cfg.JWKSURL, nil, cfg.now); err != nil {
 			return err
 		}
-		log.Info().Str("issuer", cfg.JWTIssuer).Msg("caller tokens from the OpenID Connect provider's keys are accepted")
+		jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
+		n, err := jwks.Refresh(jctx)
+		jcancel()
+		if err != nil {
+			// Not fatal: the provider may be down for a moment; unknown
+			// kids fetch the keys again (at most once a minute).
+			log.Warn().Err(err).Msg("EXACTQL_JWKS_URL: the OpenID Connect provider's keys could not be read; its tokens are refused until they can")
+		} else {
+			log.Info().Str("issuer", cfg.JWTIssuer).Int("keys", n).Msg("caller tokens signed with the OpenID Connect provider's keys are accepted")
+		}
 	}
 	var demo []demoToken
 	var playHeaders map[string]string
