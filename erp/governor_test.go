@@ -9,28 +9,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/exactql/exactql/erp/sandbox"
 )
 
-// fakeClock is a manually advanced clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is the project's one fake clock (erptest.Clock, which this
+// package's own tests cannot import: erptest imports erp).
+type fakeClock = sandbox.FakeClock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	return sandbox.NewFakeClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))
 }
 
 func rateHeaders(minLimit, minRem int, minReset time.Time, dayLimit, dayRem int, dayReset time.Time) http.Header {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/store"
 )
 
@@ -22,27 +23,12 @@ const (
 	testSecret   = "s3cret-client-secret"
 )
 
-// fakeClock is a manually advanced clock shared by the fake Exact, the token
-// sources and the stores.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// fakeClock is the project's one fake clock, shared by the fake Exact, the
+// token sources and the stores.
+type fakeClock = erptest.Clock
 
 func newFakeClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return erptest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
 // fakeExact emulates Exact's token endpoint and consent page with Exact's

@@ -5,34 +5,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/store"
 	"github.com/google/go-cmp/cmp"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// clock is the project's one fake clock.
+type clock = erptest.Clock
 
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
+func newClock() *clock { return erptest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)) }
 
 func open(t *testing.T, dir string, c *clock) *store.SQLite {
 	t.Helper()

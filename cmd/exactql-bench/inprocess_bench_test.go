@@ -8,7 +8,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/cmd/exactql-bench/baregql"
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/resolvers"
@@ -32,26 +32,17 @@ import (
 // an httptest sandbox and returns its HTTP handler and a buyer token.
 func inProcessGateway(tb testing.TB, items int) (http.Handler, string) {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	tb.Cleanup(cancel)
-	sb := sandbox.New(sandbox.Options{MinuteLimit: 1_000_000, DayLimit: 1_000_000, Data: gen.Options{Items: items}})
-	hs := httptest.NewServer(sb)
-	tb.Cleanup(hs.Close)
 	st, err := store.Open(tb.TempDir())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
-	if _, err := erp.SeedToken(ctx, st, sb.IssueRefreshToken()); err != nil {
-		tb.Fatal(err)
-	}
-	ts := erp.NewTokenSource(ctx, erp.TokenSourceOptions{BaseURL: hs.URL, ClientID: sb.ClientID(),
-		ClientSecret: sb.ClientSecret(), Store: st, HTTPClient: hs.Client()})
-	client, err := erp.New(erp.WithBaseURL(hs.URL), erp.WithHTTPClient(hs.Client()), erp.WithTokenSource(ts),
-		erp.WithDivision(sb.Division()), erp.WithGovernor(erp.NewGovernor(erp.GovernorOptions{MaxWait: 2 * time.Second})))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	env := erptest.Setup(tb, erptest.Options{
+		Sandbox: sandbox.Options{MinuteLimit: 1_000_000, DayLimit: 1_000_000, Data: gen.Options{Items: items}},
+		Tokens:  st, // the gateway's own token store
+		Client:  []erp.Option{erp.WithGovernor(erp.NewGovernor(erp.GovernorOptions{MaxWait: 2 * time.Second}))},
+	})
+	sb, client := env.Sandbox, env.Client
 	c, err := cache.New(cache.Options{Metrics: true})
 	if err != nil {
 		tb.Fatal(err)

@@ -3,11 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/exactql/exactql/server/cors"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/exactql/exactql/ordering"
+	"github.com/exactql/exactql/server"
+	"github.com/exactql/exactql/server/cors"
 )
 
 // config is every setting of the gateway, read from the environment (ARCHITECTURE §9).
@@ -64,6 +70,12 @@ type config struct {
 	JWTMaxTTL       time.Duration
 	JWTIssuer       string
 	JWTAudience     string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (EXACTQL_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+	// AdminAddr, when set, is where /metrics and /readyz are served instead
+	// of Addr (EXACTQL_ADMIN_ADDR).
+	AdminAddr string
 
 	// Caller sign-in with an OpenID Connect provider (issue 13 item 6).
 	JWKSURL      string
@@ -78,10 +90,29 @@ type config struct {
 	SandboxSeed      int64
 	SandboxItems     int
 	SandboxCustomers int
+	// SandboxPessimistic turns on every pessimistic switch of the embedded
+	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
+	SandboxPessimistic bool
+	SandboxBlockErrors bool
+
+	// MaxURLLength is the longest URL of one chunked Exact lookup.
+	MaxURLLength int
+
+	// The mirror's feeds and webhooks (ARCHITECTURE §3, §12).
+	Sync          bool
+	SyncShare     float64
+	PublicURL     string
+	WebhookSecret string
 
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
 	now func() time.Time
+
+	// Order abuse limits (issue 17 items 3 and 5).
+	OrderAttemptsPerMinute int
+	OrderMaxUnknownRefs    int
+	MaxLineQuantity        decimal.Decimal
+	MaxOrderAmount         decimal.Decimal
 }
 
 // setting describes one environment variable for parsing and for `exactql help`.
@@ -133,12 +164,25 @@ var settings = []setting{
 	{"EXACT_BASE_URL", "https://start.exactonline.nl", "Exact host for API and OAuth"},
 	{"EXACT_CLIENT_ID", "", "the Exact app's client ID; without it the gateway runs in sandbox mode"},
 	{"EXACT_CLIENT_SECRET", "", "the Exact app's client secret"},
-	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL (a loopback URL for `exactql auth`)"},
+	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL: loopback http (`exactql auth` listens) or https (`exactql auth` takes the redirected URL pasted on stdin)"},
 	{"EXACT_DIVISION", "current/Me", "division number"},
 	{"EXACT_REFRESH_TOKEN", "", "seeds the token store when it is empty"},
+	{"EXACTQL_TRUSTED_PROXIES", "", "comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For names the client; the right-most address that is not one of them is the client"},
+	{"EXACTQL_ADMIN_ADDR", "", "separate listen address for /metrics and /readyz (e.g. 127.0.0.1:9090); empty serves them on EXACTQL_ADDR"},
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
+	{"EXACTQL_SYNC", "true", "keep the mirror: sync feeds fill a local copy of Exact's data"},
+	{"EXACTQL_SYNC_SHARE", "0.3", "share of Exact's daily call limit the mirror's feeds may spend (0 < share ≤ 1)"},
+	{"EXACTQL_PUBLIC_URL", "", "the gateway's public base URL (https), for the webhook callback of `exactql webhooks subscribe`"},
+	{"EXACT_WEBHOOK_SECRET", "", "the Exact app's webhook secret; without it POST /webhooks/exact refuses every notification"},
+	{"EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", "10", "new placeOrder attempts one buyer (Exact account) may make per minute; replays of a recorded idempotency key are not counted; 0 turns the limit off"},
+	{"EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", "10", "distinct unknown product references one order may carry before the gateway stops looking the rest up (UNKNOWN_PRODUCT)"},
+	{"EXACTQL_MAX_LINE_QUANTITY", "100000", "largest quantity of one order line (QUANTITY_TOO_LARGE above it)"},
+	{"EXACTQL_MAX_ORDER_AMOUNT", "1000000", "largest order amount excluding VAT, in the buyer's currency (ORDER_TOO_LARGE above it)"},
+	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
+	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
+	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -236,9 +280,39 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if d := getenv("EXACT_DIVISION"); d != "" {
 		c.ExactDivision = p.integer("EXACT_DIVISION", 0, 1, 1<<31-1)
 	}
+	if tp, err := server.ParseTrustedProxies(getenv("EXACTQL_TRUSTED_PROXIES")); err != nil {
+		p.fail("EXACTQL_TRUSTED_PROXIES", err)
+	} else {
+		c.TrustedProxies = tp
+	}
+	c.AdminAddr = p.str("EXACTQL_ADMIN_ADDR", "")
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
+	c.Sync = p.boolean("EXACTQL_SYNC", true)
+	c.SyncShare = 0.3
+	if v := strings.TrimSpace(getenv("EXACTQL_SYNC_SHARE")); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f > 0 && f <= 1) {
+			p.fail("EXACTQL_SYNC_SHARE", fmt.Errorf("must be a number above 0 and at most 1, not %q", v))
+		} else {
+			c.SyncShare = f
+		}
+	}
+	c.PublicURL = strings.TrimRight(p.str("EXACTQL_PUBLIC_URL", ""), "/")
+	if c.PublicURL != "" {
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
+			p.fail("EXACTQL_PUBLIC_URL", fmt.Errorf("must be an absolute URL like https://shop.example.com"))
+		}
+	}
+	c.WebhookSecret = getenv("EXACT_WEBHOOK_SECRET")
+	c.OrderAttemptsPerMinute = p.integer("EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", 10, 0, 1<<20)
+	c.OrderMaxUnknownRefs = p.integer("EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", 10, 1, 10000)
+	c.MaxLineQuantity = p.positiveDecimal("EXACTQL_MAX_LINE_QUANTITY", ordering.DefaultMaxLineQuantity)
+	c.MaxOrderAmount = p.positiveDecimal("EXACTQL_MAX_ORDER_AMOUNT", ordering.DefaultMaxOrderAmount)
+	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
+	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
+	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -340,4 +414,19 @@ func validLogLevel(s string) bool {
 		}
 	}
 	return false
+}
+
+// positiveDecimal reads a number greater than 0 with at most 12 integer
+// digits (what an order line or amount can sensibly hold).
+func (p *parser) positiveDecimal(name string, def decimal.Decimal) decimal.Decimal {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := decimal.NewFromString(v)
+	if err != nil || !d.IsPositive() || d.GreaterThanOrEqual(decimal.New(1, 12)) {
+		p.fail(name, fmt.Errorf("must be a number above 0 and below 1e12, not %q", v))
+		return def
+	}
+	return d
 }

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/exactql/exactql/erp/sandbox"
 )
@@ -112,9 +111,6 @@ func errorCode(r gqlResponse) string {
 	c, _ := r.Errors[0].Extensions["code"].(string)
 	return c
 }
-
-var _ = strings.TrimSpace
-var _ = time.Second
 
 type tlog struct{ t *testing.T }
 

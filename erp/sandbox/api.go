@@ -93,6 +93,11 @@ func (s *Sandbox) handleAPI(w *statusWriter, r *http.Request, call *Call) {
 		writeExactError(w, st, "An error occurred. Please try again later.")
 		return
 	}
+	if st, msg := s.faults.refuseShape(r.Method, baseURL(r)+r.RequestURI, r.URL.Query().Get("$filter")); st != 0 {
+		s.log.count(func(st *Stats) { st.Faults++ })
+		writeExactError(w, st, msg)
+		return
+	}
 	if div != s.division {
 		w.Header().Set("Reason", "NoDivisionAccess")
 		writeExactError(w, http.StatusForbidden, "Forbidden - no access to division "+strconv.Itoa(div)+".")
@@ -120,6 +125,10 @@ func (s *Sandbox) handleAPI(w *statusWriter, r *http.Request, call *Call) {
 		s.serveGet(w, r, div, set, keyLit, nav)
 	case r.Method == http.MethodPost && setPath == pathOrders && keyLit == "" && nav == "":
 		s.postOrder(w, r, div, set)
+	case r.Method == http.MethodPost && setPath == PathWebhookSubscriptions && keyLit == "" && nav == "":
+		s.postSubscription(w, r, div, set, clientID)
+	case r.Method == http.MethodDelete && setPath == PathWebhookSubscriptions && keyLit != "" && nav == "":
+		s.deleteSubscription(w, set, keyLit)
 	default:
 		writeExactError(w, http.StatusMethodNotAllowed, "Method not allowed on this endpoint.")
 	}
@@ -233,6 +242,9 @@ func keyLiteral(t odata.Type, v any) string {
 // records. The caller holds s.mu.
 func (s *Sandbox) records(path string) []odata.Record {
 	if rs, ok := s.sets[path]; ok {
+		return rs
+	}
+	if rs, ok := s.syncRecords(path); ok {
 		return rs
 	}
 	if base, ok := gen.SyncBase(path); ok {
@@ -477,23 +489,7 @@ func compareLiteral(a, b string) int {
 	return strings.Compare(strings.ToLower(a), strings.ToLower(b))
 }
 
-// lessValue orders key values of one type.
-func lessValue(a, b any) bool {
-	switch x := a.(type) {
-	case string:
-		y, _ := b.(string)
-		return strings.ToLower(x) < strings.ToLower(y)
-	case int64:
-		y, _ := b.(int64)
-		return x < y
-	case float64:
-		y, _ := b.(float64)
-		return x < y
-	}
-	return false
-}
-
-// sortByKey sorts rs stably by key as lessValue orders keys. The keys are
+// sortByKey sorts rs stably by key as compareKeys orders keys. The keys are
 // extracted (and strings lower-cased) once per record rather than once per
 // comparison, and ties are broken by position (stability) so that a faster
 // unstable sort can be used: at 50,000 items this sort dominated the
@@ -523,7 +519,7 @@ func sortByKey(rs []odata.Record, key string) {
 	}
 }
 
-// compareKeys orders two keys already lower-cased as lessValue does: strings,
+// compareKeys orders two keys (strings already lower-cased): strings,
 // int64s and float64s by value; anything else (or mismatched kinds) ties.
 func compareKeys(a, b any) int {
 	switch x := a.(type) {

@@ -31,6 +31,9 @@ type Options struct {
 	// ClientID, ClientSecret and RedirectURL are the registered app; defaults
 	// DefaultClientID, DefaultClientSecret, DefaultRedirectURL.
 	ClientID, ClientSecret, RedirectURL string
+	// RedirectURLs are further redirect URLs registered for the client;
+	// DefaultHTTPSRedirectURL is always registered too (oauth.go).
+	RedirectURLs []string
 	// TokenLifetime is the access-token lifetime; default 600 s.
 	TokenLifetime time.Duration
 	// RefreshWindow is how long before its access token expires a chain may
@@ -53,6 +56,16 @@ type Options struct {
 	// PageSize is the page size of plain endpoints (default 60); SyncPageSize
 	// that of sync/ and bulk/ endpoints (default 1000).
 	PageSize, SyncPageSize int
+	// WebhookSecret signs webhook deliveries (HashCode); default
+	// DefaultWebhookSecret.
+	WebhookSecret string
+	// WebhookClient sends webhook deliveries; default a client with a 10 s
+	// timeout.
+	WebhookClient *http.Client
+	// Location is the division's time zone: posted orders' Created and
+	// Modified are its local wall-clock time encoded as epoch ms, as Exact
+	// does (exact-online-api.md §5.9). Default Europe/Amsterdam.
+	Location *time.Location
 }
 
 func (o *Options) setDefaults() {
@@ -87,6 +100,10 @@ func (o *Options) setDefaults() {
 	def(&o.ClientID, DefaultClientID)
 	def(&o.ClientSecret, DefaultClientSecret)
 	def(&o.RedirectURL, DefaultRedirectURL)
+	def(&o.WebhookSecret, DefaultWebhookSecret)
+	if o.WebhookClient == nil {
+		o.WebhookClient = &http.Client{Timeout: 10 * time.Second}
+	}
 	defD := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
@@ -107,6 +124,9 @@ func (o *Options) setDefaults() {
 	defI(&o.DayLimit, 5000)
 	defI(&o.PageSize, 60)
 	defI(&o.SyncPageSize, 1000)
+	if o.Location == nil {
+		o.Location = defaultLocation()
+	}
 }
 
 // Sandbox is an in-memory imitation of Exact Online's REST API and OAuth2
@@ -125,10 +145,12 @@ type Sandbox struct {
 	maxOrderNo   int64
 	demoBuyers   []gen.DemoBuyer
 
-	tokens *tokenStore
-	limits *limiter
-	log    callLog
-	faults *Faults
+	tokens   *tokenStore
+	limits   *limiter
+	log      callLog
+	faults   *Faults
+	hooks    webhookState
+	ordHooks orderHooks
 
 	// sleep waits d or until ctx ends; replaced in tests.
 	sleep func(ctx context.Context, d time.Duration)
@@ -157,6 +179,8 @@ func New(opts Options) *Sandbox {
 		s.sets = map[string][]odata.Record{}
 	}
 	s.faults.revoke = s.revokeAll
+	s.hooks.hc = opts.WebhookClient
+	addSyncSchemas(s.schemas)
 	s.linesByOrder = map[string][]odata.Record{}
 	for _, l := range s.sets[pathOrderLines] {
 		if id, ok := l["OrderID"].(string); ok {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/pricing"
 )
 
 // fakeUpstream answers the account lookups the buyer needs and counts calls;
@@ -69,5 +68,4 @@ func TestBuyerNotPoisonedByCancelledSibling(t *testing.T) {
 	if _, err := l.Buyer(context.Background()); err != nil || up.accountCalls.Load() != before {
 		t.Errorf("second live lookup: err %v, calls %d → %d", err, before, up.accountCalls.Load())
 	}
-	_ = pricing.Buyer{}
 }

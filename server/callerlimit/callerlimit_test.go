@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/server/callerlimit"
 )
 
@@ -39,28 +40,14 @@ func keyOf(ctx context.Context) string {
 	return ""
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+// clock is the project's one fake clock.
+type clock = erptest.Clock
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 func newLimiter(t *testing.T, perMinute int) (*callerlimit.Limiter, *clock) {
 	t.Helper()
-	clk := &clock{t: t0}
+	clk := erptest.NewClock(t0)
 	l, err := callerlimit.New(perMinute, keyOf, clk.Now)
 	if err != nil {
 		t.Fatalf("New: %v", err)

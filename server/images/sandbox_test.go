@@ -5,62 +5,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/server/images"
 )
-
-// memTokens is an in-memory erp.TokenStore.
-type memTokens struct {
-	mu  sync.Mutex
-	tok *erp.StoredToken
-}
-
-func (m *memTokens) LoadToken(context.Context) (*erp.StoredToken, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.tok == nil {
-		return nil, erp.ErrNoToken
-	}
-	t := *m.tok
-	return &t, nil
-}
-
-func (m *memTokens) WithRefreshLock(_ context.Context, fn func(*erp.StoredToken, func(time.Time) error) (*erp.StoredToken, error)) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var cur *erp.StoredToken
-	if m.tok != nil {
-		c := *m.tok
-		cur = &c
-	}
-	mark := func(started time.Time) error {
-		if m.tok != nil {
-			m.tok.RefreshStarted = started
-		}
-		return nil
-	}
-	next, err := fn(cur, mark)
-	if next != nil {
-		n := *next
-		m.tok = &n
-	}
-	return err
-}
-
-func (m *memTokens) SaveToken(_ context.Context, t *erp.StoredToken) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c := *t
-	m.tok = &c
-	return nil
-}
 
 // clientSource adapts the erp client to images.Source the way the gateway
 // does (without its item cache).
@@ -82,23 +34,8 @@ func (s clientSource) Picture(ctx context.Context, u string) ([]byte, string, er
 }
 
 func TestSandboxPictureFetchedOnce(t *testing.T) {
-	sb := sandbox.New(sandbox.Options{Data: gen.Options{Seed: 3, Items: 100, Customers: 20, Warehouses: 1}})
-	srv := httptest.NewServer(sb)
-	defer srv.Close()
-	ctx := context.Background()
-	tokens := &memTokens{}
-	if _, err := erp.SeedToken(ctx, tokens, sb.IssueRefreshToken()); err != nil {
-		t.Fatalf("SeedToken: %v", err)
-	}
-	ts := erp.NewTokenSource(ctx, erp.TokenSourceOptions{
-		BaseURL: srv.URL, ClientID: sb.ClientID(), ClientSecret: sb.ClientSecret(),
-		Store: tokens, HTTPClient: srv.Client(),
-	})
-	client, err := erp.New(erp.WithBaseURL(srv.URL), erp.WithDivision(sb.Division()), erp.WithTokenSource(ts),
-		erp.WithHTTPClient(srv.Client()))
-	if err != nil {
-		t.Fatalf("erp.New: %v", err)
-	}
+	env := erptest.Setup(t, erptest.Options{Sandbox: sandbox.Options{Data: gen.Options{Seed: 3, Items: 100, Customers: 20, Warehouses: 1}}})
+	sb, client, ctx := env.Sandbox, env.Client, t.Context()
 
 	// One item with a picture and one without, from the sandbox's catalogue.
 	var withPic, withoutPic string

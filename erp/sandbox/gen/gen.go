@@ -266,15 +266,6 @@ func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
 
 func pick[T any](g *generator, xs []T) T { return xs[g.r.IntN(len(xs))] }
 
-// orNil returns nil for the zero value, so null fields stay null.
-func orNil[T comparable](v T) any {
-	var zero T
-	if v == zero {
-		return nil
-	}
-	return v
-}
-
 // dateOrNil returns nil for the zero time.
 func dateOrNil(t time.Time) any {
 	if t.IsZero() {

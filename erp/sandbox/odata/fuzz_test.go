@@ -2,6 +2,7 @@ package odata
 
 import (
 	"errors"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,7 +63,7 @@ func FuzzParseFilter(f *testing.F) {
 		Record{},
 		Record{"ID": "NOT-A-GUID", "Code": 5, "Stock": "x", "Price": int64(1), "IsSalesItem": int64(2),
 			"IsWebshopItem": true, "Modified": "2026", "Timestamp": 1.5, "Description": []byte("b")},
-		Record{"Modified": time.Time{}, "Price": -0.0, "Description": ""},
+		Record{"Modified": time.Time{}, "Price": math.Copysign(0, -1), "Description": ""},
 	)
 	f.Fuzz(func(t *testing.T, expr string) {
 		if _, err := ParseLiteral(expr); err != nil {

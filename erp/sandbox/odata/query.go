@@ -101,13 +101,8 @@ func (o OrderBy) Sort(rs []Record) {
 	}
 }
 
-// compareForSort orders two raw record values; nil (or an unsortable kind)
-// sorts before anything else.
-func compareForSort(a, b any) int {
-	return compareSortable(sortable(a), sortable(b))
-}
-
-// compareSortable is compareForSort on values sortable has mapped.
+// compareSortable orders two record values sortable has mapped; nil (or an
+// unsortable kind) sorts before anything else.
 func compareSortable(a, b any) int {
 	switch {
 	case a == nil && b == nil:
