@@ -50,7 +50,8 @@ const parserTokenLimit = 20000
 // Config are the HTTP-level settings. The listen address is not here: cmd
 // opens the listener.
 type Config struct {
-	// JWTSecret is the HS256 secret caller tokens are signed with. Required.
+	// JWTSecret is the HS256 secret caller tokens are signed with.
+	// Required unless JWKS is set.
 	JWTSecret []byte
 	// Introspection turns GraphQL introspection on (sandbox mode).
 	Introspection bool
@@ -98,6 +99,13 @@ type Config struct {
 	JWTIssuer string
 	// JWTAudience, when set, must be among the token's aud claim.
 	JWTAudience string
+	// JWKS, when set, verifies RS256, ES256 and EdDSA caller tokens with an
+	// OpenID Connect provider's keys, beside HS256 with JWTSecret.
+	JWKS *JWKS
+	// ClaimAccount and ClaimContact name the claims of the buyer's Exact
+	// account and contact; empty means DefaultAccountClaim and
+	// DefaultContactClaim.
+	ClaimAccount, ClaimContact string
 
 	// extraRules are added to validation (tests count what validation
 	// visits with them).
@@ -138,8 +146,8 @@ type Deps struct {
 // New assembles the gateway's HTTP handler: POST and GET /graphql,
 // /healthz and /readyz.
 func New(cfg Config, deps Deps) (http.Handler, error) {
-	if len(cfg.JWTSecret) == 0 {
-		return nil, errors.New("server.New: JWTSecret is required")
+	if len(cfg.JWTSecret) == 0 && cfg.JWKS == nil {
+		return nil, errors.New("server.New: JWTSecret or JWKS is required")
 	}
 	if deps.Resolvers == nil {
 		return nil, errors.New("server.New: Resolvers is required")
@@ -153,8 +161,9 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if deps.Operations != nil {
 		gql.AroundOperations(deps.Operations)
 	}
-	auth := &authenticator{secret: cfg.JWTSecret, now: cfg.Now,
-		rules: TokenRules{MaxTTL: cfg.JWTMaxTTL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}}
+	auth := &authenticator{now: cfg.Now, verifier: Verifier{Secret: cfg.JWTSecret, JWKS: cfg.JWKS,
+		Rules: TokenRules{MaxTTL: cfg.JWTMaxTTL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+			AccountClaim: cfg.ClaimAccount, ContactClaim: cfg.ClaimContact}}}
 
 	mux := http.NewServeMux()
 	graphqlHandler := privateAnswers(limitBody(cfg.MaxBodyBytes, auth.middleware(withStaleTracker(gql))))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 	"net/url"
@@ -79,6 +80,15 @@ type config struct {
 	// empty means the embedded SQLite file in DataDir.
 	DatabaseURL string
 
+	// Caller sign-in with an OpenID Connect provider (issue 13 item 6).
+	JWKSURL      string
+	ClaimAccount string
+	ClaimContact string
+
+	// Warnings are start-up warnings about the environment (unknown
+	// variables); run fills them, serve logs them.
+	Warnings []string
+
 	// Sandbox mode only.
 	SandboxSeed      int64
 	SandboxItems     int
@@ -116,7 +126,7 @@ type setting struct {
 // settings lists every variable the gateway reads, in README order.
 var settings = []setting{
 	{"EXACTQL_MODE", "sandbox without EXACT_CLIENT_ID, else production", "sandbox or production; production refuses to start without Exact credentials"},
-	{"EXACTQL_ADDR", ":8080", "listen address"},
+	{"EXACTQL_ADDR", "127.0.0.1:8080 in sandbox mode (demo tokens stay local), else :8080", "listen address"},
 	{"EXACTQL_DATA_DIR", "./data", "directory of the embedded SQLite store (tokens, idempotency records, order journal)"},
 	{"EXACTQL_JWT_SECRET", "generated in sandbox mode", "HS256 secret for callers' bearer tokens; required in production"},
 	{"EXACTQL_PUBLIC_PRICES", "false", "anonymous callers see default prices"},
@@ -125,7 +135,7 @@ var settings = []setting{
 	{"EXACTQL_CORS_ORIGINS", "", "comma-separated browser origins allowed"},
 	{"EXACTQL_PLAYGROUND", "true in sandbox mode, else false", "serve the GraphiQL playground at /"},
 	{"EXACTQL_INTROSPECTION", "true in sandbox mode, else false", "allow schema introspection"},
-	{"EXACTQL_LOG_LEVEL", "info", "zerolog level: debug, info, warn, error"},
+	{"EXACTQL_LOG_LEVEL", "info", "zerolog level: trace, debug, info, warn, error, fatal, panic or disabled"},
 	{"EXACTQL_LOG_FORMAT", "console on a terminal, else json", "json or console"},
 	{"EXACTQL_TIMEZONE", "Europe/Amsterdam", "the division's time zone, for \"today\" in price and date rules"},
 	{"EXACTQL_MAX_ORDER_LINES", "200", "most lines one order may have"},
@@ -151,6 +161,9 @@ var settings = []setting{
 	{"EXACTQL_JWT_MAX_TTL", "24h", "longest lifetime a caller token may have left; tokens whose exp is further out are refused (sandbox demo tokens are minted with it)"},
 	{"EXACTQL_JWT_ISSUER", "", "when set, caller tokens must carry this iss claim"},
 	{"EXACTQL_JWT_AUDIENCE", "", "when set, caller tokens' aud claim must include this value"},
+	{"EXACTQL_JWKS_URL", "", "an OpenID Connect provider's jwks_uri: caller tokens signed with its keys (RS256, ES256, EdDSA) are accepted beside HS256 ones; needs EXACTQL_JWT_ISSUER and EXACTQL_JWT_AUDIENCE"},
+	{"EXACTQL_CLAIM_ACCOUNT", "exact_account", "name of the caller token claim holding the buyer's Exact account ID"},
+	{"EXACTQL_CLAIM_CONTACT", "exact_contact", "name of the caller token claim holding the buyer's Exact contact ID"},
 	{"EXACT_BASE_URL", "https://start.exactonline.nl", "Exact host for API and OAuth"},
 	{"EXACT_CLIENT_ID", "", "the Exact app's client ID; without it the gateway runs in sandbox mode"},
 	{"EXACT_CLIENT_SECRET", "", "the Exact app's client secret"},
@@ -196,7 +209,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("EXACTQL_MODE must be sandbox or production, not %q", c.Mode)
 	}
 	sandbox := c.Mode == "sandbox"
-	c.Addr = p.str("EXACTQL_ADDR", ":8080")
+	// Sandbox mode serves demo tokens: only this machine may reach it
+	// unless EXACTQL_ADDR says otherwise.
+	defaultAddr := ":8080"
+	if sandbox {
+		defaultAddr = "127.0.0.1:8080"
+	}
+	c.Addr = p.str("EXACTQL_ADDR", defaultAddr)
 	c.DataDir = p.str("EXACTQL_DATA_DIR", "./data")
 	c.JWTSecret = getenv("EXACTQL_JWT_SECRET")
 	c.PublicPrices = p.boolean("EXACTQL_PUBLIC_PRICES", false)
@@ -209,7 +228,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.Playground = p.boolean("EXACTQL_PLAYGROUND", sandbox)
 	c.Introspection = p.boolean("EXACTQL_INTROSPECTION", sandbox)
-	c.LogLevel = p.str("EXACTQL_LOG_LEVEL", "info")
+	c.LogLevel = strings.ToLower(p.str("EXACTQL_LOG_LEVEL", "info"))
+	if !validLogLevel(c.LogLevel) {
+		p.fail("EXACTQL_LOG_LEVEL", fmt.Errorf("must be one of %s, not %q", strings.Join(logLevels, ", "), c.LogLevel))
+	}
 	c.LogFormat = p.str("EXACTQL_LOG_FORMAT", "")
 	c.TimezoneName = p.str("EXACTQL_TIMEZONE", "Europe/Amsterdam")
 	if loc, err := time.LoadLocation(c.TimezoneName); err != nil {
@@ -243,6 +265,21 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.JWTIssuer = p.str("EXACTQL_JWT_ISSUER", "")
 	c.JWTAudience = p.str("EXACTQL_JWT_AUDIENCE", "")
+	c.JWKSURL = p.str("EXACTQL_JWKS_URL", "")
+	if c.JWKSURL != "" {
+		if u, err := url.Parse(c.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			p.fail("EXACTQL_JWKS_URL", errors.New("must be an absolute https URL"))
+		} else if c.JWTIssuer == "" || c.JWTAudience == "" {
+			// An identity provider signs tokens for every app it serves;
+			// without both checks a token meant for another app would do.
+			p.fail("EXACTQL_JWKS_URL", errors.New("needs EXACTQL_JWT_ISSUER and EXACTQL_JWT_AUDIENCE"))
+		}
+	}
+	c.ClaimAccount = p.claimName("EXACTQL_CLAIM_ACCOUNT", "exact_account")
+	c.ClaimContact = p.claimName("EXACTQL_CLAIM_CONTACT", "exact_contact")
+	if c.ClaimAccount == c.ClaimContact {
+		p.fail("EXACTQL_CLAIM_CONTACT", errors.New("must differ from EXACTQL_CLAIM_ACCOUNT"))
+	}
 	c.ExactBaseURL = strings.TrimRight(p.str("EXACT_BASE_URL", "https://start.exactonline.nl"), "/")
 	if d := getenv("EXACT_DIVISION"); d != "" {
 		c.ExactDivision = p.integer("EXACT_DIVISION", 0, 1, 1<<31-1)
@@ -298,15 +335,18 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if !sandbox {
 		var missing []string
-		for _, kv := range [][2]string{{"EXACT_CLIENT_ID", c.ExactClientID}, {"EXACT_CLIENT_SECRET", c.ExactClientSecret}, {"EXACTQL_JWT_SECRET", c.JWTSecret}} {
+		for _, kv := range [][2]string{{"EXACT_CLIENT_ID", c.ExactClientID}, {"EXACT_CLIENT_SECRET", c.ExactClientSecret}} {
 			if kv[1] == "" {
 				missing = append(missing, kv[0])
 			}
 		}
+		if c.JWTSecret == "" && c.JWKSURL == "" {
+			missing = append(missing, "EXACTQL_JWT_SECRET (or EXACTQL_JWKS_URL)")
+		}
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("production mode needs %s", strings.Join(missing, ", "))
 		}
-		if len(c.JWTSecret) < 32 {
+		if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 			return nil, fmt.Errorf("EXACTQL_JWT_SECRET must be at least 32 characters")
 		}
 	}
@@ -369,6 +409,28 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// claimName reads a JWT claim name: printable, no spaces, at most 256 bytes.
+func (p *parser) claimName(name, def string) string {
+	v := p.str(name, def)
+	if len(v) > 256 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		p.fail(name, fmt.Errorf("not a claim name: %q", v))
+		return def
+	}
+	return v
+}
+
+// logLevels are zerolog's level names.
+var logLevels = []string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}
+
+func validLogLevel(s string) bool {
+	for _, l := range logLevels {
+		if s == l {
+			return true
+		}
+	}
+	return false
 }
 
 // positiveDecimal reads a number greater than 0 with at most 12 integer

@@ -4,6 +4,7 @@
 //	exactql [serve]   run the gateway (default; sandbox mode without EXACT_CLIENT_ID)
 //	exactql auth      one-time Exact consent: stores the token chain
 //	                  (-paste: paste the redirected URL instead of listening)
+//	exactql token     mint an HS256 caller token for development
 //	exactql webhooks subscribe|list|unsubscribe   manage Exact webhook subscriptions for EXACTQL_PUBLIC_URL
 //	exactql store copy --to postgres://…   move the SQLite store to PostgreSQL
 //	exactql version   print the version
@@ -18,8 +19,12 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // EXACTQL_TIMEZONE works in a scratch container too
 )
+
+// environ lists the process environment, for the unknown-variable warning.
+var environ = os.Environ
 
 // version is set at build time with -ldflags "-X main.version=…".
 var version = "dev"
@@ -47,6 +52,9 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 	if len(args) > 0 {
 		cmd, args = args[0], args[1:]
 	}
+	if cmd == "token" {
+		return tokenCommand(args, getenv, stdout, time.Now())
+	}
 	if cmd == "webhooks" {
 		cfg, err := loadConfig(getenv)
 		if err != nil {
@@ -70,6 +78,7 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		if err != nil {
 			return err
 		}
+		cfg.Warnings = unknownVariables(environ())
 		return serve(ctx, cfg, stdout, stderr, nil)
 	case "auth":
 		cfg, err := loadConfig(withoutCallerSecret(getenv))
@@ -84,12 +93,12 @@ func runIO(ctx context.Context, args []string, getenv func(string) string, stdin
 		printHelp(stdout)
 		return nil
 	default:
-		return fmt.Errorf("unknown command %q (serve, auth, webhooks, store, version, help)", cmd)
+		return fmt.Errorf("unknown command %q (serve, auth, token, webhooks, store, version, help)", cmd)
 	}
 }
 
 func printHelp(w io.Writer) {
-	fmt.Fprintln(w, "usage: exactql [serve|auth [-paste]|webhooks subscribe|list|unsubscribe|store copy --to postgres://…|version|help]")
+	fmt.Fprintln(w, "usage: exactql [serve|auth [-paste]|token|webhooks subscribe|list|unsubscribe|store copy --to postgres://…|version|help]\n       exactql token --account <GUID> [--contact <GUID>] [--sub <subject>] [--ttl 1h]")
 	fmt.Fprintln(w, "\nSettings (environment variables):")
 	for _, s := range settings {
 		fmt.Fprintf(w, "  %-28s %s (default: %s)\n", s.Name, s.Help, orNone(s.Default))

@@ -58,6 +58,9 @@ type exactConn struct {
 // the listener is open (tests use it).
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady func(started)) error {
 	log := newLogger(cfg, stderr)
+	for _, w := range cfg.Warnings {
+		log.Warn().Msg(w)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -101,6 +104,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	}
 	if seeded, err := erp.SeedToken(ctx, st, conn.RefreshToken); err != nil {
 		return fmt.Errorf("seeding the token store: %w", err)
+	} else if seeded && sb != nil {
+		// In sandbox mode the refresh token is the sandbox's own, never
+		// EXACT_REFRESH_TOKEN (which sandbox mode ignores).
+		log.Debug().Msg("token store seeded by the embedded sandbox")
 	} else if seeded {
 		log.Info().Msg("token store seeded from EXACT_REFRESH_TOKEN")
 	}
@@ -192,10 +199,27 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	imgs := images.Handler(isrc, c, images.Options{Division: division, Visible: isrc.Visible})
 
 	secret := []byte(cfg.JWTSecret)
+	var jwks *server.JWKS
+	if cfg.JWKSURL != "" {
+		if jwks, err = server.NewJWKS(cfg.JWKSURL, nil, cfg.now); err != nil {
+			return err
+		}
+		jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
+		n, err := jwks.Refresh(jctx)
+		jcancel()
+		if err != nil {
+			// Not fatal: the provider may be down for a moment; unknown
+			// kids fetch the keys again (at most once a minute).
+			log.Warn().Err(err).Msg("EXACTQL_JWKS_URL: the OpenID Connect provider's keys could not be read; its tokens are refused until they can")
+		} else {
+			log.Info().Str("issuer", cfg.JWTIssuer).Int("keys", n).Msg("caller tokens signed with the OpenID Connect provider's keys are accepted")
+		}
+	}
 	var demo []demoToken
 	var playHeaders map[string]string
 	if sb != nil {
-		if demo, err = demoTokens(sb, secret, cfg.JWTMaxTTL, server.TokenRules{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}); err != nil {
+		if demo, err = demoTokens(sb, secret, cfg.JWTMaxTTL, server.TokenRules{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+			AccountClaim: cfg.ClaimAccount, ContactClaim: cfg.ClaimContact}); err != nil {
 			return err
 		}
 		// The playground's first query shows prices: a demo buyer on a price list.
@@ -215,6 +239,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 
 		MaxQueryBytes: cfg.MaxQueryBytes, QueryCacheBytes: cfg.QueryCacheBytes, APQCacheBytes: cfg.APQCacheBytes,
 		JWTAudience: cfg.JWTAudience, JWTIssuer: cfg.JWTIssuer, JWTMaxTTL: cfg.JWTMaxTTL,
+		JWKS: jwks, ClaimAccount: cfg.ClaimAccount, ClaimContact: cfg.ClaimContact,
 	}, deps)
 	if err != nil {
 		return err
