@@ -142,7 +142,7 @@ func IsTransient(err error) bool {
 		return false
 	}
 	var rl *RateLimitError
-	if errors.As(err, &rl) || errors.Is(err, ErrUnreadableResponse) {
+	if errors.As(err, &rl) || errors.Is(err, ErrUnreadableResponse) || errors.Is(err, ErrBudgetUnavailable) {
 		return true
 	}
 	var e *Error

@@ -130,6 +130,7 @@ type Governor struct {
 	timerAt      time.Time
 	rateLimited  int64
 	errors       map[string]*endpointErrors
+	shared       *sharedBudget // set by ShareBudget (budget.go)
 }
 
 // endpointErrors is one endpoint's error accounting: the times of the 4xx
@@ -307,12 +308,12 @@ func (g *Governor) grantLocked(p Priority) {
 	}
 }
 
-// Wait blocks until a call of priority p may be sent and returns the function
-// to call when the call has finished (after Update with its response
-// headers). A read that would wait longer than MaxWait, and any call that
-// would wait past its context's deadline, fails at once with a
-// *RateLimitError instead of sleeping.
-func (g *Governor) Wait(ctx context.Context, p Priority) (release func(), err error) {
+// waitLocal is Wait on this process's own account (budget.go adds the
+// shared one): it blocks until a call of priority p may be sent and returns
+// the function to call when the call has finished. A read that would wait
+// longer than MaxWait, and any call that would wait past its context's
+// deadline, fails at once with a *RateLimitError instead of sleeping.
+func (g *Governor) waitLocal(ctx context.Context, p Priority) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -488,9 +489,11 @@ func (g *Governor) reconcile(now time.Time, t rateTrio, limit, remaining *int, r
 	}
 }
 
-// Update reconciles the budget with the X-RateLimit-* headers and status of a
-// response. A 429 stops all calls until the announced reset (plus slack).
-func (g *Governor) Update(h http.Header, status int) {
+// updateLocal is Update on this process's own account (budget.go adds the
+// shared one): it reconciles the budget with the X-RateLimit-* headers and
+// status of a response. A 429 stops all calls until the announced reset
+// (plus slack).
+func (g *Governor) updateLocal(h http.Header, status int) {
 	day := readTrio(h, hdrDayLimit, hdrDayRemaining, hdrDayReset)
 	minute := readTrio(h, hdrMinLimit, hdrMinRemaining, hdrMinReset)
 	g.mu.Lock()

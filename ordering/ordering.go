@@ -186,6 +186,10 @@ func Sellable(it erp.Item, today pricing.Date, webshopOnly bool) bool {
 	if !it.IsSalesItem {
 		return false
 	}
+	// Not sellable before its StartDate (ARCHITECTURE §3).
+	if start, ok := pricing.DateOf(it.StartDate); ok && today.Before(start) {
+		return false
+	}
 	if end, ok := pricing.DateOf(it.EndDate); ok && end.Before(today) {
 		return false
 	}

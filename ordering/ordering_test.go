@@ -300,6 +300,8 @@ func TestSellable(t *testing.T) {
 		{"ended yesterday", items[3], false, false},
 		{"ends today", items[5], false, true},
 		{"ends tomorrow", erp.Item{IsSalesItem: true, EndDate: day(2026, time.November, 29)}, false, true},
+		{"starts tomorrow", erp.Item{IsSalesItem: true, StartDate: day(2026, time.November, 29)}, false, false},
+		{"starts today", erp.Item{IsSalesItem: true, StartDate: day(2026, time.November, 28)}, false, true},
 		{"not for the webshop, webshop only", items[4], true, false},
 		{"for the webshop, webshop only", items[0], true, true},
 	}

@@ -205,6 +205,11 @@ type Options struct {
 	// AttemptTimeout bounds one attempt's calls to Exact (default 60 s,
 	// at most half of LeaseTTL).
 	AttemptTimeout time.Duration
+	// StoreHealth, when set, is asked before an order is validated; an
+	// error refuses the order as *UnavailableError with nothing recorded
+	// (the journal's file was deleted or replaced: an order accepted now
+	// would be gone after a restart). Orders already accepted are still sent.
+	StoreHealth func() error
 	// MaxLineQuantity and MaxOrderAmount are EXACTQL_MAX_LINE_QUANTITY and
 	// EXACTQL_MAX_ORDER_AMOUNT (zero: ordering's defaults).
 	MaxLineQuantity, MaxOrderAmount decimal.Decimal
@@ -422,6 +427,11 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 	}
 	if key == "" || utf8.RuneCountInString(key) > MaxKeyLength || !utf8.ValidString(key) {
 		return nil, ErrInvalidKey
+	}
+	if s.o.StoreHealth != nil {
+		if err := s.o.StoreHealth(); err != nil {
+			return nil, &UnavailableError{Err: err}
+		}
 	}
 	fp := ordering.Fingerprint(in)
 

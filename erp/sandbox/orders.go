@@ -53,15 +53,15 @@ type orderHooks struct {
 // UnitPrice: h gets the item's code and the UnitPrice sent and returns the
 // line's NetPrice (its Discount and amount follow). nil removes the hook.
 func (s *Sandbox) SetNetPriceHook(h func(itemCode string, unitPrice decimal.Decimal) decimal.Decimal) {
-	s.orderHooks.mu.Lock()
-	defer s.orderHooks.mu.Unlock()
-	s.orderHooks.netPrice = h
+	s.ordHooks.mu.Lock()
+	defer s.ordHooks.mu.Unlock()
+	s.ordHooks.netPrice = h
 }
 
 func (s *Sandbox) netPriceHook() func(string, decimal.Decimal) decimal.Decimal {
-	s.orderHooks.mu.Lock()
-	defer s.orderHooks.mu.Unlock()
-	return s.orderHooks.netPrice
+	s.ordHooks.mu.Lock()
+	defer s.ordHooks.mu.Unlock()
+	return s.ordHooks.netPrice
 }
 
 // vatRate is the VAT fraction of an item's SalesVatCode in the generated

@@ -158,3 +158,39 @@ func TestPessimisticOrderSwitches(t *testing.T) {
 		t.Errorf("switches off: NetPrice %v, Remarks %q", l0["NetPrice"], d["Remarks"])
 	}
 }
+
+// TestVolumeDiscountBasePriceJSON: on the wire, BasePrice is null or a GUID
+// string (an Edm.Guid, never a number), and rows with BasePrice null still
+// carry a BasePriceAmount, as Exact fills it.
+func TestVolumeDiscountBasePriceJSON(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MinuteLimit = 1000 })
+	at, _ := e.token(t)
+	var nulls, guids, nullWithAmount int
+	next := e.api("sales/SalesPriceListVolumeDiscounts") + q("$select", "ID,Item,BasePrice,BasePriceAmount,SalesUnit,NumberOfItemsPerUnit")
+	for next != "" {
+		p := e.get(t, next, at).page(t)
+		for _, r := range p.D.Results {
+			switch v := r["BasePrice"].(type) {
+			case nil:
+				nulls++
+				if r["BasePriceAmount"] != nil {
+					nullWithAmount++
+				}
+			case string:
+				if !isGUID(v) {
+					t.Fatalf("BasePrice %q is not a GUID", v)
+				}
+				guids++
+			default:
+				t.Fatalf("BasePrice %v (%T): want null or a GUID string", v, v)
+			}
+			if _, ok := r["NumberOfItemsPerUnit"].(float64); !ok {
+				t.Fatalf("NumberOfItemsPerUnit %v", r["NumberOfItemsPerUnit"])
+			}
+		}
+		next = p.D.Next
+	}
+	if nulls == 0 || guids == 0 || nullWithAmount == 0 {
+		t.Errorf("BasePrice null %d, GUID %d, null with an amount %d: want each", nulls, guids, nullWithAmount)
+	}
+}
