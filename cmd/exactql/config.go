@@ -76,6 +76,11 @@ type config struct {
 	PublicURL     string
 	WebhookSecret string
 
+	// The response cache (issue 15 item 3).
+	ResponseCache      bool
+	ResponseCacheTTL   time.Duration
+	ResponseCacheBytes int64
+
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
 	now func() time.Time
@@ -137,6 +142,9 @@ var settings = []setting{
 	{"EXACTQL_SYNC_SHARE", "0.3", "share of Exact's daily call limit the mirror's feeds may spend (0 < share ≤ 1)"},
 	{"EXACTQL_PUBLIC_URL", "", "the gateway's public base URL (https), for the webhook callback of `exactql webhooks subscribe`"},
 	{"EXACT_WEBHOOK_SECRET", "", "the Exact app's webhook secret; without it POST /webhooks/exact refuses every notification"},
+	{"EXACTQL_RESPONSE_CACHE", "on", "on or off: keep whole answers of read-only operations in memory per price scope (never shared across buyers)"},
+	{"EXACTQL_RESPONSE_CACHE_TTL", "30s", "longest a cached answer is served (1s to 24h); data changes, the buyer's own orders and midnight in EXACTQL_TIMEZONE drop it sooner"},
+	{"EXACTQL_RESPONSE_CACHE_BYTES", "33554432", "memory the response cache may keep (estimated); one answer may take at most 1/64 of it"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -230,6 +238,18 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	}
 	c.WebhookSecret = getenv("EXACT_WEBHOOK_SECRET")
+	switch v := strings.ToLower(p.str("EXACTQL_RESPONSE_CACHE", "on")); v {
+	case "on", "true", "1":
+		c.ResponseCache = true
+	case "off", "false", "0":
+	default:
+		p.fail("EXACTQL_RESPONSE_CACHE", fmt.Errorf("must be on or off, not %q", v))
+	}
+	c.ResponseCacheTTL = p.duration("EXACTQL_RESPONSE_CACHE_TTL", 30*time.Second)
+	if c.ResponseCacheTTL < time.Second || c.ResponseCacheTTL > 24*time.Hour {
+		p.fail("EXACTQL_RESPONSE_CACHE_TTL", fmt.Errorf("must be from 1s to 24h, not %s", c.ResponseCacheTTL))
+	}
+	c.ResponseCacheBytes = int64(p.integer("EXACTQL_RESPONSE_CACHE_BYTES", 32<<20, 64<<10, 1<<34))
 	if p.err != nil {
 		return nil, p.err
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/exactql/exactql/server/callerlimit"
 	"github.com/exactql/exactql/server/images"
 	"github.com/exactql/exactql/server/metrics"
+	"github.com/exactql/exactql/server/respcache"
 	"github.com/exactql/exactql/store"
 	"github.com/rs/zerolog"
 )
@@ -45,6 +46,8 @@ type started struct {
 	Client     *erp.Client
 	Cache      *cache.Cache
 	Store      *store.SQLite // tests inject write failures through it
+	// ResponseCache is nil when EXACTQL_RESPONSE_CACHE is off.
+	ResponseCache *respcache.Cache
 }
 
 // exactConn is how the gateway reaches Exact (or the sandbox).
@@ -144,7 +147,22 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		TTLs: data.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
 			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
 	})
-	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orders.NewExact(client), Catalog: reader,
+	// The response cache (issue 15 item 3); nil when EXACTQL_RESPONSE_CACHE
+	// is off (its invalidation hooks then do nothing).
+	var respCache *respcache.Cache
+	if cfg.ResponseCache {
+		if respCache, err = respcache.New(respcache.Options{MaxBytes: cfg.ResponseCacheBytes, TTL: cfg.ResponseCacheTTL,
+			Location: cfg.Timezone, Now: cfg.now}); err != nil {
+			return fmt.Errorf("response cache: %w", err)
+		}
+		if err := m.WatchResponseCache(func() metrics.ResponseCacheStats {
+			s := respCache.Stats()
+			return metrics.ResponseCacheStats{Hits: s.Hits, Misses: s.Misses, Bytes: s.Bytes}
+		}); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	orderSvc := orders.NewService(orders.Options{Journal: newNotifyingJournal(st, respCache.BumpBuyer), Exact: orders.NewExact(client), Catalog: reader,
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
 		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval})
 	workerDone := make(chan struct{})
@@ -191,7 +209,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		MaxQueryBytes: cfg.MaxQueryBytes, QueryCacheBytes: cfg.QueryCacheBytes, APQCacheBytes: cfg.APQCacheBytes,
 		JWTAudience: cfg.JWTAudience, JWTIssuer: cfg.JWTIssuer, JWTMaxTTL: cfg.JWTMaxTTL,
 	}, server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov}})
+		Readiness: readiness{store: st, tokens: ts, gov: gov}, ResponseCache: respCache})
 	if err != nil {
 		return err
 	}
@@ -217,7 +235,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	printBanner(stdout, cfg, url, demo)
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
-		onReady(started{URL: url, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st})
+		onReady(started{URL: url, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st, ResponseCache: respCache})
 	}
 
 	select {
