@@ -156,7 +156,11 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	mux := http.NewServeMux()
 	var graphqlInner http.Handler = withStaleTracker(gql)
 	if deps.ResponseCache != nil {
-		graphqlInner = deps.ResponseCache.Handler(graphqlInner, priceScope)
+		var onHit respcache.HitFunc
+		if deps.Metrics != nil {
+			onHit = deps.Metrics.ObserveCachedAnswer
+		}
+		graphqlInner = deps.ResponseCache.Handler(graphqlInner, priceScope, onHit)
 	}
 	graphqlHandler := privateAnswers(limitBody(cfg.MaxBodyBytes, auth.middleware(graphqlInner)))
 	mux.Handle("POST /graphql", graphqlHandler)

@@ -38,7 +38,9 @@ func TestResponseCacheBuyersEndToEnd(t *testing.T) {
 		// Anonymous callers see no prices, also from the cache.
 		r := g.query("", pricedPage, nil)
 		var d struct {
-			Products struct{ Nodes []struct{ Price *json.RawMessage } }
+			Products struct {
+				Nodes []struct{ Price *json.RawMessage }
+			}
 		}
 		if err := json.Unmarshal(r.Data, &d); err != nil || len(d.Products.Nodes) == 0 {
 			t.Fatalf("anonymous answer %s: %v", r.Data, err)

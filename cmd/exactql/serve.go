@@ -151,7 +151,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	// is off (its invalidation hooks then do nothing).
 	var respCache *respcache.Cache
 	if cfg.ResponseCache {
-		if respCache, err = respcache.New(respcache.Options{MaxBytes: cfg.ResponseCacheBytes, TTL: cfg.ResponseCacheTTL,
+		// Nothing tells the response cache when a read-cache entry expires,
+		// so an answer lives no longer than the shortest-lived data it may
+		// be built from: the cache never makes an answer older than the
+		// read path alone would.
+		ttl := min(cfg.ResponseCacheTTL, cfg.TTLReference, cfg.TTLItems, cfg.TTLPrices, cfg.TTLAccounts, cfg.TTLStock, cfg.TTLAbsent)
+		if respCache, err = respcache.New(respcache.Options{MaxBytes: cfg.ResponseCacheBytes, TTL: max(ttl, time.Nanosecond),
 			Location: cfg.Timezone, Now: cfg.now}); err != nil {
 			return fmt.Errorf("response cache: %w", err)
 		}

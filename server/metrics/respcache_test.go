@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -27,5 +28,15 @@ func TestResponseCache(t *testing.T) {
 	}
 	if err := m.WatchResponseCache(func() metrics.ResponseCacheStats { return st }); !errors.Is(err, metrics.ErrRegistered) {
 		t.Errorf("second WatchResponseCache = %v, want ErrRegistered", err)
+	}
+}
+
+func TestObserveCachedAnswer(t *testing.T) {
+	m := metrics.New(metrics.Options{NoRuntimeMetrics: true})
+	m.ObserveCachedAnswer("", time.Millisecond)
+	m.ObserveCachedAnswer("NeverExecuted", time.Millisecond)
+	got := series(scrape(t, m), "exactql_graphql_requests_total")
+	if diff := cmp.Diff([]string{"operation=anonymous 1", "operation=other 1"}, got); diff != "" {
+		t.Errorf("exactql_graphql_requests_total (-want +got):\n%s", diff)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -23,6 +24,10 @@ const CacheControl = "private, no-store"
 // longer answers are not stored.
 const maxBodyCopy = 4 << 20
 
+// HitFunc is told about each answer served from the cache: the operation's
+// name (see Key.Operation) and how long serving it took.
+type HitFunc func(operation string, d time.Duration)
+
 // ScopeFunc returns the price scope of a request (its caller is already
 // authenticated); false means the request is served without the cache.
 type ScopeFunc func(r *http.Request) (Scope, bool)
@@ -32,9 +37,12 @@ type ScopeFunc func(r *http.Request) (Scope, bool)
 // them to next, storing the answer when next reports through Observe that
 // it was a query's answer without errors or extensions, and the status was
 // 200. It must run after authentication (scope reads the caller) and
-// before anything that would make answers to the same key differ.
-func (c *Cache) Handler(next http.Handler, scope ScopeFunc) http.Handler {
+// before anything that would make answers to the same key differ. onHit,
+// when set, is told about every answer served from the cache (they never
+// reach next, so its metrics would miss them).
+func (c *Cache) Handler(next http.Handler, scope ScopeFunc, onHit HitFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
 		w.Header().Set("Cache-Control", CacheControl)
 		s, ok := scope(r)
 		if !ok || s.IsZero() {
@@ -56,6 +64,9 @@ func (c *Cache) Handler(next http.Handler, scope ScopeFunc) http.Handler {
 			h.Set("Content-Type", ct)
 			w.WriteHeader(http.StatusOK)
 			_, _ = w.Write(body)
+			if onHit != nil {
+				onHit(k.Operation(), time.Since(start))
+			}
 			return
 		}
 		st := c.Begin(s)

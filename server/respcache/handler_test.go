@@ -100,7 +100,7 @@ const pageQuery = `{"query":"{ products(first: 60) { nodes { code price { unitPr
 func TestTwoBuyersSameQuery(t *testing.T) {
 	c := newTestCache(t, Options{})
 	f := &fakeGraphQL{prices: map[string]string{accountA: "10.00", accountB: "12.50", "": ""}}
-	h := c.Handler(f, headerScope)
+	h := c.Handler(f, headerScope, nil)
 	want := map[string]string{accountA: "10.00", accountB: "12.50", "": ""}
 	for round := range 3 {
 		for _, buyer := range []string{accountA, accountB, ""} {
@@ -154,7 +154,7 @@ func TestNotStored(t *testing.T) {
 			c := newTestCache(t, Options{})
 			f := &fakeGraphQL{prices: map[string]string{accountA: "10.00"}}
 			tt.shape(f)
-			h := c.Handler(f, headerScope)
+			h := c.Handler(f, headerScope, nil)
 			for range 2 {
 				serve(h, postReq(tt.body, accountA))
 			}
@@ -176,7 +176,7 @@ func TestNotStored(t *testing.T) {
 func TestGetAndPostShareAnswers(t *testing.T) {
 	c := newTestCache(t, Options{})
 	f := &fakeGraphQL{prices: map[string]string{accountA: "10.00"}}
-	h := c.Handler(f, headerScope)
+	h := c.Handler(f, headerScope, nil)
 	q := "query P($n: Int) { products(first: $n) { nodes { code } } }"
 	serve(h, postReq(`{"query":"`+q+`","operationName":"P","variables":{"n":60}}`, accountA))
 	r := httptest.NewRequest(http.MethodGet, "/graphql?"+url.Values{"query": {q}, "operationName": {"P"}, "variables": {`{"n":60}`}}.Encode(), nil)
@@ -192,14 +192,14 @@ func TestGetAndPostShareAnswers(t *testing.T) {
 func TestScopeRefusedOrUnusual(t *testing.T) {
 	c := newTestCache(t, Options{})
 	f := &fakeGraphQL{prices: map[string]string{"": "1"}}
-	noScope := c.Handler(f, func(*http.Request) (Scope, bool) { return Scope{}, true })
-	refused := c.Handler(f, func(*http.Request) (Scope, bool) { return PublicScope(), false })
+	noScope := c.Handler(f, func(*http.Request) (Scope, bool) { return Scope{}, true }, nil)
+	refused := c.Handler(f, func(*http.Request) (Scope, bool) { return PublicScope(), false }, nil)
 	for range 2 {
 		serve(noScope, postReq(pageQuery, ""))
 		serve(refused, postReq(pageQuery, ""))
 		r := postReq(pageQuery, "")
 		r.Header.Set("Content-Type", "text/plain")
-		serve(c.Handler(f, headerScope), r)
+		serve(c.Handler(f, headerScope, nil), r)
 	}
 	if n := f.calls.Load(); n != 6 {
 		t.Errorf("handler ran %d times for 6 uncacheable requests", n)
@@ -213,7 +213,7 @@ func TestBodyReadErrorReachesNext(t *testing.T) {
 	f := &fakeGraphQL{}
 	r := httptest.NewRequest(http.MethodPost, "/graphql", io.MultiReader(strings.NewReader(`{"query":`), errReader{errors.New("too large")}))
 	r.Header.Set("Content-Type", "application/json")
-	rec := serve(c.Handler(f, headerScope), r)
+	rec := serve(c.Handler(f, headerScope, nil), r)
 	if rec.Code != http.StatusBadRequest || !bytes.Contains(rec.Body.Bytes(), []byte("too large")) {
 		t.Errorf("answer %d %q, want the read error passed on", rec.Code, rec.Body.String())
 	}

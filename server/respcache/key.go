@@ -119,7 +119,15 @@ type Request struct {
 type Key struct {
 	sum   [sha256.Size]byte
 	scope Scope
+	// operation is the operation's name: the request's OperationName, else
+	// the name of the document's first operation ("" when unnamed).
+	operation string
 }
+
+// Operation is the name of the keyed operation: the request's
+// OperationName, else the name the document gives its first operation; ""
+// for an unnamed one. Metrics label answers served from the cache with it.
+func (k Key) Operation() string { return k.operation }
 
 // Scope returns the key's price scope.
 func (k Key) Scope() Scope { return k.scope }
@@ -133,15 +141,18 @@ func NewKey(scope Scope, req Request) (Key, error) {
 		return Key{}, ErrNoScope
 	}
 	h := sha256.New()
+	var docName string
 	writeField(h, []byte("exactql-respcache-v1"))
 	writeField(h, []byte{byte(scope.kind)})
 	writeField(h, []byte(scope.account))
 	switch {
 	case req.Query != "":
 		writeField(h, []byte("doc"))
-		if err := writeDocument(h, req.Query); err != nil {
+		name, err := writeDocument(h, req.Query)
+		if err != nil {
 			return Key{}, err
 		}
+		docName = name
 	case req.PersistedHash != "":
 		writeField(h, []byte("apq"))
 		writeField(h, []byte(strings.ToLower(req.PersistedHash)))
@@ -155,7 +166,10 @@ func NewKey(scope Scope, req Request) (Key, error) {
 	}
 	writeField(h, vars)
 	writeField(h, []byte(req.Accept))
-	k := Key{scope: scope}
+	k := Key{scope: scope, operation: req.OperationName}
+	if k.operation == "" {
+		k.operation = docName
+	}
 	h.Sum(k.sum[:0])
 	return k, nil
 }
@@ -172,30 +186,52 @@ func writeField(h hash.Hash, b []byte) {
 // left out) and refuses documents that define a mutation or subscription:
 // a `mutation` or `subscription` name outside any braces and parentheses
 // starts such an operation. (A variable type of that name in an operation
-// header would be refused too; that only costs a cache miss.)
-func writeDocument(h hash.Hash, doc string) error {
+// header would be refused too; that only costs a cache miss.) It returns
+// the name of the first operation when the document names it.
+func writeDocument(h hash.Hash, doc string) (string, error) {
 	if len(doc) > MaxDocumentBytes {
-		return ErrUnkeyable
+		return "", ErrUnkeyable
 	}
 	lx := lexer.New(&ast.Source{Input: doc})
 	depth := 0
+	var name string
+	// inFragment is true inside a fragment definition at the top level.
+	inFragment := false
+	// state 0: before the first operation; 1: right after its `query`
+	// keyword; 2: its name is known (or it has none).
+	state := 0
 	for {
 		tok, err := lx.ReadToken()
 		if err != nil {
-			return ErrUnkeyable
+			return "", ErrUnkeyable
 		}
 		switch tok.Kind {
 		case lexer.EOF:
-			return nil
+			return name, nil
 		case lexer.Comment:
 			continue
 		case lexer.BraceL, lexer.ParenL:
+			if depth == 0 && !inFragment && (state == 1 || (state == 0 && tok.Kind == lexer.BraceL)) {
+				state = 2 // an unnamed operation
+			}
 			depth++
 		case lexer.BraceR, lexer.ParenR:
 			depth--
+			if depth == 0 && tok.Kind == lexer.BraceR {
+				inFragment = false
+			}
 		case lexer.Name:
 			if depth == 0 && (tok.Value == "mutation" || tok.Value == "subscription") {
-				return ErrNotQuery
+				return "", ErrNotQuery
+			}
+			switch {
+			case depth != 0 || inFragment:
+			case state == 1:
+				name, state = tok.Value, 2
+			case state == 0 && tok.Value == "query":
+				state = 1
+			case tok.Value == "fragment":
+				inFragment = true
 			}
 		}
 		writeField(h, []byte{byte(tok.Kind)})

@@ -147,3 +147,25 @@ func TestNewKeyRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyOperation(t *testing.T) {
+	tests := []struct {
+		req  Request
+		want string
+	}{
+		{Request{Query: "{ a }"}, ""},
+		{Request{Query: "query { a }"}, ""},
+		{Request{Query: "query ($n: Int) { a(n: $n) }"}, ""},
+		{Request{Query: "query ShopPage($n: Int) { a(n: $n) }"}, "ShopPage"},
+		{Request{Query: "# c\nquery\n  ShopPage { a }"}, "ShopPage"},
+		{Request{Query: "fragment F on Product { code } query ShopPage { products { nodes { ...F } } }"}, "ShopPage"},
+		{Request{Query: "query A { a } query B { b }", OperationName: "B"}, "B"},
+		{Request{PersistedHash: "ab", OperationName: "P"}, "P"},
+		{Request{PersistedHash: "ab"}, ""},
+	}
+	for _, tt := range tests {
+		if got := mustKey(t, PublicScope(), tt.req).Operation(); got != tt.want {
+			t.Errorf("Operation of %+v = %q, want %q", tt.req, got, tt.want)
+		}
+	}
+}
