@@ -25,13 +25,6 @@ import (
 	"github.com/exactql/exactql/server/respcache"
 )
 
-// issue15Query is issue 15's warm priced page; bare15Query is the same
-// nested shape from the bare server.
-const (
-	issue15Query = `{ products(first: 60) { nodes { code description price { unitPrice { amount } } availableQuantity } } }`
-	bare15Query  = `{ productPage(first: 60) { nodes { code description price { unitPrice { amount } } availableQuantity } } }`
-)
-
 // benchRounds is how many alternating rounds BenchmarkResponseCachePage60 runs.
 const benchRounds = 3
 
