@@ -7,12 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
-
-	"github.com/exactql/exactql/server/cors"
-	"github.com/exactql/exactql/server/metrics"
-	"github.com/exactql/exactql/server/playground"
-	"github.com/exactql/exactql/server/respcache"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
@@ -23,6 +19,10 @@ import (
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/resolvers"
+	"github.com/exactql/exactql/server/cors"
+	"github.com/exactql/exactql/server/metrics"
+	"github.com/exactql/exactql/server/playground"
+	"github.com/exactql/exactql/server/respcache"
 )
 
 // Defaults for the zero values of Config.
@@ -51,7 +51,8 @@ const parserTokenLimit = 20000
 // Config are the HTTP-level settings. The listen address is not here: cmd
 // opens the listener.
 type Config struct {
-	// JWTSecret is the HS256 secret caller tokens are signed with. Required.
+	// JWTSecret is the HS256 secret caller tokens are signed with.
+	// Required unless JWKS is set.
 	JWTSecret []byte
 	// Introspection turns GraphQL introspection on (sandbox mode).
 	Introspection bool
@@ -99,10 +100,24 @@ type Config struct {
 	JWTIssuer string
 	// JWTAudience, when set, must be among the token's aud claim.
 	JWTAudience string
+	// JWKS, when set, verifies RS256, ES256 and EdDSA caller tokens with an
+	// OpenID Connect provider's keys, beside HS256 with JWTSecret.
+	JWKS *JWKS
+	// ClaimAccount and ClaimContact name the claims of the buyer's Exact
+	// account and contact; empty means DefaultAccountClaim and
+	// DefaultContactClaim.
+	ClaimAccount, ClaimContact string
 
 	// extraRules are added to validation (tests count what validation
 	// visits with them).
 	extraRules []core.Rule
+	// SeparateAdmin leaves /metrics and /readyz out of New's handler: they
+	// are served by AdminHandler on the admin address (EXACTQL_ADMIN_ADDR).
+	SeparateAdmin bool
+	// TrustedProxies are the reverse proxies (EXACTQL_TRUSTED_PROXIES)
+	// whose X-Forwarded-For names the client (ClientAddr); none means the
+	// peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Readiness reports whether the gateway can serve: the store is writable and
@@ -135,8 +150,8 @@ type Deps struct {
 // New assembles the gateway's HTTP handler: POST and GET /graphql,
 // /healthz and /readyz.
 func New(cfg Config, deps Deps) (http.Handler, error) {
-	if len(cfg.JWTSecret) == 0 {
-		return nil, errors.New("server.New: JWTSecret is required")
+	if len(cfg.JWTSecret) == 0 && cfg.JWKS == nil {
+		return nil, errors.New("server.New: JWTSecret or JWKS is required")
 	}
 	if deps.Resolvers == nil {
 		return nil, errors.New("server.New: Resolvers is required")
@@ -150,8 +165,9 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 	if deps.Operations != nil {
 		gql.AroundOperations(deps.Operations)
 	}
-	auth := &authenticator{secret: cfg.JWTSecret, now: cfg.Now,
-		rules: TokenRules{MaxTTL: cfg.JWTMaxTTL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}}
+	auth := &authenticator{now: cfg.Now, verifier: Verifier{Secret: cfg.JWTSecret, JWKS: cfg.JWKS,
+		Rules: TokenRules{MaxTTL: cfg.JWTMaxTTL, Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+			AccountClaim: cfg.ClaimAccount, ContactClaim: cfg.ClaimContact}}}
 
 	mux := http.NewServeMux()
 	var graphqlInner http.Handler = withStaleTracker(gql)
@@ -174,7 +190,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		mux.Handle("GET /{$}", ph)
 		mux.Handle("GET "+playground.AssetsPrefix, ph)
 	}
-	if deps.Metrics != nil {
+	if deps.Metrics != nil && !cfg.SeparateAdmin {
 		mux.Handle("GET /metrics", deps.Metrics.Handler())
 	}
 	if deps.Images != nil {
@@ -183,9 +199,25 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		mux.Handle("GET /images/{itemID}", auth.middleware(deps.Images))
 	}
 	mux.HandleFunc("GET /healthz", healthz)
-	mux.Handle("GET /readyz", readyz(deps.Readiness))
+	if !cfg.SeparateAdmin {
+		mux.Handle("GET /readyz", readyz(deps.Readiness))
+	}
 
-	return requestID(logRequests(deps.Logger, recoverPanics(cors.Middleware(cfg.CORSOrigins)(mux)))), nil
+	return clientAddress(cfg.TrustedProxies, requestID(logRequests(deps.Logger, recoverPanics(cors.Middleware(cfg.CORSOrigins)(mux))))), nil
+}
+
+// AdminHandler serves the operator endpoints on their own address
+// (EXACTQL_ADMIN_ADDR, with Config.SeparateAdmin set for New): GET /metrics
+// (when deps.Metrics is set), /readyz and /healthz. deps.Logger logs its
+// requests.
+func AdminHandler(deps Deps) http.Handler {
+	mux := http.NewServeMux()
+	if deps.Metrics != nil {
+		mux.Handle("GET /metrics", deps.Metrics.Handler())
+	}
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.Handle("GET /readyz", readyz(deps.Readiness))
+	return requestID(logRequests(deps.Logger, recoverPanics(mux)))
 }
 
 func withDefaults(cfg Config) Config {

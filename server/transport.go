@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -248,5 +250,64 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 			Extensions: map[string]any{"code": "INTERNAL_SERVER_ERROR"}}})
 		return
 	}
+	if s := wholeRequestRetryAfter(resp); s > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
+	}
 	_, _ = w.Write(b)
+}
+
+// wholeRequestRetryAfter is the Retry-After, in seconds, of an answer that
+// was refused as a whole for rate limiting: no data at all (data null, or
+// every field asked null) and every error RATE_LIMITED. It is the largest retryAfterSeconds among the errors, so a
+// client that waits that long is not refused for the same reason at once;
+// 0 when the answer carries any data or any other error (a partial answer
+// is not a refusal, and HTTP caches and clients must not delay it).
+func wholeRequestRetryAfter(resp *graphql.Response) int {
+	if len(resp.Errors) == 0 {
+		return 0
+	}
+	if !noData(resp.Data) {
+		return 0
+	}
+	most := 0
+	for _, e := range resp.Errors {
+		if code, _ := e.Extensions["code"].(string); code != resolvers.CodeRateLimited {
+			return 0
+		}
+		var s int
+		switch v := e.Extensions["retryAfterSeconds"].(type) {
+		case int:
+			s = v
+		case int64:
+			s = int(min(v, 1<<31-1))
+		case float64:
+			s = int(math.Ceil(min(v, 1<<31-1)))
+		}
+		most = max(most, s)
+	}
+	if most < 1 {
+		// RATE_LIMITED without a figure: one second is the least a
+		// Retry-After can say and still makes clients back off.
+		most = 1
+	}
+	return most
+}
+
+// noData reports whether data carries nothing: absent, null, or an object
+// whose every top-level field is null.
+func noData(data json.RawMessage) bool {
+	d := bytes.TrimSpace(data)
+	if len(d) == 0 || bytes.Equal(d, []byte("null")) {
+		return true
+	}
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(d, &fields); err != nil {
+		return false
+	}
+	for _, v := range fields {
+		if !bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+			return false
+		}
+	}
+	return true
 }

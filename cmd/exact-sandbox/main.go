@@ -70,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	tokenLifetime := fs.Duration("token-lifetime", 600*time.Second, "access token lifetime")
 	refreshWindow := fs.Duration("refresh-window", 30*time.Second, "refresh allowed when the access token has at most this left")
 	asJSON := fs.Bool("json", false, "print the startup information as one JSON line")
+	pessimistic := fs.Bool("pessimistic", false, "turn on every pessimistic switch (substringof 501, Account eq null 400, URL length, line re-pricing, Remarks truncation)")
+	blockErrors := fs.Bool("block-errors", false, "block an endpoint for the hour after 10 error answers, as Exact does")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("main.run: %w", err)
 	}
@@ -85,12 +87,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	data.Today = time.Time{} // the sandbox uses its clock
 	data.Seed, data.Items, data.Customers, data.Warehouses = *seed, *items, *customers, *warehouses
 	sb := sandbox.New(sandbox.Options{
-		Data:          data,
-		MinuteLimit:   *minuteLimit,
-		DayLimit:      *dayLimit,
-		TokenLifetime: *tokenLifetime,
-		RefreshWindow: *refreshWindow,
+		Data:             data,
+		MinuteLimit:      *minuteLimit,
+		DayLimit:         *dayLimit,
+		TokenLifetime:    *tokenLifetime,
+		BlockAfterErrors: *blockErrors,
+		RefreshWindow:    *refreshWindow,
 	})
+	if *pessimistic {
+		sb.Faults().SetPessimistic(true)
+	}
 
 	info := startup{
 		BaseURL:      "http://" + ln.Addr().String(),

@@ -127,3 +127,49 @@ func TestRunErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRunPessimistic: -pessimistic starts the sandbox with every
+// pessimistic switch on, as GET /sandbox/faults shows.
+func TestRunPessimistic(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-json", "-items", "100", "-customers", "20", "-pessimistic", "-block-errors"},
+			func(string) string { return "" }, pw, io.Discard)
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("first line: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	var info struct {
+		BaseURL string `json:"base_url"`
+	}
+	if err := json.Unmarshal([]byte(line), &info); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(info.BaseURL + "/sandbox/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var st map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"substringof_501", "refuse_account_eq_null", "reprice_lines"} {
+		if st[k] != true {
+			t.Errorf("%s = %v, want true", k, st[k])
+		}
+	}
+	if st["max_url_length"] != 2048.0 || st["remarks_limit"] != 100.0 {
+		t.Errorf("lengths %v, %v", st["max_url_length"], st["remarks_limit"])
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+}

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
+	"github.com/exactql/exactql/ordering"
+	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/server/cors"
 )
 
@@ -64,11 +70,36 @@ type config struct {
 	JWTMaxTTL       time.Duration
 	JWTIssuer       string
 	JWTAudience     string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (EXACTQL_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+	// AdminAddr, when set, is where /metrics and /readyz are served instead
+	// of Addr (EXACTQL_ADMIN_ADDR).
+	AdminAddr string
+	// DatabaseURL selects the PostgreSQL store shared by replicas (§11);
+	// empty means the embedded SQLite file in DataDir.
+	DatabaseURL string
+
+	// Caller sign-in with an OpenID Connect provider (issue 13 item 6).
+	JWKSURL      string
+	ClaimAccount string
+	ClaimContact string
+
+	// Warnings are start-up warnings about the environment (unknown
+	// variables); run fills them, serve logs them.
+	Warnings []string
 
 	// Sandbox mode only.
 	SandboxSeed      int64
 	SandboxItems     int
 	SandboxCustomers int
+	// SandboxPessimistic turns on every pessimistic switch of the embedded
+	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
+	SandboxPessimistic bool
+	SandboxBlockErrors bool
+
+	// MaxURLLength is the longest URL of one chunked Exact lookup.
+	MaxURLLength int
 
 	// The mirror's feeds and webhooks (ARCHITECTURE §3, §12).
 	Sync          bool
@@ -84,6 +115,12 @@ type config struct {
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
 	now func() time.Time
+
+	// Order abuse limits (issue 17 items 3 and 5).
+	OrderAttemptsPerMinute int
+	OrderMaxUnknownRefs    int
+	MaxLineQuantity        decimal.Decimal
+	MaxOrderAmount         decimal.Decimal
 }
 
 // setting describes one environment variable for parsing and for `exactql help`.
@@ -94,7 +131,7 @@ type setting struct {
 // settings lists every variable the gateway reads, in README order.
 var settings = []setting{
 	{"EXACTQL_MODE", "sandbox without EXACT_CLIENT_ID, else production", "sandbox or production; production refuses to start without Exact credentials"},
-	{"EXACTQL_ADDR", ":8080", "listen address"},
+	{"EXACTQL_ADDR", "127.0.0.1:8080 in sandbox mode (demo tokens stay local), else :8080", "listen address"},
 	{"EXACTQL_DATA_DIR", "./data", "directory of the embedded SQLite store (tokens, idempotency records, order journal)"},
 	{"EXACTQL_JWT_SECRET", "generated in sandbox mode", "HS256 secret for callers' bearer tokens; required in production"},
 	{"EXACTQL_PUBLIC_PRICES", "false", "anonymous callers see default prices"},
@@ -103,7 +140,7 @@ var settings = []setting{
 	{"EXACTQL_CORS_ORIGINS", "", "comma-separated browser origins allowed"},
 	{"EXACTQL_PLAYGROUND", "true in sandbox mode, else false", "serve the GraphiQL playground at /"},
 	{"EXACTQL_INTROSPECTION", "true in sandbox mode, else false", "allow schema introspection"},
-	{"EXACTQL_LOG_LEVEL", "info", "zerolog level: debug, info, warn, error"},
+	{"EXACTQL_LOG_LEVEL", "info", "zerolog level: trace, debug, info, warn, error, fatal, panic or disabled"},
 	{"EXACTQL_LOG_FORMAT", "console on a terminal, else json", "json or console"},
 	{"EXACTQL_TIMEZONE", "Europe/Amsterdam", "the division's time zone, for \"today\" in price and date rules"},
 	{"EXACTQL_MAX_ORDER_LINES", "200", "most lines one order may have"},
@@ -129,12 +166,17 @@ var settings = []setting{
 	{"EXACTQL_JWT_MAX_TTL", "24h", "longest lifetime a caller token may have left; tokens whose exp is further out are refused (sandbox demo tokens are minted with it)"},
 	{"EXACTQL_JWT_ISSUER", "", "when set, caller tokens must carry this iss claim"},
 	{"EXACTQL_JWT_AUDIENCE", "", "when set, caller tokens' aud claim must include this value"},
+	{"EXACTQL_JWKS_URL", "", "an OpenID Connect provider's jwks_uri: caller tokens signed with its keys (RS256, ES256, EdDSA) are accepted beside HS256 ones; needs EXACTQL_JWT_ISSUER and EXACTQL_JWT_AUDIENCE"},
+	{"EXACTQL_CLAIM_ACCOUNT", "exact_account", "name of the caller token claim holding the buyer's Exact account ID"},
+	{"EXACTQL_CLAIM_CONTACT", "exact_contact", "name of the caller token claim holding the buyer's Exact contact ID"},
 	{"EXACT_BASE_URL", "https://start.exactonline.nl", "Exact host for API and OAuth"},
 	{"EXACT_CLIENT_ID", "", "the Exact app's client ID; without it the gateway runs in sandbox mode"},
 	{"EXACT_CLIENT_SECRET", "", "the Exact app's client secret"},
-	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL (a loopback URL for `exactql auth`)"},
+	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL: loopback http (`exactql auth` listens) or https (`exactql auth` takes the redirected URL pasted on stdin)"},
 	{"EXACT_DIVISION", "current/Me", "division number"},
 	{"EXACT_REFRESH_TOKEN", "", "seeds the token store when it is empty"},
+	{"EXACTQL_TRUSTED_PROXIES", "", "comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For names the client; the right-most address that is not one of them is the client"},
+	{"EXACTQL_ADMIN_ADDR", "", "separate listen address for /metrics and /readyz (e.g. 127.0.0.1:9090); empty serves them on EXACTQL_ADDR"},
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
@@ -142,6 +184,14 @@ var settings = []setting{
 	{"EXACTQL_SYNC_SHARE", "0.3", "share of Exact's daily call limit the mirror's feeds may spend (0 < share ≤ 1)"},
 	{"EXACTQL_PUBLIC_URL", "", "the gateway's public base URL (https), for the webhook callback of `exactql webhooks subscribe`"},
 	{"EXACT_WEBHOOK_SECRET", "", "the Exact app's webhook secret; without it POST /webhooks/exact refuses every notification"},
+	{"EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", "10", "new placeOrder attempts one buyer (Exact account) may make per minute; replays of a recorded idempotency key are not counted; 0 turns the limit off"},
+	{"EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", "10", "distinct unknown product references one order may carry before the gateway stops looking the rest up (UNKNOWN_PRODUCT)"},
+	{"EXACTQL_MAX_LINE_QUANTITY", "100000", "largest quantity of one order line (QUANTITY_TOO_LARGE above it)"},
+	{"EXACTQL_MAX_ORDER_AMOUNT", "1000000", "largest order amount excluding VAT, in the buyer's currency (ORDER_TOO_LARGE above it)"},
+	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
+	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
+	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
+	{"EXACTQL_DATABASE_URL", "", "PostgreSQL URL (postgres://…; pool_max_conns=N sets the pool, default 10); when set the token chain, rate budget, idempotency records and order journal live there, shared by every replica; production mode only"},
 	{"EXACTQL_RESPONSE_CACHE", "on", "on or off: keep whole answers of read-only operations in memory per price scope (never shared across buyers)"},
 	{"EXACTQL_RESPONSE_CACHE_TTL", "30s", "longest a cached answer is served (1s to 24h); data changes, the buyer's own orders and midnight in EXACTQL_TIMEZONE drop it sooner"},
 	{"EXACTQL_RESPONSE_CACHE_BYTES", "33554432", "memory the response cache may keep (estimated); one answer may take at most 1/64 of it"},
@@ -167,7 +217,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		return nil, fmt.Errorf("EXACTQL_MODE must be sandbox or production, not %q", c.Mode)
 	}
 	sandbox := c.Mode == "sandbox"
-	c.Addr = p.str("EXACTQL_ADDR", ":8080")
+	// Sandbox mode serves demo tokens: only this machine may reach it
+	// unless EXACTQL_ADDR says otherwise.
+	defaultAddr := ":8080"
+	if sandbox {
+		defaultAddr = "127.0.0.1:8080"
+	}
+	c.Addr = p.str("EXACTQL_ADDR", defaultAddr)
 	c.DataDir = p.str("EXACTQL_DATA_DIR", "./data")
 	c.JWTSecret = getenv("EXACTQL_JWT_SECRET")
 	c.PublicPrices = p.boolean("EXACTQL_PUBLIC_PRICES", false)
@@ -180,7 +236,10 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.Playground = p.boolean("EXACTQL_PLAYGROUND", sandbox)
 	c.Introspection = p.boolean("EXACTQL_INTROSPECTION", sandbox)
-	c.LogLevel = p.str("EXACTQL_LOG_LEVEL", "info")
+	c.LogLevel = strings.ToLower(p.str("EXACTQL_LOG_LEVEL", "info"))
+	if !validLogLevel(c.LogLevel) {
+		p.fail("EXACTQL_LOG_LEVEL", fmt.Errorf("must be one of %s, not %q", strings.Join(logLevels, ", "), c.LogLevel))
+	}
 	c.LogFormat = p.str("EXACTQL_LOG_FORMAT", "")
 	c.TimezoneName = p.str("EXACTQL_TIMEZONE", "Europe/Amsterdam")
 	if loc, err := time.LoadLocation(c.TimezoneName); err != nil {
@@ -214,10 +273,31 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.JWTIssuer = p.str("EXACTQL_JWT_ISSUER", "")
 	c.JWTAudience = p.str("EXACTQL_JWT_AUDIENCE", "")
+	c.JWKSURL = p.str("EXACTQL_JWKS_URL", "")
+	if c.JWKSURL != "" {
+		if u, err := url.Parse(c.JWKSURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			p.fail("EXACTQL_JWKS_URL", errors.New("must be an absolute https URL"))
+		} else if c.JWTIssuer == "" || c.JWTAudience == "" {
+			// An identity provider signs tokens for every app it serves;
+			// without both checks a token meant for another app would do.
+			p.fail("EXACTQL_JWKS_URL", errors.New("needs EXACTQL_JWT_ISSUER and EXACTQL_JWT_AUDIENCE"))
+		}
+	}
+	c.ClaimAccount = p.claimName("EXACTQL_CLAIM_ACCOUNT", "exact_account")
+	c.ClaimContact = p.claimName("EXACTQL_CLAIM_CONTACT", "exact_contact")
+	if c.ClaimAccount == c.ClaimContact {
+		p.fail("EXACTQL_CLAIM_CONTACT", errors.New("must differ from EXACTQL_CLAIM_ACCOUNT"))
+	}
 	c.ExactBaseURL = strings.TrimRight(p.str("EXACT_BASE_URL", "https://start.exactonline.nl"), "/")
 	if d := getenv("EXACT_DIVISION"); d != "" {
 		c.ExactDivision = p.integer("EXACT_DIVISION", 0, 1, 1<<31-1)
 	}
+	if tp, err := server.ParseTrustedProxies(getenv("EXACTQL_TRUSTED_PROXIES")); err != nil {
+		p.fail("EXACTQL_TRUSTED_PROXIES", err)
+	} else {
+		c.TrustedProxies = tp
+	}
+	c.AdminAddr = p.str("EXACTQL_ADMIN_ADDR", "")
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
@@ -238,6 +318,26 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	}
 	c.WebhookSecret = getenv("EXACT_WEBHOOK_SECRET")
+	c.OrderAttemptsPerMinute = p.integer("EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", 10, 0, 1<<20)
+	c.OrderMaxUnknownRefs = p.integer("EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", 10, 1, 10000)
+	c.MaxLineQuantity = p.positiveDecimal("EXACTQL_MAX_LINE_QUANTITY", ordering.DefaultMaxLineQuantity)
+	c.MaxOrderAmount = p.positiveDecimal("EXACTQL_MAX_ORDER_AMOUNT", ordering.DefaultMaxOrderAmount)
+	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
+	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
+	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
+	c.DatabaseURL = strings.TrimSpace(getenv("EXACTQL_DATABASE_URL"))
+	if c.DatabaseURL != "" {
+		// The value is never echoed: it may carry a password.
+		if !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+			p.fail("EXACTQL_DATABASE_URL", fmt.Errorf("must be a postgres:// or postgresql:// URL"))
+		} else if sandbox {
+			// The in-process sandbox is new on every start, and sandbox mode
+			// empties its store; a shared PostgreSQL store is never emptied
+			// and may hold a production token chain and journal, so the two
+			// do not mix.
+			p.fail("EXACTQL_DATABASE_URL", fmt.Errorf("is for production mode (sandbox mode keeps a throw-away SQLite store and never touches PostgreSQL); run replicas in production mode, e.g. against `exact-sandbox`"))
+		}
+	}
 	switch v := strings.ToLower(p.str("EXACTQL_RESPONSE_CACHE", "on")); v {
 	case "on", "true", "1":
 		c.ResponseCache = true
@@ -255,15 +355,18 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	if !sandbox {
 		var missing []string
-		for _, kv := range [][2]string{{"EXACT_CLIENT_ID", c.ExactClientID}, {"EXACT_CLIENT_SECRET", c.ExactClientSecret}, {"EXACTQL_JWT_SECRET", c.JWTSecret}} {
+		for _, kv := range [][2]string{{"EXACT_CLIENT_ID", c.ExactClientID}, {"EXACT_CLIENT_SECRET", c.ExactClientSecret}} {
 			if kv[1] == "" {
 				missing = append(missing, kv[0])
 			}
 		}
+		if c.JWTSecret == "" && c.JWKSURL == "" {
+			missing = append(missing, "EXACTQL_JWT_SECRET (or EXACTQL_JWKS_URL)")
+		}
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("production mode needs %s", strings.Join(missing, ", "))
 		}
-		if len(c.JWTSecret) < 32 {
+		if c.JWTSecret != "" && len(c.JWTSecret) < 32 {
 			return nil, fmt.Errorf("EXACTQL_JWT_SECRET must be at least 32 characters")
 		}
 	}
@@ -323,6 +426,43 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
 		p.fail(name, fmt.Errorf("not a duration like 90s or 5m: %q", v))
+		return def
+	}
+	return d
+}
+
+// claimName reads a JWT claim name: printable, no spaces, at most 256 bytes.
+func (p *parser) claimName(name, def string) string {
+	v := p.str(name, def)
+	if len(v) > 256 || strings.ContainsFunc(v, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		p.fail(name, fmt.Errorf("not a claim name: %q", v))
+		return def
+	}
+	return v
+}
+
+// logLevels are zerolog's level names.
+var logLevels = []string{"trace", "debug", "info", "warn", "error", "fatal", "panic", "disabled"}
+
+func validLogLevel(s string) bool {
+	for _, l := range logLevels {
+		if s == l {
+			return true
+		}
+	}
+	return false
+}
+
+// positiveDecimal reads a number greater than 0 with at most 12 integer
+// digits (what an order line or amount can sensibly hold).
+func (p *parser) positiveDecimal(name string, def decimal.Decimal) decimal.Decimal {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := decimal.NewFromString(v)
+	if err != nil || !d.IsPositive() || d.GreaterThanOrEqual(decimal.New(1, 12)) {
+		p.fail(name, fmt.Errorf("must be a number above 0 and below 1e12, not %q", v))
 		return def
 	}
 	return d

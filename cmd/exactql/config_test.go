@@ -27,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Mode != "sandbox" || !c.Playground || c.Addr != ":8080" || c.TTLStock != time.Minute || c.CallerBudget != 30 || c.MaxOrderLines != 200 {
+	if c.Mode != "sandbox" || !c.Playground || c.Addr != "127.0.0.1:8080" || c.TTLStock != time.Minute || c.CallerBudget != 30 || c.MaxOrderLines != 200 {
 		t.Errorf("defaults: %+v", c)
 	}
 	for name, m := range map[string]map[string]string{

@@ -48,6 +48,9 @@ func startGatewayClock(t *testing.T, env map[string]string, now func() time.Time
 		"EXACTQL_SANDBOX_ITEMS":     "300",
 		"EXACTQL_SANDBOX_CUSTOMERS": "30",
 	}
+	for k, v := range suiteEnv(t) {
+		base[k] = v
+	}
 	for k, v := range env {
 		base[k] = v
 	}
@@ -75,7 +78,9 @@ func startGatewayClock(t *testing.T, env map[string]string, now func() time.Time
 			t.Errorf("serve returned %v", err)
 		}
 	})
-	return &gateway{t: t, st: st}
+	g := &gateway{t: t, st: st}
+	suiteStarted(t, g)
+	return g
 }
 
 // eventually polls cond until it holds or timeout passes; the gateway's
@@ -428,8 +433,8 @@ func TestFaultStoreWrites(t *testing.T) {
 	errDisk := errors.New("disk full")
 	g.st.Store.FailWrites(func(op string) error { return errDisk })
 
-	if code, b := g.ready(); code != http.StatusServiceUnavailable || b.Details["store"] != "not writable" {
-		t.Errorf("readyz with a failing store = %d %+v, want 503 store not writable", code, b)
+	if code, b := g.ready(); code != http.StatusServiceUnavailable || b.Details["store"] != "not_writable" {
+		t.Errorf("readyz with a failing store = %d %+v, want 503 store not_writable", code, b)
 	}
 	g.st.Sandbox.ResetCalls()
 	_, r := place(t, g, tok, input)

@@ -41,11 +41,12 @@ type demoToken struct {
 // started describes a running gateway; tests receive it through a hook.
 type started struct {
 	URL        string
+	AdminURL   string // "" unless EXACTQL_ADMIN_ADDR is set
 	DemoTokens []demoToken
 	Sandbox    *sandbox.Sandbox // nil in production mode
 	Client     *erp.Client
 	Cache      *cache.Cache
-	Store      *store.SQLite // tests inject write failures through it
+	Store      *store.SQLite // tests inject write failures through it; nil on PostgreSQL
 	// ResponseCache is nil when EXACTQL_RESPONSE_CACHE is off.
 	ResponseCache *respcache.Cache
 }
@@ -60,6 +61,9 @@ type exactConn struct {
 // the listener is open (tests use it).
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady func(started)) error {
 	log := newLogger(cfg, stderr)
+	for _, w := range cfg.Warnings {
+		log.Warn().Msg(w)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
@@ -93,13 +97,20 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		log.Info().Str("exact", conn.BaseURL).Int("division", conn.Division).Msg("sandbox mode: an embedded Exact Online sandbox serves the data")
 	}
 
-	st, err := store.Open(dataDir)
+	st, sqliteStore, sharedStore, err := openStore(ctx, cfg, dataDir)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer st.Close()
+	if sharedStore {
+		log.Info().Msg("store: PostgreSQL, shared with every replica on the same database")
+	}
 	if seeded, err := erp.SeedToken(ctx, st, conn.RefreshToken); err != nil {
 		return fmt.Errorf("seeding the token store: %w", err)
+	} else if seeded && sb != nil {
+		// In sandbox mode the refresh token is the sandbox's own, never
+		// EXACT_REFRESH_TOKEN (which sandbox mode ignores).
+		log.Debug().Msg("token store seeded by the embedded sandbox")
 	} else if seeded {
 		log.Info().Msg("token store seeded from EXACT_REFRESH_TOKEN")
 	}
@@ -120,6 +131,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	gov := erp.NewGovernor(erp.GovernorOptions{MaxWait: cfg.UpstreamWait})
 	opts := []erp.Option{erp.WithBaseURL(conn.BaseURL), erp.WithHTTPClient(upstreamHTTP), erp.WithTokenSource(ts),
 		erp.WithBatchSize(cfg.BatchSize), erp.WithGovernor(gov), erp.WithObserver(m), erp.WithCallGate(limiter.Allow)}
+	if cfg.MaxURLLength > 0 {
+		opts = append(opts, erp.WithMaxURLLength(cfg.MaxURLLength))
+	}
 	if conn.Division != 0 {
 		opts = append(opts, erp.WithDivision(conn.Division))
 	}
@@ -135,6 +149,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		if err != nil {
 			return fmt.Errorf("finding the Exact division through current/Me (set EXACT_DIVISION to skip): %w", err)
 		}
+	}
+	if sharedStore {
+		// Exact's limits are per app and division: replicas account in the
+		// database (erp/budget.go), with the governor's own rules.
+		gov.ShareBudget(erp.NewSharedBudget(st, erp.GovernorOptions{MaxWait: cfg.UpstreamWait}), division)
 	}
 
 	c, err := cache.New(cache.Options{MaxCostBytes: cfg.CacheBytes, StaleMaxAge: cfg.StaleMaxAge, Metrics: true})
@@ -167,9 +186,17 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			return fmt.Errorf("metrics: %w", err)
 		}
 	}
-	orderSvc := orders.NewService(orders.Options{Journal: newNotifyingJournal(st, respCache.BumpBuyer), Exact: orders.NewExact(client), Catalog: reader,
+	// One allowance per buyer, meant to be shared with previewOrder.
+	orderAttempts := orders.NewAttemptLimiter(cfg.OrderAttemptsPerMinute, cfg.now)
+	cursorKey, err := st.Secret(ctx, "orders-cursor", 32)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	orderSvc := orders.NewService(orders.Options{Journal: newNotifyingJournal(st, respCache.BumpBuyer), Exact: orders.NewExactIn(client, cfg.Timezone), Catalog: reader,
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
-		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval})
+		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
+		MaxLineQuantity: cfg.MaxLineQuantity, MaxOrderAmount: cfg.MaxOrderAmount, MaxUnknownRefs: cfg.OrderMaxUnknownRefs,
+		Attempts: orderAttempts, CursorKey: cursorKey, StoreHealth: st.CheckIdentity})
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
@@ -181,21 +208,41 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	defer func() { cancel(); <-workerDone }()
 	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc})
 	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
-		m.WatchToken(ts.Status), m.WatchOrders(func() metrics.OrderStats {
+		m.WatchToken(ts.Status), m.WatchStore(st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
 			s := orderSvc.Stats()
 			return metrics.OrderStats{Outcomes: s.Outcomes, Pending: s.Pending, OldestPendingAge: s.OldestPendingAge, JournalErr: s.JournalErr}
+		}), m.WatchOrderAbuse(func() metrics.OrderAbuseStats {
+			return metrics.OrderAbuseStats{PriceMismatches: orderSvc.PriceMismatches(), AttemptsRefused: orderAttempts.Refused()}
 		})} {
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
 		}
 	}
-	imgs := images.Handler(imageSource{reader: reader, client: client}, c, images.Options{Division: division})
+	isrc := imageSource{reader: reader, client: client}
+	imgs := images.Handler(isrc, c, images.Options{Division: division, Visible: isrc.Visible})
 
 	secret := []byte(cfg.JWTSecret)
+	var jwks *server.JWKS
+	if cfg.JWKSURL != "" {
+		if jwks, err = server.NewJWKS(cfg.JWKSURL, nil, cfg.now); err != nil {
+			return err
+		}
+		jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
+		n, err := jwks.Refresh(jctx)
+		jcancel()
+		if err != nil {
+			// Not fatal: the provider may be down for a moment; unknown
+			// kids fetch the keys again (at most once a minute).
+			log.Warn().Err(err).Msg("EXACTQL_JWKS_URL: the OpenID Connect provider's keys could not be read; its tokens are refused until they can")
+		} else {
+			log.Info().Str("issuer", cfg.JWTIssuer).Int("keys", n).Msg("caller tokens signed with the OpenID Connect provider's keys are accepted")
+		}
+	}
 	var demo []demoToken
 	var playHeaders map[string]string
 	if sb != nil {
-		if demo, err = demoTokens(sb, secret, cfg.JWTMaxTTL, server.TokenRules{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience}); err != nil {
+		if demo, err = demoTokens(sb, secret, cfg.JWTMaxTTL, server.TokenRules{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
+			AccountClaim: cfg.ClaimAccount, ContactClaim: cfg.ClaimContact}); err != nil {
 			return err
 		}
 		// The playground's first query shows prices: a demo buyer on a price list.
@@ -205,16 +252,18 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			}
 		}
 	}
+	deps := server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
+		Readiness: readiness{store: st, tokens: ts, gov: gov}, ResponseCache: respCache}
 	handler, err := server.New(server.Config{
 		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, PublicPrices: cfg.PublicPrices,
-		Playground: cfg.Playground,
+		Playground: cfg.Playground, TrustedProxies: cfg.TrustedProxies, SeparateAdmin: cfg.AdminAddr != "",
 
 		MaxQueryBytes: cfg.MaxQueryBytes, QueryCacheBytes: cfg.QueryCacheBytes, APQCacheBytes: cfg.APQCacheBytes,
 		JWTAudience: cfg.JWTAudience, JWTIssuer: cfg.JWTIssuer, JWTMaxTTL: cfg.JWTMaxTTL,
-	}, server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov}, ResponseCache: respCache})
+		JWKS: jwks, ClaimAccount: cfg.ClaimAccount, ClaimContact: cfg.ClaimContact,
+	}, deps)
 	if err != nil {
 		return err
 	}
@@ -234,13 +283,30 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// /metrics and /readyz on their own address when EXACTQL_ADMIN_ADDR is set.
+	var adminURL string
+	var adminSrv *http.Server
+	if cfg.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen on %s (EXACTQL_ADMIN_ADDR): %w", cfg.AdminAddr, err)
+		}
+		adminURL = "http://" + hostPort(aln.Addr())
+		adminSrv = &http.Server{Handler: server.AdminHandler(deps), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+			BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
+		go func() { errc <- adminSrv.Serve(aln) }()
+		log.Info().Str("url", adminURL).Msg("serving /metrics and /readyz on the admin address")
+	}
 
 	printBanner(stdout, cfg, url, demo)
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
-		onReady(started{URL: url, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st, ResponseCache: respCache})
+		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: sqliteStore,
+			ResponseCache: respCache})
 	}
 
 	select {
@@ -251,6 +317,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	log.Info().Msg("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer scancel()
+	if adminSrv != nil {
+		defer adminSrv.Close() // probes and scrapes need no graceful end
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -260,11 +329,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 // startSandbox starts the embedded Exact sandbox on a loopback port.
 func startSandbox(cfg *config) (*sandbox.Sandbox, exactConn, func(), error) {
 	opts := sandbox.Options{Data: gen.Options{Seed: cfg.SandboxSeed, Items: cfg.SandboxItems,
-		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}}
+		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}, Location: cfg.Timezone}
 	if cfg.now != nil {
 		opts.Clock = funcClock(cfg.now)
 	}
+	opts.BlockAfterErrors = cfg.SandboxBlockErrors
 	sb := sandbox.New(opts)
+	if cfg.SandboxPessimistic {
+		sb.Faults().SetPessimistic(true)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, exactConn{}, nil, fmt.Errorf("sandbox listener: %w", err)
@@ -360,26 +433,31 @@ func newLogger(cfg *config, stderr io.Writer) zerolog.Logger {
 // token chain needs no new consent. An Exact outage does not make the
 // gateway unready (it serves cached data); the details report it.
 type readiness struct {
-	store  *store.SQLite
+	store  interface{ Ping(context.Context) error }
 	tokens *erp.TokenSource
 	gov    *erp.Governor
 }
 
 func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
+	// States only: error texts (the token endpoint's, the database's) can
+	// name internal addresses and stay in the log and metrics.
 	details := map[string]any{}
 	ok := true
-	if err := r.store.Ping(ctx); err != nil {
+	switch err := r.store.Ping(ctx); {
+	case errors.Is(err, store.ErrReplaced):
 		ok = false
-		details["store"] = "not writable"
-	} else {
+		details["store"] = "replaced"
+	case err != nil:
+		ok = false
+		details["store"] = "not_writable"
+	default:
 		details["store"] = "ok"
 	}
 	s := r.tokens.Status(ctx)
 	switch {
 	case s.ConsentNeeded:
 		ok = false
-		details["exact_token"] = "consent needed: run `exactql auth`"
-		details["exact_token_reason"] = s.Reason
+		details["exact_token"] = "consent_needed"
 	case !s.OK:
 		ok = false
 		details["exact_token"] = "unavailable"
@@ -387,35 +465,56 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 		details["exact_token"] = "ok"
 	}
 	if s.LastError != "" {
-		details["exact_last_token_error"] = s.LastError
+		details["exact_token_last_refresh"] = "failed"
 	}
 	g := r.gov.Snapshot()
 	details["exact_budget"] = g
+	if n := r.gov.SharedBudgetErrors(); n > 0 {
+		details["shared_budget_errors"] = n // PostgreSQL could not be reached for the shared budget
+	}
 	return ok, details
 }
 
-// auth runs the one-time Exact consent and stores the token chain.
-func auth(ctx context.Context, cfg *config, stdout io.Writer) error {
+// auth runs the one-time Exact consent and stores the token chain. With a
+// loopback http EXACT_REDIRECT_URL it listens for Exact's redirect itself;
+// with any other (Exact requires https for apps registered since 2021), or
+// with paste set, the person pastes the redirected URL (or its code) on
+// stdin.
+func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, paste bool) error {
 	if cfg.Mode != "production" {
 		return errors.New("auth needs EXACT_CLIENT_ID, EXACT_CLIENT_SECRET and EXACT_REDIRECT_URL of your Exact app")
 	}
 	if cfg.ExactRedirectURL == "" {
-		return errors.New("auth needs EXACT_REDIRECT_URL (a loopback URL registered for the app, e.g. http://localhost:8765/callback)")
+		return errors.New("auth needs EXACT_REDIRECT_URL, the redirect URL registered for the app (an https URL, or a loopback one such as http://localhost:8765/callback)")
 	}
-	st, err := store.Open(cfg.DataDir)
+	st, _, _, err := openStore(ctx, cfg, cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer st.Close()
-	err = erp.RunConsent(ctx, erp.ConsentOptions{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID,
+	o := erp.ConsentOptions{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID,
 		ClientSecret: cfg.ExactClientSecret, RedirectURL: cfg.ExactRedirectURL, Store: st,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}}, func(u string) {
-		fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\nWaiting for Exact to redirect to %s …\n", u, cfg.ExactRedirectURL)
-	})
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Now: cfg.now}
+	if paste || !erp.IsLoopbackRedirect(cfg.ExactRedirectURL) {
+		err = erp.RunConsentPaste(ctx, o, stdin, func(u string) {
+			fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\n"+
+				"Exact then sends the browser to %s?code=…\n"+
+				"That page need not load. Copy the full address from the browser's address bar and paste it here\n"+
+				"(or just the code) within 3 minutes, then press Enter:\n", u, cfg.ExactRedirectURL)
+		}, func(hint string) { fmt.Fprintln(stdout, hint) })
+	} else {
+		err = erp.RunConsent(ctx, o, func(u string) {
+			fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\nWaiting for Exact to redirect to %s …\n", u, cfg.ExactRedirectURL)
+		})
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Exact tokens stored in %s. Start the gateway with `exactql serve`.\n", cfg.DataDir)
+	where := cfg.DataDir
+	if cfg.DatabaseURL != "" {
+		where = "PostgreSQL (EXACTQL_DATABASE_URL)"
+	}
+	fmt.Fprintf(stdout, "Exact tokens stored in %s. Start the gateway with `exactql serve`.\n", where)
 	return nil
 }
 
@@ -435,6 +534,17 @@ func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) 
 		return "", false, nil
 	}
 	return items[0].PictureURL, true, nil
+}
+
+// Visible applies the read path's sellability rule (data.Reader.Sellable,
+// the one GraphQL uses) to the item: pictures of items GraphQL hides are
+// not served.
+func (s imageSource) Visible(ctx context.Context, id string) (bool, error) {
+	items, err := s.reader.Items(ctx, []string{id})
+	if err != nil {
+		return false, err
+	}
+	return len(items) > 0 && s.reader.Sellable(items[0]), nil
 }
 
 func (s imageSource) Picture(ctx context.Context, url string) ([]byte, string, error) {

@@ -31,6 +31,9 @@ type Options struct {
 	// ClientID, ClientSecret and RedirectURL are the registered app; defaults
 	// DefaultClientID, DefaultClientSecret, DefaultRedirectURL.
 	ClientID, ClientSecret, RedirectURL string
+	// RedirectURLs are further redirect URLs registered for the client;
+	// DefaultHTTPSRedirectURL is always registered too (oauth.go).
+	RedirectURLs []string
 	// TokenLifetime is the access-token lifetime; default 600 s.
 	TokenLifetime time.Duration
 	// RefreshWindow is how long before its access token expires a chain may
@@ -59,6 +62,10 @@ type Options struct {
 	// WebhookClient sends webhook deliveries; default a client with a 10 s
 	// timeout.
 	WebhookClient *http.Client
+	// Location is the division's time zone: posted orders' Created and
+	// Modified are its local wall-clock time encoded as epoch ms, as Exact
+	// does (exact-online-api.md §5.9). Default Europe/Amsterdam.
+	Location *time.Location
 }
 
 func (o *Options) setDefaults() {
@@ -117,6 +124,9 @@ func (o *Options) setDefaults() {
 	defI(&o.DayLimit, 5000)
 	defI(&o.PageSize, 60)
 	defI(&o.SyncPageSize, 1000)
+	if o.Location == nil {
+		o.Location = defaultLocation()
+	}
 }
 
 // Sandbox is an in-memory imitation of Exact Online's REST API and OAuth2
@@ -135,11 +145,12 @@ type Sandbox struct {
 	maxOrderNo   int64
 	demoBuyers   []gen.DemoBuyer
 
-	tokens *tokenStore
-	limits *limiter
-	log    callLog
-	faults *Faults
-	hooks  webhookState
+	tokens   *tokenStore
+	limits   *limiter
+	log      callLog
+	faults   *Faults
+	hooks    webhookState
+	ordHooks orderHooks
 
 	// sleep waits d or until ctx ends; replaced in tests.
 	sleep func(ctx context.Context, d time.Duration)

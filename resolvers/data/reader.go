@@ -561,6 +561,8 @@ func (r *Reader) Sellable(it *erp.Item) bool {
 	if it == nil {
 		return false
 	}
+	// ordering.Sellable is the one rule (IsSalesItem, StartDate, EndDate,
+	// webshop flag), shared with order validation.
 	return ordering.Sellable(*it, r.Today(), r.cfg.WebshopOnly)
 }
 

@@ -107,6 +107,7 @@ func (m *Metrics) WatchCache(stats func() cache.Stats) error {
 		mk("load_errors", "Load calls that failed.", func(s cache.Stats) uint64 { return s.LoadErrors }),
 		mk("refreshes", "Background refreshes started.", func(s cache.Stats) uint64 { return s.Refreshes }),
 		mk("coalesced", "Keys whose request joined a load already in flight.", func(s cache.Stats) uint64 { return s.Coalesced }),
+		mk("releads", "Requests that loaded data on their own budget after a load they joined hit its starter's own caller limit.", func(s cache.Stats) uint64 { return s.Releads }),
 		mk("sets_dropped", "Ristretto Sets dropped by its set buffer.", func(s cache.Stats) uint64 { return s.SetsDropped }),
 		mk("sets_rejected", "Ristretto Sets rejected by its admission policy.", func(s cache.Stats) uint64 { return s.SetsRejected }),
 		mk("keys_evicted", "Entries evicted by ristretto to stay within its capacity.", func(s cache.Stats) uint64 { return s.KeysEvicted }),
@@ -205,6 +206,50 @@ func b2f(b bool) float64 {
 	return 0
 }
 
+// WatchStore exports exactql_store_file_ok: 1 while the store's open
+// database file is still the file at its path, 0 when it was deleted or
+// replaced (check is (*store.SQLite).CheckIdentity, run at every scrape).
+// Calling it twice is ErrRegistered.
+func (m *Metrics) WatchStore(check func() error) error {
+	ok := prometheus.NewDesc("exactql_store_file_ok",
+		"1 while the store's open database file is still the file at its path, 0 when it was deleted or replaced.", nil, nil)
+	return m.register("Store", &funcCollector{
+		descs: []*prometheus.Desc{ok},
+		collect: func(ch chan<- prometheus.Metric) {
+			ch <- prometheus.MustNewConstMetric(ok, prometheus.GaugeValue, b2f(check() == nil))
+		},
+	})
+}
+
+// OrderAbuseStats is what WatchOrderAbuse reads at scrape time; the gateway
+// fills it from (*orders.Service).Stats.
+type OrderAbuseStats struct {
+	// PriceMismatches counts written order lines whose net price in Exact
+	// differed from the price the gateway sent.
+	PriceMismatches uint64
+	// AttemptsRefused counts placeOrder attempts refused by the per-buyer
+	// limit (EXACTQL_ORDER_ATTEMPTS_PER_MINUTE).
+	AttemptsRefused uint64
+}
+
+// WatchOrderAbuse exports exactql_order_price_mismatches_total and
+// exactql_order_attempts_refused_total, read from stats at every scrape.
+// Calling it twice is ErrRegistered.
+func (m *Metrics) WatchOrderAbuse(stats func() OrderAbuseStats) error {
+	mismatches := prometheus.NewDesc("exactql_order_price_mismatches_total",
+		"Written order lines whose net price in Exact differed from the price the gateway sent.", nil, nil)
+	refused := prometheus.NewDesc("exactql_order_attempts_refused_total",
+		"placeOrder attempts refused because the buyer made too many in one minute.", nil, nil)
+	return m.register("OrderAbuse", &funcCollector{
+		descs: []*prometheus.Desc{mismatches, refused},
+		collect: func(ch chan<- prometheus.Metric) {
+			s := stats()
+			ch <- prometheus.MustNewConstMetric(mismatches, prometheus.CounterValue, float64(s.PriceMismatches))
+			ch <- prometheus.MustNewConstMetric(refused, prometheus.CounterValue, float64(s.AttemptsRefused))
+		},
+	})
+}
+
 // ResponseCacheStats is what WatchResponseCache reads at scrape time; the
 // gateway fills it from (*respcache.Cache).Stats.
 type ResponseCacheStats struct {
@@ -219,8 +264,9 @@ type ResponseCacheStats struct {
 // WatchResponseCache exports the response cache's figures, read from stats
 // at every scrape: exactql_response_cache_hits_total,
 // exactql_response_cache_misses_total and exactql_response_cache_bytes.
-// Answers served from it are not counted in exactql_graphql_requests_total
-// (they never reach gqlgen). Calling it twice is ErrRegistered.
+// Answers served from it never reach gqlgen; the server counts them in
+// exactql_graphql_requests_total through ObserveCachedAnswer. Calling it
+// twice is ErrRegistered.
 func (m *Metrics) WatchResponseCache(stats func() ResponseCacheStats) error {
 	hits := prometheus.NewDesc("exactql_response_cache_hits_total",
 		"GraphQL answers served from the response cache.", nil, nil)
