@@ -170,10 +170,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	// is off (its invalidation hooks then do nothing).
 	var respCache *respcache.Cache
 	if cfg.ResponseCache {
-		// Nothing tells the response cache when a read-cache entry expires,
-		// so an answer lives no longer than the shortest-lived data it may
-		// be built from: the cache never makes an answer older than the
-		// read path alone would.
+		// Nothing tells the response cache when a read-cache entry expires
+		// or is reloaded, so an answer is kept no longer than the
+		// shortest-lived data it may be built from. (The lead wires
+		// respCache.BumpData to the mirror's apply; see the report.)
 		ttl := min(cfg.ResponseCacheTTL, cfg.TTLReference, cfg.TTLItems, cfg.TTLPrices, cfg.TTLAccounts, cfg.TTLStock, cfg.TTLAbsent)
 		if respCache, err = respcache.New(respcache.Options{MaxBytes: cfg.ResponseCacheBytes, TTL: max(ttl, time.Nanosecond),
 			Location: cfg.Timezone, Now: cfg.now}); err != nil {
