@@ -172,8 +172,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	if cfg.ResponseCache {
 		// Nothing tells the response cache when a read-cache entry expires
 		// or is reloaded, so an answer is kept no longer than the
-		// shortest-lived data it may be built from. (The lead wires
-		// respCache.BumpData to the mirror's apply; see the report.)
+		// shortest-lived data it may be built from. respCache.BumpData is
+		// the hook for changes that can be tracked (the mirror's apply).
 		ttl := min(cfg.ResponseCacheTTL, cfg.TTLReference, cfg.TTLItems, cfg.TTLPrices, cfg.TTLAccounts, cfg.TTLStock, cfg.TTLAbsent)
 		if respCache, err = respcache.New(respcache.Options{MaxBytes: cfg.ResponseCacheBytes, TTL: max(ttl, time.Nanosecond),
 			Location: cfg.Timezone, Now: cfg.now}); err != nil {
