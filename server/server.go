@@ -22,6 +22,7 @@ import (
 	"github.com/exactql/exactql/server/cors"
 	"github.com/exactql/exactql/server/metrics"
 	"github.com/exactql/exactql/server/playground"
+	"github.com/exactql/exactql/server/respcache"
 )
 
 // Defaults for the zero values of Config.
@@ -141,6 +142,9 @@ type Deps struct {
 	Metrics *metrics.Metrics
 	// Images, when set, serves /images/{itemID}.
 	Images http.Handler
+	// ResponseCache, when set, serves repeated read-only operations from
+	// memory, per price scope (issue 15 item 3); nil turns it off.
+	ResponseCache *respcache.Cache
 }
 
 // New assembles the gateway's HTTP handler: POST and GET /graphql,
@@ -166,7 +170,15 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 			AccountClaim: cfg.ClaimAccount, ContactClaim: cfg.ClaimContact}}}
 
 	mux := http.NewServeMux()
-	graphqlHandler := privateAnswers(limitBody(cfg.MaxBodyBytes, auth.middleware(withStaleTracker(gql))))
+	var graphqlInner http.Handler = withStaleTracker(gql)
+	if deps.ResponseCache != nil {
+		var onHit respcache.HitFunc
+		if deps.Metrics != nil {
+			onHit = deps.Metrics.ObserveCachedAnswer
+		}
+		graphqlInner = deps.ResponseCache.Handler(graphqlInner, priceScope, onHit)
+	}
+	graphqlHandler := privateAnswers(limitBody(cfg.MaxBodyBytes, auth.middleware(graphqlInner)))
 	mux.Handle("POST /graphql", graphqlHandler)
 	mux.Handle("GET /graphql", graphqlHandler)
 	if cfg.Playground {
@@ -309,4 +321,17 @@ func privateAnswers(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// priceScope is the response cache's scope of a request: the buyer's
+// account, or public for every caller that acts for no account (anonymous
+// callers and tokens without exact_account read alike: the resolvers price
+// both as no account, see resolvers.Caller.IsBuyer).
+func priceScope(r *http.Request) (respcache.Scope, bool) {
+	c := resolvers.FromContext(r.Context())
+	if !c.IsBuyer() {
+		return respcache.PublicScope(), true
+	}
+	s, err := respcache.BuyerScope(c.Account)
+	return s, err == nil
 }

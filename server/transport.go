@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/exactql/exactql/resolvers"
+	"github.com/exactql/exactql/server/respcache"
 )
 
 // httpTransport serves GraphQL over HTTP (POST application/json and GET) by
@@ -110,7 +111,11 @@ func (httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Gra
 		return
 	}
 	responses, ctx := exec.DispatchOperation(ctx, opCtx)
-	writeResponse(w, responses(ctx))
+	resp := responses(ctx)
+	if opCtx.Operation != nil {
+		respcache.Observe(ctx, opCtx.Operation.Operation, resp)
+	}
+	writeResponse(w, resp)
 }
 
 // paramsFromBody decodes a POST body's JSON object.

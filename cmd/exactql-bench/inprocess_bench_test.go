@@ -24,6 +24,7 @@ import (
 	"github.com/exactql/exactql/resolvers"
 	"github.com/exactql/exactql/resolvers/data"
 	"github.com/exactql/exactql/server"
+	"github.com/exactql/exactql/server/respcache"
 	"github.com/exactql/exactql/store"
 	"github.com/rs/zerolog"
 )
@@ -31,6 +32,12 @@ import (
 // inProcessGateway wires the gateway's read path (as cmd/exactql does) over
 // an httptest sandbox and returns its HTTP handler and a buyer token.
 func inProcessGateway(tb testing.TB, items int) (http.Handler, string) {
+	tb.Helper()
+	return inProcessGatewayWith(tb, items, nil)
+}
+
+// inProcessGatewayWith is inProcessGateway with a response cache (nil: off).
+func inProcessGatewayWith(tb testing.TB, items int, rc *respcache.Cache) (http.Handler, string) {
 	tb.Helper()
 	st, err := store.Open(tb.TempDir())
 	if err != nil {
@@ -53,7 +60,7 @@ func inProcessGateway(tb testing.TB, items int) (http.Handler, string) {
 		TTLs: data.TTLs{Reference: time.Hour, Items: time.Hour, Prices: time.Hour, Accounts: time.Hour, Stock: time.Hour, Absent: time.Hour}})
 	res := resolvers.New(resolvers.Deps{Reader: reader})
 	h, err := server.New(server.Config{JWTSecret: []byte(jwtSecret)},
-		server.Deps{Logger: zerolog.New(io.Discard), Resolvers: res, Operations: res.AroundOperations})
+		server.Deps{Logger: zerolog.New(io.Discard), Resolvers: res, Operations: res.AroundOperations, ResponseCache: rc})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -107,6 +107,11 @@ type config struct {
 	PublicURL     string
 	WebhookSecret string
 
+	// The response cache (issue 15 item 3).
+	ResponseCache      bool
+	ResponseCacheTTL   time.Duration
+	ResponseCacheBytes int64
+
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
 	now func() time.Time
@@ -187,6 +192,9 @@ var settings = []setting{
 	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
 	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 	{"EXACTQL_DATABASE_URL", "", "PostgreSQL URL (postgres://…; pool_max_conns=N sets the pool, default 10); when set the token chain, rate budget, idempotency records and order journal live there, shared by every replica; production mode only"},
+	{"EXACTQL_RESPONSE_CACHE", "on", "on or off: keep whole answers of read-only operations in memory per price scope (never shared across buyers)"},
+	{"EXACTQL_RESPONSE_CACHE_TTL", "30s", "longest a cached answer is served (1s to 24h); data changes, the buyer's own orders and midnight in EXACTQL_TIMEZONE drop it sooner"},
+	{"EXACTQL_RESPONSE_CACHE_BYTES", "33554432", "memory the response cache may keep (estimated); one answer may take at most 1/64 of it"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -330,6 +338,18 @@ func loadConfig(getenv func(string) string) (*config, error) {
 			p.fail("EXACTQL_DATABASE_URL", fmt.Errorf("is for production mode (sandbox mode keeps a throw-away SQLite store and never touches PostgreSQL); run replicas in production mode, e.g. against `exact-sandbox`"))
 		}
 	}
+	switch v := strings.ToLower(p.str("EXACTQL_RESPONSE_CACHE", "on")); v {
+	case "on", "true", "1":
+		c.ResponseCache = true
+	case "off", "false", "0":
+	default:
+		p.fail("EXACTQL_RESPONSE_CACHE", fmt.Errorf("must be on or off, not %q", v))
+	}
+	c.ResponseCacheTTL = p.duration("EXACTQL_RESPONSE_CACHE_TTL", 30*time.Second)
+	if c.ResponseCacheTTL < time.Second || c.ResponseCacheTTL > 24*time.Hour {
+		p.fail("EXACTQL_RESPONSE_CACHE_TTL", fmt.Errorf("must be from 1s to 24h, not %s", c.ResponseCacheTTL))
+	}
+	c.ResponseCacheBytes = int64(p.integer("EXACTQL_RESPONSE_CACHE_BYTES", 32<<20, 64<<10, 1<<34))
 	if p.err != nil {
 		return nil, p.err
 	}

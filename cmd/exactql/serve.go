@@ -25,6 +25,7 @@ import (
 	"github.com/exactql/exactql/server/callerlimit"
 	"github.com/exactql/exactql/server/images"
 	"github.com/exactql/exactql/server/metrics"
+	"github.com/exactql/exactql/server/respcache"
 	"github.com/exactql/exactql/store"
 	"github.com/rs/zerolog"
 )
@@ -46,6 +47,8 @@ type started struct {
 	Client     *erp.Client
 	Cache      *cache.Cache
 	Store      *store.SQLite // tests inject write failures through it; nil on PostgreSQL
+	// ResponseCache is nil when EXACTQL_RESPONSE_CACHE is off.
+	ResponseCache *respcache.Cache
 }
 
 // exactConn is how the gateway reaches Exact (or the sandbox).
@@ -163,13 +166,33 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		TTLs: data.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
 			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
 	})
+	// The response cache (issue 15 item 3); nil when EXACTQL_RESPONSE_CACHE
+	// is off (its invalidation hooks then do nothing).
+	var respCache *respcache.Cache
+	if cfg.ResponseCache {
+		// Nothing tells the response cache when a read-cache entry expires
+		// or is reloaded, so an answer is kept no longer than the
+		// shortest-lived data it may be built from. respCache.BumpData is
+		// the hook for changes that can be tracked (the mirror's apply).
+		ttl := min(cfg.ResponseCacheTTL, cfg.TTLReference, cfg.TTLItems, cfg.TTLPrices, cfg.TTLAccounts, cfg.TTLStock, cfg.TTLAbsent)
+		if respCache, err = respcache.New(respcache.Options{MaxBytes: cfg.ResponseCacheBytes, TTL: max(ttl, time.Nanosecond),
+			Location: cfg.Timezone, Now: cfg.now}); err != nil {
+			return fmt.Errorf("response cache: %w", err)
+		}
+		if err := m.WatchResponseCache(func() metrics.ResponseCacheStats {
+			s := respCache.Stats()
+			return metrics.ResponseCacheStats{Hits: s.Hits, Misses: s.Misses, Bytes: s.Bytes}
+		}); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
 	// One allowance per buyer, meant to be shared with previewOrder.
 	orderAttempts := orders.NewAttemptLimiter(cfg.OrderAttemptsPerMinute, cfg.now)
 	cursorKey, err := st.Secret(ctx, "orders-cursor", 32)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orders.NewExactIn(client, cfg.Timezone), Catalog: reader,
+	orderSvc := orders.NewService(orders.Options{Journal: newNotifyingJournal(st, respCache.BumpBuyer), Exact: orders.NewExactIn(client, cfg.Timezone), Catalog: reader,
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
 		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
 		MaxLineQuantity: cfg.MaxLineQuantity, MaxOrderAmount: cfg.MaxOrderAmount, MaxUnknownRefs: cfg.OrderMaxUnknownRefs,
@@ -230,7 +253,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		}
 	}
 	deps := server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov}}
+		Readiness: readiness{store: st, tokens: ts, gov: gov}, ResponseCache: respCache}
 	handler, err := server.New(server.Config{
 		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
@@ -282,7 +305,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	printBanner(stdout, cfg, url, demo)
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
-		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: sqliteStore})
+		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: sqliteStore,
+			ResponseCache: respCache})
 	}
 
 	select {

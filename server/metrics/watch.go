@@ -249,3 +249,38 @@ func (m *Metrics) WatchOrderAbuse(stats func() OrderAbuseStats) error {
 		},
 	})
 }
+
+// ResponseCacheStats is what WatchResponseCache reads at scrape time; the
+// gateway fills it from (*respcache.Cache).Stats.
+type ResponseCacheStats struct {
+	// Hits are answers served from the response cache.
+	Hits uint64
+	// Misses are lookups that found no servable answer.
+	Misses uint64
+	// Bytes is the estimated memory the cached answers take.
+	Bytes int64
+}
+
+// WatchResponseCache exports the response cache's figures, read from stats
+// at every scrape: exactql_response_cache_hits_total,
+// exactql_response_cache_misses_total and exactql_response_cache_bytes.
+// Answers served from it never reach gqlgen; the server counts them in
+// exactql_graphql_requests_total through ObserveCachedAnswer. Calling it
+// twice is ErrRegistered.
+func (m *Metrics) WatchResponseCache(stats func() ResponseCacheStats) error {
+	hits := prometheus.NewDesc("exactql_response_cache_hits_total",
+		"GraphQL answers served from the response cache.", nil, nil)
+	misses := prometheus.NewDesc("exactql_response_cache_misses_total",
+		"Read-only GraphQL requests the response cache held no servable answer for.", nil, nil)
+	size := prometheus.NewDesc("exactql_response_cache_bytes",
+		"Estimated memory of the answers in the response cache.", nil, nil)
+	return m.register("ResponseCache", &funcCollector{
+		descs: []*prometheus.Desc{hits, misses, size},
+		collect: func(ch chan<- prometheus.Metric) {
+			s := stats()
+			ch <- prometheus.MustNewConstMetric(hits, prometheus.CounterValue, float64(s.Hits))
+			ch <- prometheus.MustNewConstMetric(misses, prometheus.CounterValue, float64(s.Misses))
+			ch <- prometheus.MustNewConstMetric(size, prometheus.GaugeValue, float64(s.Bytes))
+		},
+	})
+}

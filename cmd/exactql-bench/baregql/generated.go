@@ -34,6 +34,21 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	PageMoney struct {
+		Amount func(childComplexity int) int
+	}
+
+	PagePrice struct {
+		UnitPrice func(childComplexity int) int
+	}
+
+	PageProduct struct {
+		AvailableQuantity func(childComplexity int) int
+		Code              func(childComplexity int) int
+		Description       func(childComplexity int) int
+		Price             func(childComplexity int) int
+	}
+
 	Product struct {
 		Code        func(childComplexity int) int
 		Description func(childComplexity int) int
@@ -42,8 +57,13 @@ type ComplexityRoot struct {
 		Unit        func(childComplexity int) int
 	}
 
+	ProductPage struct {
+		Nodes func(childComplexity int) int
+	}
+
 	Query struct {
-		Products func(childComplexity int, first *int) int
+		ProductPage func(childComplexity int, first *int) int
+		Products    func(childComplexity int, first *int) int
 	}
 }
 
@@ -53,6 +73,7 @@ type ComplexityRoot struct {
 
 type QueryResolver interface {
 	Products(ctx context.Context, first *int) ([]*Product, error)
+	ProductPage(ctx context.Context, first *int) (*ProductPage, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -72,6 +93,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "PageMoney.amount":
+		if e.ComplexityRoot.PageMoney.Amount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageMoney.Amount(childComplexity), true
+
+	case "PagePrice.unitPrice":
+		if e.ComplexityRoot.PagePrice.UnitPrice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PagePrice.UnitPrice(childComplexity), true
+
+	case "PageProduct.availableQuantity":
+		if e.ComplexityRoot.PageProduct.AvailableQuantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageProduct.AvailableQuantity(childComplexity), true
+	case "PageProduct.code":
+		if e.ComplexityRoot.PageProduct.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageProduct.Code(childComplexity), true
+	case "PageProduct.description":
+		if e.ComplexityRoot.PageProduct.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageProduct.Description(childComplexity), true
+	case "PageProduct.price":
+		if e.ComplexityRoot.PageProduct.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageProduct.Price(childComplexity), true
 
 	case "Product.code":
 		if e.ComplexityRoot.Product.Code == nil {
@@ -104,6 +164,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Product.Unit(childComplexity), true
 
+	case "ProductPage.nodes":
+		if e.ComplexityRoot.ProductPage.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductPage.Nodes(childComplexity), true
+
+	case "Query.productPage":
+		if e.ComplexityRoot.Query.ProductPage == nil {
+			break
+		}
+
+		args, err := ec.field_Query_productPage_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ProductPage(childComplexity, args["first"].(*int)), true
 	case "Query.products":
 		if e.ComplexityRoot.Query.Products == nil {
 			break
@@ -204,6 +282,36 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
 
+func (ec *executionContext) childFields_PageMoney(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "amount":
+		return ec.fieldContext_PageMoney_amount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PageMoney", field.Name)
+}
+
+func (ec *executionContext) childFields_PagePrice(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "unitPrice":
+		return ec.fieldContext_PagePrice_unitPrice(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PagePrice", field.Name)
+}
+
+func (ec *executionContext) childFields_PageProduct(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_PageProduct_code(ctx, field)
+	case "description":
+		return ec.fieldContext_PageProduct_description(ctx, field)
+	case "price":
+		return ec.fieldContext_PageProduct_price(ctx, field)
+	case "availableQuantity":
+		return ec.fieldContext_PageProduct_availableQuantity(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PageProduct", field.Name)
+}
+
 func (ec *executionContext) childFields_Product(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -218,6 +326,14 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_price(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Product", field.Name)
+}
+
+func (ec *executionContext) childFields_ProductPage(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nodes":
+		return ec.fieldContext_ProductPage_nodes(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProductPage", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -350,6 +466,20 @@ func (ec *executionContext) field_Query___type_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_productPage_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_products_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -437,6 +567,162 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _PageMoney_amount(ctx context.Context, field graphql.CollectedField, obj *PageMoney) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageMoney_amount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Amount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageMoney_amount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageMoney", field, false, false, "String")
+}
+
+func (ec *executionContext) _PagePrice_unitPrice(ctx context.Context, field graphql.CollectedField, obj *PagePrice) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PagePrice_unitPrice(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.UnitPrice, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PageMoney) graphql.Marshaler {
+			return ec.marshalNPageMoney2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐPageMoney(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PagePrice_unitPrice(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PagePrice",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageMoney(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PageProduct_code(ctx context.Context, field graphql.CollectedField, obj *PageProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageProduct_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageProduct_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageProduct", field, false, false, "String")
+}
+
+func (ec *executionContext) _PageProduct_description(ctx context.Context, field graphql.CollectedField, obj *PageProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageProduct_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageProduct_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageProduct", field, false, false, "String")
+}
+
+func (ec *executionContext) _PageProduct_price(ctx context.Context, field graphql.CollectedField, obj *PageProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageProduct_price(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Price, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *PagePrice) graphql.Marshaler {
+			return ec.marshalOPagePrice2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐPagePrice(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_PageProduct_price(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "PageProduct",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PagePrice(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _PageProduct_availableQuantity(ctx context.Context, field graphql.CollectedField, obj *PageProduct) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_PageProduct_availableQuantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AvailableQuantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_PageProduct_availableQuantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("PageProduct", field, false, false, "String")
+}
 
 func (ec *executionContext) _Product_id(ctx context.Context, field graphql.CollectedField, obj *Product) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -553,6 +839,38 @@ func (ec *executionContext) fieldContext_Product_price(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Product", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProductPage_nodes(ctx context.Context, field graphql.CollectedField, obj *ProductPage) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductPage_nodes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nodes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*PageProduct) graphql.Marshaler {
+			return ec.marshalNPageProduct2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐPageProductᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductPage_nodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ProductPage",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageProduct(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_products(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -591,6 +909,50 @@ func (ec *executionContext) fieldContext_Query_products(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_products_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_productPage(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_productPage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ProductPage(ctx, fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *ProductPage) graphql.Marshaler {
+			return ec.marshalNProductPage2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐProductPage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_productPage(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProductPage(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_productPage_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1754,6 +2116,120 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** object.gotpl ****************************
 
+var pageMoneyImplementors = []string{"PageMoney"}
+
+func (ec *executionContext) _PageMoney(ctx context.Context, sel ast.SelectionSet, obj *PageMoney) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pageMoneyImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PageMoney")
+		case "amount":
+			out.Values[i] = ec._PageMoney_amount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pagePriceImplementors = []string{"PagePrice"}
+
+func (ec *executionContext) _PagePrice(ctx context.Context, sel ast.SelectionSet, obj *PagePrice) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pagePriceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PagePrice")
+		case "unitPrice":
+			out.Values[i] = ec._PagePrice_unitPrice(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var pageProductImplementors = []string{"PageProduct"}
+
+func (ec *executionContext) _PageProduct(ctx context.Context, sel ast.SelectionSet, obj *PageProduct) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, pageProductImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("PageProduct")
+		case "code":
+			out.Values[i] = ec._PageProduct_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "description":
+			out.Values[i] = ec._PageProduct_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "price":
+			out.Values[i] = ec._PageProduct_price(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "availableQuantity":
+			out.Values[i] = ec._PageProduct_availableQuantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var productImplementors = []string{"Product"}
 
 func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, obj *Product) graphql.Marshaler {
@@ -1807,6 +2283,39 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 	return out
 }
 
+var productPageImplementors = []string{"ProductPage"}
+
+func (ec *executionContext) _ProductPage(ctx context.Context, sel ast.SelectionSet, obj *ProductPage) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, productPageImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProductPage")
+		case "nodes":
+			out.Values[i] = ec._ProductPage_nodes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -1831,6 +2340,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_products(ctx, field)
+				})
+		case "productPage":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_productPage(ctx, field)
 				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
@@ -2253,6 +2768,38 @@ func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.Selec
 	return res
 }
 
+func (ec *executionContext) marshalNPageMoney2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐPageMoney(ctx context.Context, sel ast.SelectionSet, v *PageMoney) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PageMoney!")
+		return graphql.Null
+	}
+	return ec._PageMoney(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNPageProduct2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐPageProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*PageProduct) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNPageProduct2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐPageProduct(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNPageProduct2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐPageProduct(ctx context.Context, sel ast.SelectionSet, v *PageProduct) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "PageProduct!")
+		return graphql.Null
+	}
+	return ec._PageProduct(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNProduct2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐProductᚄ(ctx context.Context, sel ast.SelectionSet, v []*Product) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -2275,6 +2822,14 @@ func (ec *executionContext) marshalNProduct2ᚖgithubᚗcomᚋexactqlᚋexactql�
 		return graphql.Null
 	}
 	return ec._Product(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNProductPage2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐProductPage(ctx context.Context, sel ast.SelectionSet, v *ProductPage) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProductPage!")
+		return graphql.Null
+	}
+	return ec._ProductPage(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
@@ -2479,6 +3034,13 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	_ = ctx
 	res := graphql.MarshalInt(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOPagePrice2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋcmdᚋexactqlᚑbenchᚋbaregqlᚐPagePrice(ctx context.Context, sel ast.SelectionSet, v *PagePrice) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._PagePrice(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {

@@ -2,12 +2,31 @@
 
 package baregql
 
+type PageMoney struct {
+	Amount string `json:"amount"`
+}
+
+type PagePrice struct {
+	UnitPrice *PageMoney `json:"unitPrice"`
+}
+
+type PageProduct struct {
+	Code              string     `json:"code"`
+	Description       string     `json:"description"`
+	Price             *PagePrice `json:"price,omitempty"`
+	AvailableQuantity string     `json:"availableQuantity"`
+}
+
 type Product struct {
 	ID          string `json:"id"`
 	Code        string `json:"code"`
 	Description string `json:"description"`
 	Unit        string `json:"unit"`
 	Price       string `json:"price"`
+}
+
+type ProductPage struct {
+	Nodes []*PageProduct `json:"nodes"`
 }
 
 type Query struct {

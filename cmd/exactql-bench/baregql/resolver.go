@@ -18,6 +18,8 @@ const MaxProducts = 60
 // Resolver answers the baseline schema from a fixed in-memory catalog.
 type Resolver struct {
 	products []*Product
+	// page is the same catalog in issue 15's nested page shape.
+	page []*PageProduct
 }
 
 // NewResolver returns a resolver over a catalog of MaxProducts products.
@@ -31,6 +33,9 @@ func NewResolver() *Resolver {
 			Unit:        "pc",
 			Price:       fmt.Sprintf("%d.%02d", 1+i%17, (i*37)%100),
 		}
+		p := r.products[i]
+		r.page = append(r.page, &PageProduct{Code: p.Code, Description: p.Description,
+			Price: &PagePrice{UnitPrice: &PageMoney{Amount: p.Price}}, AvailableQuantity: fmt.Sprint((i * 53) % 500)})
 	}
 	return r
 }
@@ -48,6 +53,16 @@ func (q queryResolver) Products(_ context.Context, first *int) ([]*Product, erro
 		n = max(0, min(*first, MaxProducts))
 	}
 	return q.r.products[:n], nil
+}
+
+// ProductPage returns the first products of the catalog as issue 15's
+// nested page; first is clamped to 0…MaxProducts.
+func (q queryResolver) ProductPage(_ context.Context, first *int) (*ProductPage, error) {
+	n := MaxProducts
+	if first != nil {
+		n = max(0, min(*first, MaxProducts))
+	}
+	return &ProductPage{Nodes: q.r.page[:n]}, nil
 }
 
 // Handler returns the baseline's GraphQL handler: gqlgen with the POST
