@@ -364,6 +364,46 @@ async function stepStableOrderId(s) {
   return `order id stable (${order.status}${order.exactOrderId ? ', also by exactOrderId' : ''})`;
 }
 
+// stepPendingToOpen needs SalesOrder.exactOrderId (branch sf-orders) and the
+// embedded sandbox's control URL in EXACTQL_SANDBOX_URL (the gateway logs it
+// at info level as "exact"): the sandbox writes the next order and then drops
+// the connection, so the gateway answers PENDING; the worker later finds the
+// order in Exact, and its id must not change on the way to OPEN.
+async function stepPendingToOpen(s) {
+  if (!s.schema.has('SalesOrder.exactOrderId')) return skip('PENDING to OPEN', 'SalesOrder.exactOrderId is not in the schema yet');
+  const sandbox = process.env.EXACTQL_SANDBOX_URL;
+  if (!sandbox) return skip('PENDING to OPEN', 'EXACTQL_SANDBOX_URL (the embedded sandbox, for its faults) is not set');
+  const fault = await fetch(`${sandbox}/sandbox/faults`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ drop_after_post: true }),
+  });
+  check(fault.ok, `the sandbox refused the fault: HTTP ${fault.status}`);
+  const input = { idempotencyKey: `apollo-journey-pending-${Date.now()}`, yourReference: 'PO-PENDING', ...cartInput(s) };
+  const placed = await mutate(s.client, PLACE, { input });
+  check(placed.placeOrder.userErrors.length === 0, `placeOrder user errors: ${safeJSON(placed.placeOrder.userErrors)}`);
+  const pending = placed.placeOrder.order;
+  check(pending?.status === 'PENDING', `a dropped connection after Exact's write gave status ${pending?.status}, want PENDING`);
+  const STATUS = gql`
+    query PendingStatus($id: ID!) { order(id: $id) { id exactOrderId status orderNumber } }
+  `;
+  // The worker retries after EXACTQL_ORDER_RETRY_BASE (30 s by default, with
+  // jitter): poll order(id) once a second for up to three minutes.
+  let order;
+  for (let i = 0; i < 180; i++) {
+    ({ order } = await query(s.client, STATUS, { id: pending.id }, { fetchPolicy: 'network-only' }));
+    if (order?.status !== 'PENDING') break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  check(order?.status === 'OPEN', `the pending order ended ${order?.status}, want OPEN`);
+  check(order.id === pending.id, `the order's id changed from ${pending.id} to ${order.id}`);
+  check(order.exactOrderId, 'an OPEN order has no exactOrderId');
+  const back = await query(s.client, ORDER, { id: pending.id }, { fetchPolicy: 'network-only' });
+  const listed = back.viewer.orders.edges.filter((e) => e.node.id === pending.id).length;
+  check(listed === 1, `the order is listed ${listed} times in viewer.orders`);
+  return `order ${pending.id} kept its id from PENDING to OPEN (Exact order ${order.orderNumber})`;
+}
+
 // stepSearchByBarcode needs the mirror's search (branch mirror-wire; the
 // products(sort:) argument arrives with it).
 async function stepSearchByBarcode(s) {
@@ -405,7 +445,7 @@ async function main() {
   const s = { client: newClient(buyer.token), schema: await introspect() };
   const steps = [
     stepViewer, stepBrowse, stepSearchByBarcode, stepSearchTwoWords, stepProduct, stepStock,
-    stepPreviewOrder, stepPlaceOrder, stepReadBack, stepStableOrderId,
+    stepPreviewOrder, stepPlaceOrder, stepReadBack, stepStableOrderId, stepPendingToOpen,
   ];
   const done = [];
   for (const step of steps) {
