@@ -2,6 +2,12 @@
 // area, a safe OData query builder, __next paging, typed errors and a
 // governor that keeps every call within Exact's rate limits. It does not log;
 // it returns errors and exposes counters.
+//
+// Exact behaviour the client relies on but no source confirms (query forms
+// such as substringof and "Account eq null", URL length, which answers count
+// toward Exact's error block) is listed in erp/README.md, each with the
+// reading the client takes and the sandbox switch that tests the
+// pessimistic one.
 package erp
 
 import (
@@ -18,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -167,6 +174,8 @@ type Client struct {
 	obs      Observer
 	backoff  func(int) time.Duration
 	gate     func(context.Context) error
+	maxURL   atomic.Int64 // longest lookup URL; lowered when Exact refuses a long one
+	shapes   *[numShapes]shapeState
 	divMu    sync.Mutex
 	division int
 
@@ -196,6 +205,8 @@ type Client struct {
 // New returns a Client configured by opts.
 func New(opts ...Option) (*Client, error) {
 	c := &Client{batch: 25, calls: map[string]map[int]int64{}, backoff: defaultBackoff}
+	c.maxURL.Store(DefaultMaxURLLength)
+	c.shapes = newShapeStates()
 	if err := WithBaseURL(DefaultBaseURL)(c); err != nil {
 		return nil, err
 	}
@@ -363,13 +374,23 @@ func (c *Client) doFull(ctx context.Context, method, endpoint, rawURL string, bo
 }
 
 func (c *Client) attempt(ctx context.Context, prio Priority, method, endpoint, rawURL string, body []byte, limit int64, onHeader func(http.Header)) (out []byte, retry bool, err error) {
-	if c.gov.errorCapped(endpoint) {
+	// Error accounting (ARCHITECTURE §3.6): reads of an endpoint stop at
+	// the read cap of 4xx answers an hour, writes at the higher write cap,
+	// counting calls in flight as possible errors, so a burst of failing
+	// reads can never use the headroom an order POST needs.
+	done, capped, err := c.gov.admitErrors(ctx, endpoint, method != http.MethodGet)
+	if err != nil {
+		return nil, false, err
+	}
+	if capped {
 		c.statsMu.Lock()
 		c.capped++
 		c.statsMu.Unlock()
 		return nil, false, &Error{Method: method, Endpoint: endpoint, Reason: reasonErrorCap,
 			Message: "too many error responses from this endpoint in the last hour; not calling it"}
 	}
+	status := 0
+	defer func() { done(status) }()
 	if c.gate != nil && prio != PriorityWrite {
 		if err := c.gate(ctx); err != nil {
 			return nil, false, err
@@ -410,6 +431,7 @@ func (c *Client) attempt(ctx context.Context, prio Priority, method, endpoint, r
 		return nil, IsTransient(te) && !errors.Is(err, context.Canceled), te
 	}
 	defer resp.Body.Close()
+	status = resp.StatusCode
 	c.gov.Update(resp.Header, resp.StatusCode)
 	c.observe(endpoint, method, resp.StatusCode, d)
 	if onHeader != nil {
@@ -425,7 +447,6 @@ func (c *Client) attempt(ctx context.Context, prio Priority, method, endpoint, r
 		}
 		return b, false, nil
 	}
-	c.gov.recordError(endpoint)
 	if resp.StatusCode == http.StatusTooManyRequests {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 		s := c.gov.Snapshot()
@@ -436,7 +457,10 @@ func (c *Client) attempt(ctx context.Context, prio Priority, method, endpoint, r
 		return nil, false, &RateLimitError{Reset: reset, Minutely: resp.Header.Get(hdrMinReset) != "", Endpoint: endpoint}
 	}
 	e := parseError(resp, method, endpoint)
-	return nil, resp.StatusCode >= 500 && method == http.MethodGet, e
+	// 501 is Exact refusing the query's form (substringof, §5.9): asking
+	// again cannot help.
+	retry = resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented && method == http.MethodGet
+	return nil, retry, e
 }
 
 // parseError reads Exact's error body through a LimitReader.

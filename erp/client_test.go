@@ -221,8 +221,8 @@ func TestDecodeRecords(t *testing.T) {
 		fmt.Fprintf(w, `{"d":{"results":[{"ID":"%s","Code":"1","Description":"Main","Main":1}]}}`, id)
 	})
 	mux.HandleFunc(apiPrefix+"sales/SalesPriceListVolumeDiscounts", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"d":{"results":[{"ID":"%s","Quantity":10,"Discount":0.1,"NewPrice":0,"EntryMethod":1,"BasePrice":1,"BasePriceAmount":null},
-			{"ID":"%s","Quantity":20,"Discount":0,"NewPrice":"7.25","EntryMethod":2,"BasePriceAmount":3.5}]}}`, id, id)
+		fmt.Fprintf(w, `{"d":{"results":[{"ID":"%s","Quantity":10,"Discount":0.1,"NewPrice":0,"EntryMethod":1,"BasePrice":null,"BasePriceAmount":12.4,"SalesUnit":"doos    ","NumberOfItemsPerUnit":6},
+			{"ID":"%s","Quantity":20,"Discount":0,"NewPrice":"7.25","EntryMethod":2,"BasePrice":"%s","BasePriceAmount":3.5,"NumberOfItemsPerUnit":null}]}}`, id, id, id)
 	})
 	mux.HandleFunc(apiPrefix+"salesorder/SalesOrders", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"d":{"results":[
@@ -259,13 +259,17 @@ func TestDecodeRecords(t *testing.T) {
 	if err != nil {
 		t.Fatalf("VolumeDiscounts: %v", err)
 	}
-	amt := decimal.RequireFromString("3.5")
+	amt, filled := decimal.RequireFromString("3.5"), decimal.RequireFromString("12.4")
 	wantVD := []SalesPriceListVolumeDiscount{
-		{ID: id, Quantity: decimal.NewFromInt(10), Discount: decimal.RequireFromString("0.1"), NewPrice: decimal.Zero, EntryMethod: 1, BasePrice: 1},
-		{ID: id, Quantity: decimal.NewFromInt(20), Discount: decimal.Zero, NewPrice: decimal.RequireFromString("7.25"), EntryMethod: 2, BasePriceAmount: &amt},
+		{ID: id, Quantity: decimal.NewFromInt(10), Discount: decimal.RequireFromString("0.1"), NewPrice: decimal.Zero, EntryMethod: 1,
+			BasePriceAmount: &filled, SalesUnit: "doos    ", NumberOfItemsPerUnit: decimal.NewFromInt(6)},
+		{ID: id, Quantity: decimal.NewFromInt(20), Discount: decimal.Zero, NewPrice: decimal.RequireFromString("7.25"), EntryMethod: 2, BasePrice: id, BasePriceAmount: &amt},
 	}
 	if diff := cmp.Diff(wantVD, vd); diff != "" {
 		t.Errorf("volume discounts (-want +got):\n%s", diff)
+	}
+	if len(vd) == 2 && (vd[0].HasSetBasePrice() || !vd[1].HasSetBasePrice()) {
+		t.Errorf("HasSetBasePrice: null → %v, GUID → %v; want false, true", vd[0].HasSetBasePrice(), vd[1].HasSetBasePrice())
 	}
 	orders, err := c.SalesOrders.Find(ctx, Query{})
 	if err != nil {
@@ -333,7 +337,7 @@ func TestCreateSalesOrder(t *testing.T) {
 		}
 		want := map[string]any{
 			"OrderedBy": id, "YourRef": "PO-1", "DeliveryDate": "2026-03-04T00:00:00",
-			"SalesOrderLines": []any{map[string]any{"Item": id, "Quantity": json.Number("2.5"), "UnitPrice": json.Number("10.1"), "Notes": "n"}},
+			"SalesOrderLines": []any{map[string]any{"Item": id, "Quantity": json.Number("2.5"), "UnitPrice": json.Number("10.1"), "Discount": json.Number("0"), "Notes": "n"}},
 		}
 		if diff := cmp.Diff(want, body); diff != "" {
 			t.Errorf("body (-want +got):\n%s", diff)

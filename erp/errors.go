@@ -81,14 +81,17 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
-// Is makes errors.Is(err, ErrNotFound) true for a 404 and
-// errors.Is(err, ErrEndpointBlocked) true for a call refused by the error cap.
+// Is makes errors.Is(err, ErrNotFound) true for a 404,
+// errors.Is(err, ErrEndpointBlocked) true for a call refused by the error cap
+// and errors.Is(err, ErrShapeRefused) true for a query shape not asked again.
 func (e *Error) Is(target error) bool {
 	switch target {
 	case ErrNotFound:
 		return e.StatusCode == http.StatusNotFound
 	case ErrEndpointBlocked:
 		return e.StatusCode == 0 && e.Reason == reasonErrorCap
+	case ErrShapeRefused:
+		return e.StatusCode == 0 && e.Reason == reasonShapeRefused
 	}
 	return false
 }
@@ -144,7 +147,9 @@ func IsTransient(err error) bool {
 	}
 	var e *Error
 	if errors.As(err, &e) {
-		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || e.Is(ErrEndpointBlocked)
+		// 501 is a refusal of the query's form, not an outage.
+		return (e.StatusCode >= 500 && e.StatusCode != http.StatusNotImplemented) ||
+			e.StatusCode == http.StatusTooManyRequests || e.Is(ErrEndpointBlocked)
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return true

@@ -60,10 +60,15 @@ type GovernorOptions struct {
 	MaxWait time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
-	// ErrorCapPerHour is how many error responses one endpoint may receive
-	// within an hour before calls to it fail fast (default 5; Exact blocks
-	// the app key after 10).
+	// ErrorCapPerHour is how many 4xx answers one endpoint may have received
+	// within an hour before reads (GETs) of it fail fast (default 5). GET and
+	// POST answers of an endpoint count together, as at Exact, which blocks
+	// the app key after 10: reads stop early so the rest of the hour's
+	// headroom stays for order writes.
 	ErrorCapPerHour int
+	// WriteErrorCapPerHour is the same limit for writes (POST; default 9,
+	// one below Exact's block). It is never below ErrorCapPerHour.
+	WriteErrorCapPerHour int
 	// ResetSlack is added to every reset time Exact announces, because its
 	// reset values are only minute-precise (default 1 s).
 	ResetSlack time.Duration
@@ -103,6 +108,7 @@ type Governor struct {
 	slack   time.Duration
 	window  time.Duration
 	errCap  int
+	wErrCap int
 
 	mu           sync.Mutex
 	minLimit     int
@@ -123,7 +129,16 @@ type Governor struct {
 	timer        *time.Timer
 	timerAt      time.Time
 	rateLimited  int64
-	errors       map[string][]time.Time
+	errors       map[string]*endpointErrors
+}
+
+// endpointErrors is one endpoint's error accounting: the times of the 4xx
+// answers of the last hour, and the calls in flight, each of which may
+// still add one.
+type endpointErrors struct {
+	at       []time.Time
+	inflight int
+	wake     chan struct{} // closed when a call ends
 }
 
 // NewGovernor returns a Governor with the given options.
@@ -136,9 +151,10 @@ func NewGovernor(o GovernorOptions) *Governor {
 		slack:    o.ResetSlack,
 		window:   o.Window,
 		errCap:   o.ErrorCapPerHour,
+		wErrCap:  o.WriteErrorCapPerHour,
 		minLimit: o.MinuteLimit,
 		dayLimit: o.DayLimit,
-		errors:   map[string][]time.Time{},
+		errors:   map[string]*endpointErrors{},
 	}
 	if g.now == nil {
 		g.now = time.Now
@@ -169,6 +185,10 @@ func NewGovernor(o GovernorOptions) *Governor {
 	if g.errCap <= 0 {
 		g.errCap = 5
 	}
+	if g.wErrCap <= 0 {
+		g.wErrCap = 9
+	}
+	g.wErrCap = max(g.wErrCap, g.errCap)
 	now := g.now()
 	g.dayRemaining = g.dayLimit
 	g.dayReset = nextMidnightUTC(now)
@@ -537,35 +557,114 @@ func (g *Governor) Snapshot() GovernorState {
 	return s
 }
 
-// errorCapped reports whether endpoint has received ErrorCapPerHour error
-// responses within the last hour.
+// errorCapped reports whether endpoint has received ErrorCapPerHour 4xx
+// answers within the last hour (reads of it would be refused).
 func (g *Governor) errorCapped(endpoint string) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return len(g.pruneLocked(endpoint)) >= g.errCap
+	return len(g.pruneLocked(endpoint).at) >= g.errCap
 }
 
-// recordError counts an error response from endpoint.
+// recordError counts a 4xx answer from endpoint.
 func (g *Governor) recordError(endpoint string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	g.errors[endpoint] = append(g.pruneLocked(endpoint), g.now())
+	e := g.pruneLocked(endpoint)
+	e.at = append(e.at, g.now())
 }
 
-func (g *Governor) pruneLocked(endpoint string) []time.Time {
+// admitErrors lets a call to endpoint go when, even if it and every call
+// in flight to the endpoint failed, the endpoint's 4xx answers of the hour
+// would stay within the cap of its kind (reads ErrorCapPerHour, writes
+// WriteErrorCapPerHour). When the recorded answers alone reach the cap it
+// returns capped; when only calls in flight stand in the way it waits for
+// one to end (or ctx; a read waits at most MaxWait and then fails with a
+// *RateLimitError, as when the budget is short). The returned done must be
+// called once with the answer's status (0 for none).
+func (g *Governor) admitErrors(ctx context.Context, endpoint string, write bool) (done func(status int), capped bool, err error) {
+	limit := g.errCap
+	var expired <-chan time.Time
+	if write {
+		limit = g.wErrCap
+	}
+	for {
+		g.mu.Lock()
+		e := g.pruneLocked(endpoint)
+		switch {
+		case len(e.at) >= limit:
+			g.mu.Unlock()
+			return nil, true, nil
+		case len(e.at)+e.inflight < limit:
+			e.inflight++
+			g.mu.Unlock()
+			var once sync.Once
+			return func(status int) { once.Do(func() { g.endCall(endpoint, status) }) }, false, nil
+		}
+		if e.wake == nil {
+			e.wake = make(chan struct{})
+		}
+		wake := e.wake
+		g.mu.Unlock()
+		if !write && expired == nil {
+			t := time.NewTimer(g.maxWait)
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, ctx.Err()
+		case <-expired:
+			return nil, false, &RateLimitError{Reset: g.now().Add(g.slack), Minutely: true, Endpoint: endpoint}
+		case <-wake:
+		}
+	}
+}
+
+// endCall ends a call admitted by admitErrors: a 4xx answer is counted and
+// the calls waiting for a slot look again.
+func (g *Governor) endCall(endpoint string, status int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	e := g.pruneLocked(endpoint)
+	e.inflight--
+	if status >= 400 && status < 500 {
+		e.at = append(e.at, g.now())
+	}
+	if e.wake != nil {
+		close(e.wake)
+		e.wake = nil
+	}
+}
+
+// EndpointErrors returns, per endpoint, the 4xx answers counted within the
+// last hour.
+func (g *Governor) EndpointErrors() map[string]int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]int{}
+	for ep := range g.errors {
+		if n := len(g.pruneLocked(ep).at); n > 0 {
+			out[ep] = n
+		}
+	}
+	return out
+}
+
+// pruneLocked drops the endpoint's answers older than an hour and returns
+// its accounting. The caller holds g.mu.
+func (g *Governor) pruneLocked(endpoint string) *endpointErrors {
+	e := g.errors[endpoint]
+	if e == nil {
+		e = &endpointErrors{}
+		g.errors[endpoint] = e
+	}
 	cutoff := g.now().Add(-time.Hour)
-	ts := g.errors[endpoint]
 	i := 0
-	for i < len(ts) && !ts[i].After(cutoff) {
+	for i < len(e.at) && !e.at[i].After(cutoff) {
 		i++
 	}
-	ts = ts[i:]
-	if len(ts) == 0 {
-		delete(g.errors, endpoint)
-		return nil
-	}
-	g.errors[endpoint] = ts
-	return ts
+	e.at = e.at[i:]
+	return e
 }
 
 type waiter struct {

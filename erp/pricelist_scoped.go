@@ -2,15 +2,15 @@ package erp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 )
 
 // ForPeriodsItemsGroups returns the sales/SalesPriceListVolumeDiscounts rows
 // of the given periods that are for one of the items or one of the item
 // groups: (PriceListPeriod eq guid'…' or …) and (Item eq guid'…' or … or
-// ItemGroup eq guid'…' or …). Items and groups share the chunks of the
-// client's batch size; the few period clauses come on top (a 25-key chunk
-// with three periods stays under about 2,000 characters of URL).
+// ItemGroup eq guid'…' or …). Items and groups share the chunks, each at
+// most the batch size and the URL limit with the period clauses included.
 func (s *VolumeDiscountsService) ForPeriodsItemsGroups(ctx context.Context, periodIDs, itemIDs, groupIDs []string) ([]SalesPriceListVolumeDiscount, error) {
 	var ps []Filter
 	for _, p := range periodIDs {
@@ -34,15 +34,9 @@ func (s *VolumeDiscountsService) ForPeriodsItemsGroups(ctx context.Context, peri
 	if len(ps) == 0 || len(keys) == 0 {
 		return nil, nil
 	}
-	chunk := s.c.batch
-	var out []SalesPriceListVolumeDiscount
-	for start := 0; start < len(keys); start += chunk {
-		end := min(start+chunk, len(keys))
-		rows, err := s.all(ctx, Query{Filter: And(Or(ps...), Or(keys[start:end]...))})
-		if err != nil {
-			return nil, fmt.Errorf("erp.VolumeDiscounts.ForPeriodsItemsGroups: %w", err)
-		}
-		out = append(out, rows...)
+	out, err := s.allChunked(ctx, keys, func(run []Filter) Query { return Query{Filter: And(Or(ps...), Or(run...))} })
+	if err != nil {
+		return nil, fmt.Errorf("erp.VolumeDiscounts.ForPeriodsItemsGroups: %w", err)
 	}
 	return out, nil
 }
@@ -53,6 +47,38 @@ func (s *SalesItemPricesService) ForItemsWhere(ctx context.Context, itemIDs []st
 	out, err := s.byGUIDs(ctx, "Item", itemIDs, And(extra...))
 	if err != nil {
 		return nil, fmt.Errorf("erp.SalesItemPrices.ForItemsWhere: %w", err)
+	}
+	return out, nil
+}
+
+// General returns the general (account-less) logistics/SalesItemPrices rows
+// of the given items that also match every extra filter. It asks with
+// "Account eq null" (ShapeAccountEqNull); once Exact refused that form it
+// asks for the items' rows without the Account clause and keeps those
+// without an account, so the answer is the same either way (more rows are
+// read: the items' price agreements come along and are dropped here).
+func (s *SalesItemPricesService) General(ctx context.Context, itemIDs []string, extra ...Filter) ([]SalesItemPrice, error) {
+	var out []SalesItemPrice
+	err := s.c.UseShape(ctx, ShapeAccountEqNull, s.path, func(ctx context.Context) error {
+		var err error
+		out, err = s.byGUIDs(ctx, "Item", itemIDs, And(append([]Filter{Eq("Account", Null())}, extra...)...))
+		return err
+	})
+	if err == nil {
+		return out, nil
+	}
+	if !errors.Is(err, ErrShapeRefused) {
+		return nil, fmt.Errorf("erp.SalesItemPrices.General: %w", err)
+	}
+	rows, err := s.byGUIDs(ctx, "Item", itemIDs, And(extra...))
+	if err != nil {
+		return nil, fmt.Errorf("erp.SalesItemPrices.General: %w", err)
+	}
+	out = rows[:0]
+	for _, r := range rows {
+		if r.Account == "" {
+			out = append(out, r)
+		}
 	}
 	return out, nil
 }

@@ -178,22 +178,15 @@ func (s *entitySet[T]) byGUIDs(ctx context.Context, field string, ids []string, 
 	return s.byValues(ctx, field, vals, extra)
 }
 
+// byValues lists records where field equals one of vals (and extra), in
+// chunks of at most the batch size whose URL stays within the client's URL
+// limit (see chunkKeys).
 func (s *entitySet[T]) byValues(ctx context.Context, field string, vals []Value, extra Filter) ([]T, error) {
-	var out []T
-	n := s.c.batch
-	for start := 0; start < len(vals); start += n {
-		end := min(start+n, len(vals))
-		fs := make([]Filter, 0, end-start)
-		for _, v := range vals[start:end] {
-			fs = append(fs, Eq(field, v))
-		}
-		rows, err := s.all(ctx, Query{Filter: And(Or(fs...), extra)})
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rows...)
+	keys := make([]Filter, 0, len(vals))
+	for _, v := range vals {
+		keys = append(keys, Eq(field, v))
 	}
-	return out, nil
+	return s.allChunked(ctx, keys, func(run []Filter) Query { return Query{Filter: And(Or(run...), extra)} })
 }
 
 // byCodes lists records whose Code is one of codes (deduplicated), chunked.
@@ -243,18 +236,17 @@ type ItemGroupsService struct{ entitySet[ItemGroup] }
 type SalesItemPricesService struct{ entitySet[SalesItemPrice] }
 
 // ForItems returns the logistics/SalesItemPrices rows of the given items:
-// the general rows (Account eq null) when account is "", otherwise the
-// rows of that account's price agreements.
+// the general rows (see General) when account is "", otherwise the rows of
+// that account's price agreements.
 func (s *SalesItemPricesService) ForItems(ctx context.Context, itemIDs []string, account string) ([]SalesItemPrice, error) {
-	acc := Eq("Account", Null())
-	if account != "" {
-		v, err := GUID(account)
-		if err != nil {
-			return nil, fmt.Errorf("erp.SalesItemPrices.ForItems: %w", ErrInvalidID)
-		}
-		acc = Eq("Account", v)
+	if account == "" {
+		return s.General(ctx, itemIDs)
 	}
-	out, err := s.byGUIDs(ctx, "Item", itemIDs, acc)
+	v, err := GUID(account)
+	if err != nil {
+		return nil, fmt.Errorf("erp.SalesItemPrices.ForItems: %w", ErrInvalidID)
+	}
+	out, err := s.byGUIDs(ctx, "Item", itemIDs, Eq("Account", v))
 	if err != nil {
 		return nil, fmt.Errorf("erp.SalesItemPrices.ForItems: %w", err)
 	}

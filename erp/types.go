@@ -55,17 +55,22 @@ type ItemGroup struct {
 // a customer-specific price (a price agreement) and empty for the general
 // (default) price.
 type SalesItemPrice struct {
-	ID              string          `json:"ID"`
-	Item            string          `json:"Item"`
-	ItemCode        string          `json:"ItemCode"`
-	Account         string          `json:"Account"`
-	Price           decimal.Decimal `json:"Price"`
-	Currency        string          `json:"Currency"`
-	Quantity        decimal.Decimal `json:"Quantity"`
-	StartDate       Time            `json:"StartDate"`
-	EndDate         Time            `json:"EndDate"`
-	Unit            string          `json:"Unit"`
-	DefaultItemUnit string          `json:"DefaultItemUnit"`
+	ID        string          `json:"ID"`
+	Item      string          `json:"Item"`
+	ItemCode  string          `json:"ItemCode"`
+	Account   string          `json:"Account"`
+	Price     decimal.Decimal `json:"Price"`
+	Currency  string          `json:"Currency"`
+	Quantity  decimal.Decimal `json:"Quantity"`
+	StartDate Time            `json:"StartDate"`
+	EndDate   Time            `json:"EndDate"`
+	Unit      string          `json:"Unit"`
+	// NumberOfItemsPerUnit is how many of the item's units the row's Unit
+	// holds (a box of 12); null or 1 is the item's own unit.
+	NumberOfItemsPerUnit decimal.Decimal `json:"NumberOfItemsPerUnit"`
+	// DefaultItemUnit is the item's default (sales) unit code as Exact
+	// shows it on the price row, padded.
+	DefaultItemUnit string `json:"DefaultItemUnit"`
 }
 
 // SalesPriceList is a record of sales/SalesPriceLists.
@@ -101,7 +106,11 @@ const (
 )
 
 // SalesPriceListVolumeDiscount is a record of sales/SalesPriceListVolumeDiscounts.
-// Discount is a fraction (0.1 is 10 %).
+// Discount is a fraction (0.1 is 10 %). BasePrice is an Edm.Guid: "" (null)
+// means "standard sales price" and a GUID means "set base price"; Exact
+// fills BasePriceAmount in both cases (with the latest item sales price when
+// BasePrice is null), so only BasePrice says which base applies
+// (exact-online-api.md §5.2).
 type SalesPriceListVolumeDiscount struct {
 	ID              string           `json:"ID"`
 	PriceListPeriod string           `json:"PriceListPeriod"`
@@ -113,10 +122,19 @@ type SalesPriceListVolumeDiscount struct {
 	Discount        decimal.Decimal  `json:"Discount"`
 	NewPrice        decimal.Decimal  `json:"NewPrice"`
 	EntryMethod     int              `json:"EntryMethod"`
-	BasePrice       int              `json:"BasePrice"`
+	BasePrice       string           `json:"BasePrice"`
 	BasePriceAmount *decimal.Decimal `json:"BasePriceAmount"`
 	Unit            string           `json:"Unit"`
+	// SalesUnit is the sales unit the row is for, padded; empty when not set.
+	SalesUnit string `json:"SalesUnit"`
+	// NumberOfItemsPerUnit is how many of the item's units the row's unit
+	// holds; null or 1 is the item's own unit.
+	NumberOfItemsPerUnit decimal.Decimal `json:"NumberOfItemsPerUnit"`
 }
+
+// HasSetBasePrice reports whether the row's discount applies to a set base
+// price (BasePrice is a GUID) rather than the item's standard sales price.
+func (v SalesPriceListVolumeDiscount) HasSetBasePrice() bool { return v.BasePrice != "" }
 
 // ItemWarehouse is a record of inventory/ItemWarehouses: one item's stock in
 // one warehouse.
@@ -213,7 +231,10 @@ const (
 	OrderStatusCancelled = 45
 )
 
-// SalesOrder is a record of salesorder/SalesOrders.
+// SalesOrder is a record of salesorder/SalesOrders. AmountFC includes VAT;
+// AmountFCExclVat is the amount without it (exact-online-api.md §5.9).
+// Created and Modified are the division's local wall-clock time encoded as
+// if it were UTC (§5.9); callers reinterpret them in the division's zone.
 type SalesOrder struct {
 	OrderID                string          `json:"OrderID"`
 	OrderNumber            int             `json:"OrderNumber"`
@@ -230,6 +251,7 @@ type SalesOrder struct {
 	StatusDescription      string          `json:"StatusDescription"`
 	Currency               string          `json:"Currency"`
 	AmountFC               decimal.Decimal `json:"AmountFC"`
+	AmountFCExclVat        decimal.Decimal `json:"AmountFCExclVat"`
 	AmountDC               decimal.Decimal `json:"AmountDC"`
 	ShippingMethod         string          `json:"ShippingMethod"`
 	DeliveryAddress        string          `json:"DeliveryAddress"`
@@ -241,19 +263,23 @@ type SalesOrder struct {
 	SalesOrderLines LineCollection `json:"SalesOrderLines"`
 }
 
-// SalesOrderLine is a record of salesorder/SalesOrderLines.
+// SalesOrderLine is a record of salesorder/SalesOrderLines. NetPrice is the
+// unit price after the line's Discount (null when Exact left it out);
+// Discount is a fraction of Exact's default price.
 type SalesOrderLine struct {
-	ID          string          `json:"ID"`
-	OrderID     string          `json:"OrderID"`
-	LineNumber  int             `json:"LineNumber"`
-	Item        string          `json:"Item"`
-	ItemCode    string          `json:"ItemCode"`
-	Description string          `json:"Description"`
-	Quantity    decimal.Decimal `json:"Quantity"`
-	UnitPrice   decimal.Decimal `json:"UnitPrice"`
-	AmountFC    decimal.Decimal `json:"AmountFC"`
-	Notes       string          `json:"Notes"`
-	UnitCode    string          `json:"UnitCode"`
+	ID          string              `json:"ID"`
+	OrderID     string              `json:"OrderID"`
+	LineNumber  int                 `json:"LineNumber"`
+	Item        string              `json:"Item"`
+	ItemCode    string              `json:"ItemCode"`
+	Description string              `json:"Description"`
+	Quantity    decimal.Decimal     `json:"Quantity"`
+	UnitPrice   decimal.Decimal     `json:"UnitPrice"`
+	NetPrice    decimal.NullDecimal `json:"NetPrice"`
+	Discount    decimal.Decimal     `json:"Discount"`
+	AmountFC    decimal.Decimal     `json:"AmountFC"`
+	Notes       string              `json:"Notes"`
+	UnitCode    string              `json:"UnitCode"`
 }
 
 // LineCollection decodes an OData navigation collection that is either
@@ -285,7 +311,8 @@ func (c *LineCollection) UnmarshalJSON(b []byte) error {
 }
 
 // NewSalesOrder is the body of a POST to salesorder/SalesOrders. Empty
-// optional fields are left out so Exact applies its own defaults.
+// optional fields are left out so Exact applies its own defaults. Currency
+// is the currency the buyer was quoted (ARCHITECTURE §6.5).
 type NewSalesOrder struct {
 	OrderedBy              string              `json:"OrderedBy"`
 	DeliverTo              string              `json:"DeliverTo,omitempty"`
@@ -299,25 +326,32 @@ type NewSalesOrder struct {
 	ShippingMethod         string              `json:"ShippingMethod,omitempty"`
 	DeliveryAddress        string              `json:"DeliveryAddress,omitempty"`
 	WarehouseID            string              `json:"WarehouseID,omitempty"`
+	Currency               string              `json:"Currency,omitempty"`
 	SalesOrderLines        []NewSalesOrderLine `json:"SalesOrderLines"`
 }
 
-// NewSalesOrderLine is one line of a NewSalesOrder. Quantity and UnitPrice
-// are sent as JSON numbers.
+// NewSalesOrderLine is one line of a NewSalesOrder. Quantity, UnitPrice and
+// Discount are sent as JSON numbers. Discount is always sent, normally 0:
+// the UnitPrice is already the buyer's net price, and a line sent without
+// Discount may be re-priced by Exact on top of it (UNCONFIRMED,
+// exact-online-api.md §5.9).
 type NewSalesOrderLine struct {
 	Item      string          `json:"Item"`
 	Quantity  decimal.Decimal `json:"Quantity"`
 	UnitPrice decimal.Decimal `json:"UnitPrice"`
+	Discount  decimal.Decimal `json:"Discount"`
 	Notes     string          `json:"Notes,omitempty"`
 }
 
-// MarshalJSON writes Quantity and UnitPrice as JSON numbers: shopspring's
-// decimal marshals to strings by default, and Exact wants numbers.
+// MarshalJSON writes Quantity, UnitPrice and Discount as JSON numbers:
+// shopspring's decimal marshals to strings by default, and Exact wants
+// numbers.
 func (l NewSalesOrderLine) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
 		Item      string      `json:"Item"`
 		Quantity  json.Number `json:"Quantity"`
 		UnitPrice json.Number `json:"UnitPrice"`
+		Discount  json.Number `json:"Discount"`
 		Notes     string      `json:"Notes,omitempty"`
-	}{l.Item, json.Number(l.Quantity.String()), json.Number(l.UnitPrice.String()), l.Notes})
+	}{l.Item, json.Number(l.Quantity.String()), json.Number(l.UnitPrice.String()), json.Number(l.Discount.String()), l.Notes})
 }

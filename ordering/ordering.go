@@ -16,6 +16,13 @@
 //     names no product), so "exactly one" is about presence, not content.
 //   - With more lines than allowed only TOO_MANY_LINES and the order-level
 //     checks are reported; the lines are not examined one by one.
+//   - Control characters in order texts are stripped, not refused (CleanText):
+//     NUL, ESC and the other C0/C1 controls, DEL and bidirectional overrides
+//     never reach Exact; CR/LF and TAB survive only in remarks and line notes
+//     (as LF and TAB), elsewhere they become a space. The enum has no code
+//     for "bad character", and a buyer's pasted text should not fail an order.
+//   - QUANTITY_TOO_LARGE is about one line's quantity; ORDER_TOO_LARGE about
+//     the sum of the line amounts (excluding VAT) in the buyer's currency.
 package ordering
 
 import (
@@ -59,6 +66,16 @@ const (
 	CodeTextTooLong             = "TEXT_TOO_LONG"
 	CodePriceUnavailable        = "PRICE_UNAVAILABLE"
 	CodeRejectedByERP           = "REJECTED_BY_ERP"
+	CodeQuantityTooLarge        = "QUANTITY_TOO_LARGE"
+	CodeOrderTooLarge           = "ORDER_TOO_LARGE"
+)
+
+// Default ceilings of EXACTQL_MAX_LINE_QUANTITY and EXACTQL_MAX_ORDER_AMOUNT:
+// far above any real wholesale order, far below what would disturb Exact's
+// stock planning for everyone (issue 17 item 5).
+var (
+	DefaultMaxLineQuantity = decimal.NewFromInt(100_000)
+	DefaultMaxOrderAmount  = decimal.NewFromInt(1_000_000)
 )
 
 // UserError is one validation failure. Field is the path to the offending
@@ -117,6 +134,12 @@ type Facts struct {
 	Warehouses []erp.Warehouse
 	// Price prices a line; nil means no product has a price.
 	Price PriceFunc
+	// MaxLineQuantity is the largest quantity one line may have
+	// (QUANTITY_TOO_LARGE above it); zero means DefaultMaxLineQuantity.
+	MaxLineQuantity decimal.Decimal
+	// MaxOrderAmount is the largest order amount, the sum of the line
+	// amounts (ORDER_TOO_LARGE above it); zero means DefaultMaxOrderAmount.
+	MaxOrderAmount decimal.Decimal
 }
 
 // ValidLine is an order line that passed validation, with its item and the
@@ -180,6 +203,13 @@ func Validate(in Input, f Facts) ([]ValidLine, []UserError) {
 	if maxLines <= 0 {
 		maxLines = DefaultMaxLines
 	}
+	maxQty, maxAmount := f.MaxLineQuantity, f.MaxOrderAmount
+	if !maxQty.IsPositive() {
+		maxQty = DefaultMaxLineQuantity
+	}
+	if !maxAmount.IsPositive() {
+		maxAmount = DefaultMaxOrderAmount
+	}
 	checkLines := true
 	switch {
 	case len(in.Lines) == 0:
@@ -241,6 +271,9 @@ func Validate(in Input, f Facts) ([]ValidLine, []UserError) {
 			add(CodeInvalidQuantity, fmt.Sprintf("The quantity must have at most %d digits before and %d after the decimal point.",
 				maxQuantityDigits, maxQuantityDecimal), "lines", idx, "quantity")
 			qtyOK = false
+		} else if l.Quantity.GreaterThan(maxQty) {
+			add(CodeQuantityTooLarge, fmt.Sprintf("The quantity may be at most %s.", maxQty.String()), "lines", idx, "quantity")
+			qtyOK = false
 		}
 
 		var it *erp.Item
@@ -287,7 +320,52 @@ func Validate(in Input, f Facts) ([]ValidLine, []UserError) {
 	if len(errs) > 0 {
 		return nil, errs
 	}
+	if total := Total(lines); total.GreaterThan(maxAmount) {
+		return nil, []UserError{{Field: []string{"lines"}, Code: CodeOrderTooLarge,
+			Message: fmt.Sprintf("The order amount may be at most %s.", maxAmount.StringFixed(2))}}
+	}
 	return lines, nil
+}
+
+// CleanText strips what must not reach Exact from an order text: invalid
+// UTF-8, NUL, ESC and every other C0/C1 control character, DEL, and the
+// bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069). With
+// multiline (remarks, line notes) CR LF and lone CR become LF and TAB stays;
+// without it they become a space.
+func CleanText(s string, multiline bool) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, badRune) < 0 {
+		return s
+	}
+	s = strings.ToValidUTF8(s, "")
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\r' || r == '\n':
+			if multiline {
+				b.WriteByte('\n')
+			} else {
+				b.WriteByte(' ')
+			}
+		case r == '\t':
+			if multiline {
+				b.WriteByte('\t')
+			} else {
+				b.WriteByte(' ')
+			}
+		case badRune(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// badRune reports characters CleanText treats: controls (CR, LF and TAB
+// included, as they need a decision) and bidirectional formatting.
+func badRune(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) ||
+		(r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
 }
 
 // Total is the order amount: the sum of the lines' rounded amounts.

@@ -114,6 +114,14 @@ func TestValidateErrors(t *testing.T) {
 		{name: "quantity with too many decimals", in: lines(byID(idB, "0.000000001")), want: []UserError{ue(CodeInvalidQuantity, "lines", "0", "quantity")}},
 		{name: "absurdly large quantity", in: lines(byID(idA, "1e13")), want: []UserError{ue(CodeInvalidQuantity, "lines", "0", "quantity")}},
 		{name: "fraction not allowed", in: lines(byID(idA, "1.5")), want: []UserError{ue(CodeFractionNotAllowed, "lines", "0", "quantity")}},
+		{name: "quantity above the default maximum (issue 17: 1e11 units)", in: lines(byID(idA, "1"), byID(idA, "100000000000")),
+			want: []UserError{ue(CodeQuantityTooLarge, "lines", "1", "quantity")}},
+		{name: "quantity above the configured maximum", in: lines(byID(idA, "51")), facts: func(f *Facts) { f.MaxLineQuantity = dec("50") },
+			want: []UserError{ue(CodeQuantityTooLarge, "lines", "0", "quantity")}},
+		{name: "order amount above the default maximum", in: lines(byID(idA, "90000"), byID(idB, "90000"), byID(idA, "90000"), byID(idB, "90000"), byID(idA, "90000")),
+			want: []UserError{ue(CodeOrderTooLarge, "lines")}},
+		{name: "order amount above the configured maximum", in: lines(byID(idA, "20"), byID(idB, "20.5")), facts: func(f *Facts) { f.MaxOrderAmount = dec("100") },
+			want: []UserError{ue(CodeOrderTooLarge, "lines")}},
 		{name: "neither id nor code", in: lines(Line{Quantity: dec("1")}), want: []UserError{ue(CodeInvalidProductReference, "lines", "0")}},
 		{name: "both id and code", in: lines(Line{ProductID: sp(idA), ProductCode: sp("A100"), Quantity: dec("1")}),
 			want: []UserError{ue(CodeInvalidProductReference, "lines", "0")}},
@@ -402,5 +410,46 @@ func TestUserErrorHelpers(t *testing.T) {
 	r := RejectedByERP("Item\nblocked")
 	if r.Code != CodeRejectedByERP || !strings.HasSuffix(r.Message, "Item blocked") || r.Field != nil {
 		t.Errorf("RejectedByERP = %+v", r)
+	}
+}
+
+func TestValidateLimitsAtTheBoundary(t *testing.T) {
+	f := facts()
+	f.MaxLineQuantity, f.MaxOrderAmount = dec("40"), dec("100")
+	// 40 × 2.50 = 100.00: exactly at both limits.
+	got, errs := Validate(lines(byID(idA, "40")), f)
+	if len(errs) > 0 || len(got) != 1 || !Total(got).Equal(dec("100")) {
+		t.Fatalf("at the limits: lines %v errors %v", got, errs)
+	}
+}
+
+func TestCleanText(t *testing.T) {
+	for _, tc := range []struct {
+		name, in  string
+		multiline bool
+		want      string
+	}{
+		{"plain text unchanged", "PO 4711 – Café", false, "PO 4711 – Café"},
+		{"NUL and ESC stripped", "a\x00b\x1b[31mc", false, "ab[31mc"},
+		{"CR LF become a space outside remarks", "line1\r\nline2\nline3\r", false, "line1 line2 line3 "},
+		{"CR LF kept as LF in remarks", "line1\r\nline2\rline3\n", true, "line1\nline2\nline3\n"},
+		{"TAB kept in remarks, a space elsewhere", "a\tb", true, "a\tb"},
+		{"TAB elsewhere", "a\tb", false, "a b"},
+		{"DEL and C1 controls", "a\x7fb\u0085c\u009bd", true, "abcd"},
+		{"bidi overrides", "invoice\u202egnp.exe\u2066x\u2069", false, "invoicegnp.exex"},
+		{"invalid UTF-8 dropped", "a\xffb", false, "ab"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := CleanText(tc.in, tc.multiline)
+			if got != tc.want {
+				t.Errorf("CleanText(%q, %v) = %q, want %q", tc.in, tc.multiline, got, tc.want)
+			}
+			if again := CleanText(got, tc.multiline); again != got {
+				t.Errorf("not idempotent: %q then %q", got, again)
+			}
+			if strings.IndexFunc(got, func(r rune) bool { return r < 0x20 && !(tc.multiline && (r == '\n' || r == '\t')) }) >= 0 {
+				t.Errorf("control character left in %q", got)
+			}
+		})
 	}
 }

@@ -28,10 +28,45 @@ type Exact interface {
 	Lines(ctx context.Context, orderIDs []string) ([]erp.SalesOrderLine, error)
 }
 
-// NewExact returns the Exact adapter over c.
-func NewExact(c *erp.Client) Exact { return exactClient{c: c} }
+// NewExact returns the Exact adapter over c for a division in UTC; use
+// NewExactIn with the division's time zone (EXACTQL_TIMEZONE).
+func NewExact(c *erp.Client) Exact { return NewExactIn(c, time.UTC) }
 
-type exactClient struct{ c *erp.Client }
+// NewExactIn returns the Exact adapter over c for a division in time zone
+// loc: Exact compares Created with datetime literals in the division's
+// local wall-clock time (exact-online-api.md §5.9), so instants are written
+// in loc.
+func NewExactIn(c *erp.Client, loc *time.Location) Exact {
+	if loc == nil {
+		loc = time.UTC
+	}
+	return exactClient{c: c, loc: loc}
+}
+
+type exactClient struct {
+	c   *erp.Client
+	loc *time.Location
+}
+
+// exactDateTime writes the instant t as a datetime literal of the division's
+// wall clock in loc.
+func exactDateTime(t time.Time, loc *time.Location) erp.Value {
+	l := t.In(loc)
+	return erp.DateTime(time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC))
+}
+
+// exactInstant reads an Exact Created or Modified value, the division's
+// wall clock in loc encoded as if it were UTC, as an instant. In the hour a
+// clock goes back the wall time is ambiguous; time.Date picks one of the
+// two instants, at most an hour off, which the order worker's day-wide
+// search window absorbs.
+func exactInstant(t erp.Time, loc *time.Location) time.Time {
+	if !t.Valid() {
+		return time.Time{}
+	}
+	u := t.Time.UTC()
+	return time.Date(u.Year(), u.Month(), u.Day(), u.Hour(), u.Minute(), u.Second(), u.Nanosecond(), loc)
+}
 
 func (e exactClient) CreateOrder(ctx context.Context, o *erp.NewSalesOrder) (*erp.SalesOrder, error) {
 	return e.c.SalesOrders.Create(ctx, o)
@@ -45,7 +80,7 @@ func (e exactClient) OrdersSince(ctx context.Context, account string, from time.
 	// The window is widened to whole seconds by the datetime literal, which
 	// only makes the search wider.
 	out, err := e.c.SalesOrders.Find(ctx, erp.Query{Filter: erp.And(
-		erp.Eq("OrderedBy", acc), erp.Ge("Created", erp.DateTime(from)))})
+		erp.Eq("OrderedBy", acc), erp.Ge("Created", exactDateTime(from, e.loc)))})
 	if err != nil {
 		return nil, fmt.Errorf("orders.OrdersSince: %w", err)
 	}
@@ -86,7 +121,7 @@ func (e exactClient) Orders(ctx context.Context, account string, before time.Tim
 		}
 		f := erp.Eq("OrderedBy", acc)
 		if !before.IsZero() {
-			f = erp.And(f, erp.Lt("Created", erp.DateTime(before)))
+			f = erp.And(f, erp.Lt("Created", exactDateTime(before, e.loc)))
 		}
 		for o, err := range e.c.SalesOrders.List(ctx, erp.Query{Filter: f, OrderBy: []string{"Created desc", "OrderID desc"}}) {
 			if err != nil {

@@ -103,6 +103,16 @@ func TestRefOf(t *testing.T) {
 		"exactql-ref: not-a-guid":                             "",
 		"no reference":                                        "",
 		"":                                                    "",
+		// The current form: first line, the buyer's remarks after it.
+		"exactql-ref: " + id + "\nBack door\nexactql-ref: 00000000-0000-4000-8000-000000000000": id,
+		"exactql-ref: " + id + "\r\nBack door":                                                  id,
+		// Remarks truncated by Exact or edited by staff at the end.
+		"exactql-ref: " + id + "\nBack do":                  id,
+		"exactql-ref: " + id + "\nStaff note added later\n": id,
+		// The old form (orders journaled before): last line.
+		"Back door\r\nexactql-ref: " + id + "\r\n": id,
+		// A reference typed in the middle of the remarks is not taken.
+		"Back door\nexactql-ref: " + id + "\nmore text": "",
 	} {
 		if got := refOf(remarks); got != want {
 			t.Errorf("refOf(%q) = %q; want %q", remarks, got, want)

@@ -39,8 +39,11 @@ const (
 	StatusRejected  = "REJECTED"
 )
 
-// RefPrefix starts the last line of an order's Remarks; the gateway order ID
-// follows it. It is how the gateway finds its order in Exact again.
+// RefPrefix starts the first line of an order's Remarks; the gateway order
+// ID follows it. It is how the gateway finds its order in Exact again: on
+// the first line, truncation or staff edits at the end cannot lose it
+// (ARCHITECTURE §6.5). Orders journaled before carry it on the last line,
+// which refOf still reads.
 const RefPrefix = "exactql-ref: "
 
 // MaxKeyLength is the longest idempotency key accepted, in characters.
@@ -101,7 +104,8 @@ type Order struct {
 	DeliveryAddressID string `json:"deliveryAddressId,omitempty"`
 	ShippingMethodID  string `json:"shippingMethodId,omitempty"`
 	Currency          string `json:"currency"`
-	// Amount is the sum of the line amounts, excluding VAT.
+	// Amount excludes VAT: Exact's AmountFCExclVat for an order read from
+	// Exact, the sum of the line amounts for one the gateway holds.
 	Amount decimal.Decimal `json:"amount"`
 	Lines  []Line          `json:"lines"`
 	// Created is when Exact created the order, or the gateway accepted it.
@@ -115,8 +119,9 @@ type Line struct {
 	ItemCode    string          `json:"itemCode"`
 	Description string          `json:"description,omitempty"`
 	Quantity    decimal.Decimal `json:"quantity"`
-	UnitPrice   decimal.Decimal `json:"unitPrice"`
-	Amount      decimal.Decimal `json:"amount"`
+	// UnitPrice is the net unit price (Exact's NetPrice once written).
+	UnitPrice decimal.Decimal `json:"unitPrice"`
+	Amount    decimal.Decimal `json:"amount"`
 }
 
 // Result is the outcome of Place: the order (nil when validation failed)
@@ -177,7 +182,28 @@ type Options struct {
 	// AttemptTimeout bounds one attempt's calls to Exact (default 60 s,
 	// at most half of LeaseTTL).
 	AttemptTimeout time.Duration
+	// MaxLineQuantity and MaxOrderAmount are EXACTQL_MAX_LINE_QUANTITY and
+	// EXACTQL_MAX_ORDER_AMOUNT (zero: ordering's defaults).
+	MaxLineQuantity, MaxOrderAmount decimal.Decimal
+	// Attempts limits order attempts per buyer and minute
+	// (EXACTQL_ORDER_ATTEMPTS_PER_MINUTE); nil means no limit. Share it
+	// with previewOrder so both draw on one allowance.
+	Attempts *AttemptLimiter
+	// MaxUnknownRefs is how many distinct product references of one order
+	// may turn out unknown before the gateway stops looking the others up
+	// (EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS, default 10).
+	MaxUnknownRefs int
+	// CursorKey signs the order list's cursors; the gateway keeps it in the
+	// store. Empty means a random key for this Service only.
+	CursorKey []byte
 }
+
+// DefaultMaxUnknownRefs is Options.MaxUnknownRefs' default.
+const DefaultMaxUnknownRefs = 10
+
+// lookupChunk is how many product references facts looks up at a time, so
+// an order full of unknown references stops after one chunk.
+const lookupChunk = 25
 
 // Service places and reads orders. It is safe for concurrent use.
 type Service struct {
@@ -187,8 +213,11 @@ type Service struct {
 	locksMu sync.Mutex
 	locks   map[string]*keyLock
 
-	statsMu  sync.Mutex
-	outcomes map[string]int64
+	statsMu    sync.Mutex
+	outcomes   map[string]int64
+	mismatches int64
+
+	cursorKey []byte
 }
 
 type keyLock struct {
@@ -225,7 +254,15 @@ func NewService(o Options) *Service {
 	if o.AttemptTimeout <= 0 || o.AttemptTimeout > o.LeaseTTL/2 {
 		o.AttemptTimeout = min(60*time.Second, o.LeaseTTL/2)
 	}
-	return &Service{o: o, log: o.Logger, locks: map[string]*keyLock{}, outcomes: map[string]int64{}}
+	if o.MaxUnknownRefs <= 0 {
+		o.MaxUnknownRefs = DefaultMaxUnknownRefs
+	}
+	key := o.CursorKey
+	if len(key) == 0 {
+		key = newCursorKey()
+	}
+	return &Service{o: o, log: o.Logger, locks: map[string]*keyLock{}, outcomes: map[string]int64{},
+		cursorKey: append([]byte(nil), key...)}
 }
 
 // Outcome names counted in Stats.Outcomes.
@@ -257,6 +294,12 @@ type Stats struct {
 	OldestPendingAge time.Duration
 	// JournalErr is set when the journal could not be read.
 	JournalErr error
+	// PriceMismatches counts written order lines whose net price in Exact
+	// differed from the price the gateway sent
+	// (exactql_order_price_mismatches_total).
+	PriceMismatches int64
+	// AttemptsRefused counts order attempts refused by Options.Attempts.
+	AttemptsRefused uint64
 }
 
 // Stats returns the order metrics; pending figures come from the journal.
@@ -266,7 +309,9 @@ func (s *Service) Stats() Stats {
 	for k, v := range s.outcomes {
 		st.Outcomes[k] = v
 	}
+	st.PriceMismatches = s.mismatches
 	s.statsMu.Unlock()
+	st.AttemptsRefused = s.o.Attempts.Refused()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	sum, err := s.o.Journal.Pending(ctx)
@@ -279,6 +324,14 @@ func (s *Service) Stats() Stats {
 		st.OldestPendingAge = max(0, s.o.Now().Sub(sum.Oldest))
 	}
 	return st
+}
+
+// PriceMismatches returns Stats().PriceMismatches without reading the
+// journal.
+func (s *Service) PriceMismatches() uint64 {
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	return uint64(s.mismatches)
 }
 
 // lock takes the in-process lock of one idempotency key, waiting at most
@@ -363,6 +416,11 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 	case !errors.Is(err, ErrNoRecord):
 		return nil, fmt.Errorf("orders.Place: %w", err)
 	}
+	// A new attempt costs Exact reads: limited per buyer and minute. A
+	// replay above costs none and is never refused.
+	if err := s.o.Attempts.Allow(account); err != nil {
+		return nil, err
+	}
 
 	acct, err := s.o.Catalog.Account(ctx, account)
 	if errors.Is(err, erp.ErrNotFound) {
@@ -374,9 +432,14 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 	if acct.Blocked {
 		return nil, ErrForbidden
 	}
-	facts, err := s.facts(ctx, acct, in)
+	facts, tooManyUnknown, err := s.facts(ctx, acct, in)
 	if err != nil {
 		return nil, &UnavailableError{Err: err}
+	}
+	if tooManyUnknown {
+		s.count(OutcomeInvalid)
+		return &Result{UserErrors: []ordering.UserError{{Field: []string{"lines"}, Code: ordering.CodeUnknownProduct,
+			Message: fmt.Sprintf("More than %d of the order's products are unknown; check the product references.", s.o.MaxUnknownRefs)}}}, nil
 	}
 	lines, uerrs := ordering.Validate(in, facts)
 	if len(uerrs) > 0 {
@@ -414,64 +477,88 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 	return s.send(ctx, rec, d, owner, true)
 }
 
-// facts gathers what validation needs.
-func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Input) (ordering.Facts, error) {
-	f := ordering.Facts{
+// facts gathers what validation needs. tooManyUnknown is true when more
+// than MaxUnknownRefs distinct product references turned out unknown; the
+// lookups then stopped (so an order of 200 made-up codes costs one chunk's
+// reads, not eight) and f is incomplete.
+func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Input) (f ordering.Facts, tooManyUnknown bool, err error) {
+	f = ordering.Facts{
 		Today: pricing.Today(s.o.Now(), s.o.Location), MaxLines: s.o.MaxLines,
 		WebshopOnly: s.o.WebshopOnly, AccountID: acct.ID,
+		MaxLineQuantity: s.o.MaxLineQuantity, MaxOrderAmount: s.o.MaxOrderAmount,
 	}
-	var err error
 	if f.DeliveryAddresses, err = s.o.Catalog.Addresses(ctx, acct.ID); err != nil {
-		return f, err
+		return f, false, err
 	}
 	if in.ShippingMethodID != nil {
 		if f.ShippingMethods, err = s.o.Catalog.ShippingMethods(ctx); err != nil {
-			return f, err
+			return f, false, err
 		}
 	}
 	if in.WarehouseID != nil {
 		if f.Warehouses, err = s.o.Catalog.Warehouses(ctx); err != nil {
-			return f, err
+			return f, false, err
 		}
 	}
 	if len(in.Lines) == 0 || len(in.Lines) > s.o.MaxLines {
-		return f, nil
+		return f, false, nil
 	}
 	ids, codes := in.ProductRefs()
+	unknown := 0
 	var guids []string
 	for _, id := range ids {
 		if erp.IsGUID(strings.TrimSpace(id)) {
 			guids = append(guids, strings.ToLower(strings.TrimSpace(id)))
+		} else {
+			unknown++ // never asked of Exact
 		}
-	}
-	seen := map[string]bool{}
-	add := func(items []*erp.Item) {
-		for _, it := range items {
-			if it != nil && !seen[strings.ToLower(it.ID)] {
-				seen[strings.ToLower(it.ID)] = true
-				f.Items = append(f.Items, *it)
-			}
-		}
-	}
-	if len(guids) > 0 {
-		items, err := s.o.Catalog.Items(ctx, guids)
-		if err != nil {
-			return f, err
-		}
-		add(items)
 	}
 	var trimmed []string
 	for _, c := range codes {
-		if c = strings.TrimSpace(c); c != "" {
+		// A code with control characters names no item: it is not sent
+		// to Exact at all.
+		if c = strings.TrimSpace(c); c != "" && ordering.CleanText(c, false) == c {
 			trimmed = append(trimmed, c)
+		} else {
+			unknown++
 		}
 	}
-	if len(trimmed) > 0 {
-		items, err := s.o.Catalog.ItemsByCode(ctx, trimmed)
-		if err != nil {
-			return f, err
+	if unknown > s.o.MaxUnknownRefs {
+		return f, true, nil
+	}
+	seen := map[string]bool{}
+	lookup := func(refs []string, get func(context.Context, []string) ([]*erp.Item, error)) (bool, error) {
+		for start := 0; start < len(refs); start += lookupChunk {
+			items, err := get(ctx, refs[start:min(start+lookupChunk, len(refs))])
+			if err != nil {
+				return false, err
+			}
+			for _, it := range items {
+				switch {
+				case it == nil:
+					unknown++
+				case !seen[strings.ToLower(it.ID)]:
+					seen[strings.ToLower(it.ID)] = true
+					f.Items = append(f.Items, *it)
+				}
+			}
+			if unknown > s.o.MaxUnknownRefs {
+				return true, nil
+			}
 		}
-		add(items)
+		return false, nil
+	}
+	for _, l := range []struct {
+		refs []string
+		get  func(context.Context, []string) ([]*erp.Item, error)
+	}{{guids, s.o.Catalog.Items}, {trimmed, s.o.Catalog.ItemsByCode}} {
+		if len(l.refs) == 0 {
+			continue
+		}
+		stop, err := lookup(l.refs, l.get)
+		if err != nil || stop {
+			return f, stop, err
+		}
 	}
 	var priced []erp.Item
 	for _, it := range f.Items {
@@ -483,7 +570,7 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 	if len(priced) > 0 {
 		rows, err := s.o.Catalog.OrderPrices(ctx, acct, priced)
 		if err != nil {
-			return f, err
+			return f, false, err
 		}
 		for i := range priced {
 			if i < len(rows) {
@@ -500,7 +587,7 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 		}
 		return pricing.Resolve(pc, buyer, d, q)
 	}
-	return f, nil
+	return f, false, nil
 }
 
 // build makes the POST body of ARCHITECTURE §6.5 and the order to show.
@@ -511,9 +598,11 @@ func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input
 		}
 		return *p
 	}
+	// Control characters are stripped before anything reaches Exact
+	// (ordering.CleanText); CR/LF survive in remarks and notes only.
 	req := erp.NewSalesOrder{
 		OrderedBy: acct.ID, DeliverTo: acct.ID, InvoiceTo: acct.ID,
-		YourRef: str(in.YourReference), Description: str(in.Description),
+		YourRef: ordering.CleanText(str(in.YourReference), false), Description: ordering.CleanText(str(in.Description), false),
 		ShippingMethod: acct.ShippingMethod,
 	}
 	if acct.InvoiceAccount != "" {
@@ -522,9 +611,10 @@ func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input
 	if c := strings.TrimSpace(b.Contact); erp.IsGUID(c) {
 		req.OrderedByContactPerson = c
 	}
+	// The reference goes first (ARCHITECTURE §6.5), the buyer's remarks after.
 	remarks := RefPrefix + id
-	if r := str(in.Remarks); r != "" {
-		remarks = r + "\n" + remarks
+	if r := ordering.CleanText(str(in.Remarks), true); r != "" {
+		remarks += "\n" + r
 	}
 	req.Remarks = remarks
 	if in.ShippingMethodID != nil {
@@ -542,16 +632,26 @@ func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input
 		t := erp.NewTime(in.DeliveryDate.Time())
 		req.DeliveryDate = &t
 	}
+	// Currency is the currency the buyer was quoted: Accounts.SalesCurrency
+	// is Exact's Time & Billing currency and often empty, so the quote's
+	// currency (which falls back to EXACTQL_CURRENCY) is sent explicitly.
+	currency := pricing.BuyerFromAccount(*acct, s.o.Currency).Currency
+	if len(lines) > 0 && lines[0].Price.Currency != "" {
+		currency = lines[0].Price.Currency
+	}
+	req.Currency = currency
 	today := f.Today
 	o := Order{
 		ID: id, GatewayID: id, Status: StatusPending, OrderDate: &today, DeliveryDate: in.DeliveryDate,
 		YourRef: req.YourRef, Description: req.Description, DeliveryAddressID: req.DeliveryAddress,
-		ShippingMethodID: req.ShippingMethod, Currency: pricing.BuyerFromAccount(*acct, s.o.Currency).Currency,
+		ShippingMethodID: req.ShippingMethod, Currency: currency,
 		Amount: ordering.Total(lines), Created: s.o.Now(),
 	}
 	for i, l := range lines {
+		// Discount 0: the price sent is already the buyer's net price.
 		req.SalesOrderLines = append(req.SalesOrderLines, erp.NewSalesOrderLine{
-			Item: l.Item.ID, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Notes: l.Notes})
+			Item: l.Item.ID, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Discount: decimal.Zero,
+			Notes: ordering.CleanText(l.Notes, true)})
 		o.Lines = append(o.Lines, Line{LineNumber: i + 1, ItemID: l.Item.ID, ItemCode: erp.Code(l.Item.Code),
 			Description: l.Item.Description, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Amount: l.Amount})
 	}
@@ -662,7 +762,8 @@ func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner stri
 		} else {
 			s.count(OutcomeRecovered)
 		}
-		o := orderFromExact(*created, rec.GatewayID)
+		s.checkPrices(created, d.Request, log)
+		o := orderFromExact(*created, rec.GatewayID, s.o.Location)
 		if len(o.Lines) == 0 {
 			// Exact's answer had no lines: show what was sent.
 			o.Lines, o.Amount = d.Order.Lines, d.Order.Amount
@@ -699,6 +800,41 @@ func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner stri
 			return nil, derr
 		}
 		return &Result{Order: o}, nil
+	}
+}
+
+// checkPrices compares each line Exact returned with the price sent
+// (ARCHITECTURE §6.5): whether Exact applies account or price-list
+// discounts on top of a sent UnitPrice is UNCONFIRMED (exact-online-api.md
+// §5.9). A difference is logged and counted; the order keeps Exact's
+// figures, which are what the buyer will be invoiced.
+func (s *Service) checkPrices(so *erp.SalesOrder, sent erp.NewSalesOrder, log zerolog.Logger) {
+	for i, l := range so.SalesOrderLines {
+		n := l.LineNumber
+		if n <= 0 {
+			n = i + 1 // Exact left the number out: lines come in the order sent
+		}
+		if n > len(sent.SalesOrderLines) {
+			continue
+		}
+		want := sent.SalesOrderLines[n-1]
+		if !strings.EqualFold(l.Item, want.Item) && l.Item != "" {
+			continue
+		}
+		net := l.UnitPrice.Mul(decimal.NewFromInt(1).Sub(l.Discount))
+		if l.NetPrice.Valid {
+			net = l.NetPrice.Decimal
+		}
+		if net.Round(4).Equal(want.UnitPrice.Round(4)) {
+			continue
+		}
+		s.statsMu.Lock()
+		s.mismatches++
+		s.statsMu.Unlock()
+		log.Warn().Str("exact_id", so.OrderID).Int("line", n).Str("item", erp.Code(l.ItemCode)).
+			Str("sent_price", want.UnitPrice.String()).Str("exact_net_price", net.String()).
+			Str("exact_discount", l.Discount.String()).
+			Msg("Exact priced an order line differently from the price sent; the order keeps Exact's figures")
 	}
 }
 
@@ -807,13 +943,28 @@ func orderStatus(code int) string {
 	}
 }
 
-// refOf returns the gateway order ID in an order's Remarks ("" if none).
+// refOf returns the gateway order ID in an order's Remarks ("" if none):
+// from the first line (the current form), else from the last line (orders
+// journaled before the reference moved to the front). A reference the
+// buyer typed in the middle of the remarks is never taken.
 func refOf(remarks string) string {
-	i := strings.LastIndex(remarks, RefPrefix)
-	if i < 0 {
+	first, _, _ := strings.Cut(remarks, "\n")
+	if ref := refLine(first); ref != "" {
+		return ref
+	}
+	last := strings.TrimRight(remarks, " \t\r\n")
+	if i := strings.LastIndexByte(last, '\n'); i >= 0 {
+		last = last[i+1:]
+	}
+	return refLine(last)
+}
+
+// refLine reads "exactql-ref: <guid>" at the start of one line.
+func refLine(line string) string {
+	rest, ok := strings.CutPrefix(strings.TrimLeft(line, " \t\r"), RefPrefix)
+	if !ok {
 		return ""
 	}
-	rest := remarks[i+len(RefPrefix):]
 	if j := strings.IndexAny(rest, " \r\n\t"); j >= 0 {
 		rest = rest[:j]
 	}
@@ -832,8 +983,11 @@ func datePtr(t erp.Time) *pricing.Date {
 }
 
 // orderFromExact maps an Exact order (with its lines, if any) to an Order.
-// gatewayID is used when the Remarks carry no reference.
-func orderFromExact(so erp.SalesOrder, gatewayID string) Order {
+// gatewayID is used when the Remarks carry no reference; loc is the
+// division's time zone, in which Exact's Created is wall-clock time. The
+// amount is AmountFCExclVat (AmountFC includes VAT), replaced by the sum of
+// the line amounts when the lines are at hand.
+func orderFromExact(so erp.SalesOrder, gatewayID string, loc *time.Location) Order {
 	id := strings.ToLower(so.OrderID)
 	if ref := refOf(so.Remarks); ref != "" {
 		gatewayID = ref
@@ -842,14 +996,15 @@ func orderFromExact(so erp.SalesOrder, gatewayID string) Order {
 		ID: id, ExactID: id, GatewayID: gatewayID, OrderNumber: so.OrderNumber, Status: orderStatus(so.Status),
 		OrderDate: datePtr(so.OrderDate), DeliveryDate: datePtr(so.DeliveryDate), YourRef: so.YourRef,
 		Description: so.Description, DeliveryAddressID: so.DeliveryAddress, ShippingMethodID: so.ShippingMethod,
-		Currency: so.Currency, Amount: pricing.Round2(so.AmountFC), Created: so.Created.Time,
+		Currency: so.Currency, Amount: pricing.Round2(so.AmountFCExclVat), Created: exactInstant(so.Created, loc),
 	}
 	setLines(&o, so.SalesOrderLines)
 	return o
 }
 
-// setLines puts lines (sorted by line number) on o; the amount becomes the
-// sum of the line amounts (ARCHITECTURE §4) when there are lines.
+// setLines puts lines (sorted by line number) on o. The amount stays
+// Exact's AmountFCExclVat; only when that is zero (an answer without it)
+// does the sum of the line amounts take its place.
 func setLines(o *Order, lines []erp.SalesOrderLine) {
 	if len(lines) == 0 {
 		return
@@ -858,10 +1013,16 @@ func setLines(o *Order, lines []erp.SalesOrderLine) {
 	sum := decimal.Zero
 	for _, l := range lines {
 		amt := pricing.Round2(l.AmountFC)
+		price := l.UnitPrice
+		if l.NetPrice.Valid {
+			price = l.NetPrice.Decimal // after any discount Exact applied
+		}
 		o.Lines = append(o.Lines, Line{LineNumber: l.LineNumber, ItemID: strings.ToLower(l.Item), ItemCode: erp.Code(l.ItemCode),
-			Description: l.Description, Quantity: l.Quantity, UnitPrice: pricing.Round2(l.UnitPrice), Amount: amt})
+			Description: l.Description, Quantity: l.Quantity, UnitPrice: pricing.Round2(price), Amount: amt})
 		sum = sum.Add(amt)
 	}
 	slices.SortStableFunc(o.Lines, func(a, b Line) int { return a.LineNumber - b.LineNumber })
-	o.Amount = sum
+	if o.Amount.IsZero() {
+		o.Amount = sum
+	}
 }

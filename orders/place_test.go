@@ -102,11 +102,16 @@ func TestPlaceThreeLinesLandsOnceWithPrices(t *testing.T) {
 			}
 			gotHdr := map[string]any{"OrderedBy": rec["OrderedBy"], "DeliverTo": rec["DeliverTo"], "InvoiceTo": rec["InvoiceTo"],
 				"OrderedByContactPerson": rec["OrderedByContactPerson"], "YourRef": rec["YourRef"], "Description": rec["Description"],
-				"Remarks": rec["Remarks"], "ShippingMethod": rec["ShippingMethod"], "DeliveryAddress": rec["DeliveryAddress"]}
+				"Remarks": rec["Remarks"], "ShippingMethod": rec["ShippingMethod"], "DeliveryAddress": rec["DeliveryAddress"],
+				"Currency": rec["Currency"]}
+			quoted := strings.TrimSpace(acct.SalesCurrency)
+			if quoted == "" {
+				quoted = "EUR" // EXACTQL_CURRENCY: SalesCurrency is Exact's Time & Billing currency
+			}
 			wantHdr := map[string]any{"OrderedBy": acct.ID, "DeliverTo": acct.ID, "InvoiceTo": invoiceTo,
 				"OrderedByContactPerson": b.Contact, "YourRef": "PO-4711", "Description": "Weekly order",
-				"Remarks": "Deliver at the back door\nexactql-ref: " + o.GatewayID, "ShippingMethod": acct.ShippingMethod,
-				"DeliveryAddress": mainDelivery(t, e, acct.ID)}
+				"Remarks": "exactql-ref: " + o.GatewayID + "\nDeliver at the back door", "ShippingMethod": acct.ShippingMethod,
+				"DeliveryAddress": mainDelivery(t, e, acct.ID), "Currency": quoted}
 			if diff := cmp.Diff(wantHdr, gotHdr, cmp.Comparer(func(a, b string) bool { return strings.EqualFold(a, b) })); diff != "" {
 				t.Errorf("order header in Exact (-want +got):\n%s", diff)
 			}

@@ -2,10 +2,9 @@ package orders
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -57,30 +56,8 @@ func (s *Service) Get(ctx context.Context, b Buyer, id string) (*Order, error) {
 	if err != nil {
 		return nil, fmt.Errorf("orders.Get: %w", err)
 	}
-	o := orderFromExact(*so, rec.GatewayID)
+	o := orderFromExact(*so, rec.GatewayID, s.o.Location)
 	return &o, nil
-}
-
-type cursor struct {
-	T  int64  `json:"t"`
-	ID string `json:"i"`
-}
-
-func encodeCursor(o *Order) string {
-	b, _ := json.Marshal(cursor{T: o.Created.UnixMilli(), ID: o.ID})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeCursor(s string) (*cursor, error) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return nil, ErrInvalidCursor
-	}
-	var c cursor
-	if err := json.Unmarshal(b, &c); err != nil || c.ID == "" || c.T <= 0 {
-		return nil, ErrInvalidCursor
-	}
-	return &c, nil
 }
 
 // newer orders a before b in the list: newest first, then by ID descending.
@@ -121,7 +98,7 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 	var cur *cursor
 	if after != "" {
 		var err error
-		if cur, err = decodeCursor(after); err != nil {
+		if cur, err = s.decodeCursor(account, after); err != nil {
 			return nil, err
 		}
 	}
@@ -140,9 +117,17 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 	refs := map[string]bool{}
 	for so, err := range s.o.Exact.Orders(ctx, account, before) {
 		if err != nil {
+			var ee *erp.Error
+			if cur != nil && errors.As(err, &ee) && ee.StatusCode == http.StatusBadRequest {
+				// Only the cursor's bound came from the caller: Exact
+				// refusing the query is the caller's input (a 400 also
+				// counts toward Exact's error block, which the signed,
+				// validated cursor exists to prevent).
+				return nil, ErrInvalidCursor
+			}
 			return nil, fmt.Errorf("orders.List: %w", err)
 		}
-		o := orderFromExact(*so, "")
+		o := orderFromExact(*so, "", s.o.Location)
 		if !afterCursor(&o, cur) {
 			continue
 		}
@@ -202,7 +187,7 @@ func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*
 	}
 	page.Orders = all
 	for _, o := range all {
-		page.Cursors = append(page.Cursors, encodeCursor(o))
+		page.Cursors = append(page.Cursors, s.encodeCursor(account, o))
 	}
 	return page, nil
 }

@@ -39,7 +39,8 @@ func fuzzData(raw []byte) (Buyer, Data) {
 	d.Item.StandardSalesPrice = amount()
 	for i, n := 0, next()%6; i < n; i++ {
 		r := erp.SalesItemPrice{ID: fmt.Sprint("d", i), Item: itemID, Price: amount(), Quantity: amount().Abs(),
-			Currency: currencies[next()%4], Unit: units[next()%4], StartDate: date(), EndDate: date()}
+			Currency: currencies[next()%4], Unit: units[next()%4], StartDate: date(), EndDate: date(),
+			NumberOfItemsPerUnit: decimal.NewFromInt(int64(next() % 3)), DefaultItemUnit: units[next()%4]}
 		d.DefaultRows = append(d.DefaultRows, r)
 	}
 	for i, n := 0, next()%4; i < n; i++ {
@@ -64,6 +65,8 @@ func fuzzData(raw []byte) (Buyer, Data) {
 		default:
 			r.Item, r.ItemGroup = "other", groupID
 		}
+		// BasePrice null or a GUID; BasePriceAmount null, 0 or an amount,
+		// in every combination (Exact fills the amount in both cases).
 		if v := next(); v%3 != 0 {
 			base := decimal.New(int64(v), -1)
 			if v%3 == 2 {
@@ -71,6 +74,11 @@ func fuzzData(raw []byte) (Buyer, Data) {
 			}
 			r.BasePriceAmount = &base
 		}
+		if next()%2 == 1 {
+			r.BasePrice = "55555555-5555-5555-5555-555555555555"
+		}
+		r.SalesUnit = units[next()%4]
+		r.NumberOfItemsPerUnit = decimal.NewFromInt(int64(next() % 3))
 		d.Discounts = append(d.Discounts, r)
 	}
 	return b, d
@@ -85,6 +93,10 @@ func FuzzResolve(f *testing.F) {
 	f.Add([]byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20}, "10")
 	f.Add([]byte{0, 0, 1, 5, 200, 3, 1, 2, 3, 4, 5, 6, 7, 8, 9, 3, 5, 7, 2, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52}, "2.5")
 	f.Add([]byte{9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 255, 254, 253, 252, 251, 250, 249, 248, 247, 246, 245, 244, 243}, "0.001")
+	// A price list with discount rows on a set base price and on the
+	// standard price with a differing BasePriceAmount, in and out of unit.
+	f.Add([]byte{0, 0, 0, 0, 60, 2, 3, 1, 1, 0, 0, 1, 0, 1, 1, 1, 2, 2, 0, 5, 10, 1, 0, 1, 0, 4, 1, 1, 3, 0, 1, 10, 20, 1, 0, 7, 0, 1, 2, 1}, "1")
+	f.Add([]byte{0, 0, 0, 0, 60, 2, 3, 1, 1, 0, 0, 1, 0, 1, 1, 1, 2, 2, 0, 5, 10, 1, 0, 1, 0, 4, 1, 1, 3, 0, 1, 10, 20, 1, 0, 7, 0, 0, 1, 2}, "25")
 	f.Fuzz(func(t *testing.T, raw []byte, qs string) {
 		q, err := decimal.NewFromString(qs)
 		if err != nil || q.Abs().GreaterThan(decimal.New(1, 12)) || q.Exponent() < -20 {

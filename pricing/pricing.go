@@ -10,7 +10,19 @@
 //     from the buyer's is ignored, and so are its rows (volume-discount rows
 //     carry no currency of their own).
 //   - Unit codes compare case-insensitively after trimming Exact's padding; a
-//     row with an empty Unit applies to the item's sales unit.
+//     row with an empty Unit applies to the item's sales unit. The item's
+//     sales unit is Items.Unit, or the price row's DefaultItemUnit when the
+//     item has none. A volume-discount row whose SalesUnit is set and differs
+//     is ignored like one whose Unit differs. A row whose
+//     NumberOfItemsPerUnit is set and not 1 prices a pack of several units
+//     (UNCONFIRMED how Exact converts it): it is ignored rather than
+//     applied to one unit.
+//   - A volume-discount row's base (EntryMethod 1) is BasePriceAmount only
+//     when BasePrice is set (a GUID, "set base price"); with BasePrice null
+//     ("standard sales price") it is the step-3 default price at the same
+//     quantity, whatever BasePriceAmount says (Exact fills it with the latest
+//     item sales price). A set base price without an amount yields no list
+//     price, so step 3 decides.
 //   - A volume-discount row is a group row when its Item is empty and its
 //     ItemGroup is the item's group; a row for another item never counts.
 //   - Periods of a Type other than Basic (1) or Special offer (2) are ignored.
@@ -231,8 +243,14 @@ func newResolver(c Context, b Buyer, d Data) *resolver {
 	}
 	itemID := d.Item.ID
 	usable := func(row *erp.SalesItemPrice) bool {
+		unitOK := sameUnit(row.Unit)
+		if itemUnit == "" {
+			// The item did not say its unit: the row's DefaultItemUnit is it.
+			u, def := normCode(row.Unit), normCode(row.DefaultItemUnit)
+			unitOK = u == "" || def == "" || u == def
+		}
 		return strings.EqualFold(row.Item, itemID) && sameCurrency(row.Currency) &&
-			sameUnit(row.Unit) && validOn(row.StartDate, row.EndDate, c.Today)
+			unitOK && singleUnit(row.NumberOfItemsPerUnit) && validOn(row.StartDate, row.EndDate, c.Today)
 	}
 
 	if b.AccountID != "" {
@@ -288,7 +306,7 @@ func (r *resolver) choosePeriod(d Data, sameCurrency, sameUnit func(string) bool
 	var itemRows, groupRows []*erp.SalesPriceListVolumeDiscount
 	for i := range d.Discounts {
 		row := &d.Discounts[i]
-		if !sameUnit(row.Unit) {
+		if !sameUnit(row.Unit) || !sameUnit(row.SalesUnit) || !singleUnit(row.NumberOfItemsPerUnit) {
 			continue
 		}
 		switch {
@@ -313,6 +331,10 @@ func (r *resolver) choosePeriod(d Data, sameCurrency, sameUnit func(string) bool
 		}
 	}
 }
+
+// singleUnit reports whether NumberOfItemsPerUnit n (0 when null) means
+// one of the item's units.
+func singleUnit(n decimal.Decimal) bool { return n.IsZero() || n.Equal(one) }
 
 // compareStart compares two StartDates as calendar dates; null is earliest.
 func compareStart(a, b erp.Time) int {
@@ -393,9 +415,16 @@ func (r *resolver) listPrice(q decimal.Decimal, def decimal.Decimal, hasDef bool
 		switch {
 		case row.EntryMethod == erp.EntryNewPrice:
 			p = row.NewPrice
-		case row.BasePriceAmount != nil && !row.BasePriceAmount.IsZero():
+		case row.HasSetBasePrice():
+			// "Set base price": the amount is the base. Without one
+			// there is nothing to discount.
+			if row.BasePriceAmount == nil {
+				continue
+			}
 			p = one.Sub(row.Discount).Mul(*row.BasePriceAmount)
 		case hasDef:
+			// "Standard sales price": the default price at q, never
+			// BasePriceAmount (Exact fills it even here).
 			p = one.Sub(row.Discount).Mul(def)
 		default:
 			continue

@@ -70,10 +70,27 @@ func newPrice(periodID, qty, price string) erp.SalesPriceListVolumeDiscount {
 		Quantity: dec(qty), NewPrice: dec(price), EntryMethod: erp.EntryNewPrice}
 }
 
-// discount is a volume-discount row for the item with EntryMethod 1.
+// basePriceID is the GUID of a set base price.
+const basePriceID = "55555555-5555-5555-5555-555555555555"
+
+// discount is a volume-discount row for the item with EntryMethod 1 on a
+// set base price (BasePrice a GUID) of amount base, or, when base is nil, on
+// the standard sales price (BasePrice null).
 func discount(periodID, qty, frac string, base *decimal.Decimal) erp.SalesPriceListVolumeDiscount {
-	return erp.SalesPriceListVolumeDiscount{ID: periodID + "-d-" + qty, PriceListPeriod: periodID, Item: itemID, ItemGroup: groupID,
+	r := erp.SalesPriceListVolumeDiscount{ID: periodID + "-d-" + qty, PriceListPeriod: periodID, Item: itemID, ItemGroup: groupID,
 		Quantity: dec(qty), Discount: dec(frac), EntryMethod: erp.EntryDiscount, BasePriceAmount: base}
+	if base != nil {
+		r.BasePrice = basePriceID
+	}
+	return r
+}
+
+// stdDiscount is a discount row on the standard sales price (BasePrice
+// null) whose BasePriceAmount Exact filled with amount (nil: null).
+func stdDiscount(periodID, qty, frac string, amount *decimal.Decimal) erp.SalesPriceListVolumeDiscount {
+	r := discount(periodID, qty, frac, nil)
+	r.BasePriceAmount = amount
+	return r
 }
 
 // groupDiscount is a volume-discount row for the item's group.
@@ -195,6 +212,24 @@ func TestResolve(t *testing.T) {
 		{name: "row in the sales unit without padding applies", b: eurBuyer, q: "1",
 			d:    Data{Item: item, DefaultRows: []erp.SalesItemPrice{with(row("1", "12"), func(r *erp.SalesItemPrice) { r.Unit = "pc" })}},
 			want: price("12", "12", "0", "1", SourceDefaultPrice, nil)},
+		{name: "row for a pack of 12 (NumberOfItemsPerUnit) is ignored", b: eurBuyer, q: "1",
+			d: Data{Item: item, DefaultRows: []erp.SalesItemPrice{with(row("1", "12"), func(r *erp.SalesItemPrice) {
+				r.NumberOfItemsPerUnit, r.DefaultItemUnit = dec("12"), "pc      "
+			})}},
+			want: price("9.99", "9.99", "0", "1", SourceDefaultPrice, nil)},
+		{name: "row with NumberOfItemsPerUnit 1 applies", b: eurBuyer, q: "1",
+			d:    Data{Item: item, DefaultRows: []erp.SalesItemPrice{with(row("1", "12"), func(r *erp.SalesItemPrice) { r.NumberOfItemsPerUnit = dec("1") })}},
+			want: price("12", "12", "0", "1", SourceDefaultPrice, nil)},
+		{name: "pack agreement ignored: default decides", b: eurBuyer, q: "1",
+			d: Data{Item: item, DefaultRows: []erp.SalesItemPrice{row("1", "12")},
+				AccountRows: []erp.SalesItemPrice{with(acctRow("1", "30"), func(r *erp.SalesItemPrice) { r.NumberOfItemsPerUnit = dec("6") })}},
+			want: price("12", "12", "0", "1", SourceDefaultPrice, nil)},
+		{name: "item without a unit: DefaultItemUnit decides (other unit ignored)", b: eurBuyer, q: "1",
+			d: Data{Item: func() erp.Item { it := testItem(); it.Unit = ""; return it }(), DefaultRows: []erp.SalesItemPrice{
+				with(row("1", "12"), func(r *erp.SalesItemPrice) { r.Unit, r.DefaultItemUnit = "box     ", "pc      " }),
+				with(row("1", "11"), func(r *erp.SalesItemPrice) { r.Unit, r.DefaultItemUnit, r.ID = "pc      ", "pc      ", "row-pc" }),
+			}},
+			want: price("11", "11", "0", "1", SourceDefaultPrice, nil)},
 		{name: "row of another item is ignored", b: eurBuyer, q: "1",
 			d:    Data{Item: item, DefaultRows: []erp.SalesItemPrice{with(row("1", "12"), func(r *erp.SalesItemPrice) { r.Item = "other" })}},
 			want: price("9.99", "9.99", "0", "1", SourceDefaultPrice, nil)},
@@ -372,15 +407,55 @@ func TestResolvePriceList(t *testing.T) {
 			periods: []erp.SalesPriceListPeriod{basic},
 			rows:    []erp.SalesPriceListVolumeDiscount{newPrice("basic", "10", "8"), newPrice("basic", "50", "6")},
 			q:       "49.99", want: pl("8", "9", "11.11", "49.99", nil)},
-		{name: "discount on BasePriceAmount",
+		{name: "discount on a set base price uses BasePriceAmount",
 			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{discount("basic", "1", "0.25", decp("20"))},
 			q: "1", want: pl("15", "10", "-50", "1", nil)},
-		{name: "discount with zero BasePriceAmount uses the default price",
+		{name: "discount on a set base price of 0 is 0",
 			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{discount("basic", "1", "0.25", decp("0"))},
+			q: "1", want: pl("0", "10", "100", "1", nil)},
+		{name: "set base price without an amount: step 3 decides",
+			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{func() erp.SalesPriceListVolumeDiscount {
+				r := discount("basic", "1", "0.25", decp("20"))
+				r.BasePriceAmount = nil
+				return r
+			}()},
+			q: "1", want: price("10", "10", "0", "1", SourceDefaultPrice, nil)},
+		{name: "standard price ignores a differing BasePriceAmount",
+			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{stdDiscount("basic", "1", "0.25", decp("20"))},
 			q: "1", want: pl("7.5", "10", "25", "1", nil)},
-		{name: "discount with nil BasePriceAmount uses the default price at q",
-			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{discount("basic", "1", "0.1", nil)},
+		{name: "standard price with BasePriceAmount 0 uses the default price",
+			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{stdDiscount("basic", "1", "0.25", decp("0"))},
+			q: "1", want: pl("7.5", "10", "25", "1", nil)},
+		{name: "standard price uses the default tier at q, not the amount",
+			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{stdDiscount("basic", "1", "0.1", decp("10"))},
 			q: "10", want: pl("8.1", "9", "10", "10", nil)},
+		{name: "standard price with null BasePriceAmount uses the default price at q",
+			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{stdDiscount("basic", "1", "0.1", nil)},
+			q: "5", want: pl("9", "10", "10", "5", nil)},
+		{name: "volume row in another SalesUnit is ignored",
+			periods: []erp.SalesPriceListPeriod{basic},
+			rows: []erp.SalesPriceListVolumeDiscount{func() erp.SalesPriceListVolumeDiscount {
+				r := newPrice("basic", "1", "6")
+				r.SalesUnit = "box     "
+				return r
+			}()},
+			q: "1", want: price("10", "10", "0", "1", SourceDefaultPrice, nil)},
+		{name: "volume row in the item's SalesUnit applies",
+			periods: []erp.SalesPriceListPeriod{basic},
+			rows: []erp.SalesPriceListVolumeDiscount{func() erp.SalesPriceListVolumeDiscount {
+				r := newPrice("basic", "1", "6")
+				r.Unit, r.SalesUnit, r.NumberOfItemsPerUnit = "PC", "pc      ", dec("1")
+				return r
+			}()},
+			q: "1", want: pl("6", "10", "40", "1", nil)},
+		{name: "volume row for a pack of 6 is ignored",
+			periods: []erp.SalesPriceListPeriod{basic},
+			rows: []erp.SalesPriceListVolumeDiscount{func() erp.SalesPriceListVolumeDiscount {
+				r := newPrice("basic", "1", "6")
+				r.NumberOfItemsPerUnit = dec("6")
+				return r
+			}()},
+			q: "1", want: price("10", "10", "0", "1", SourceDefaultPrice, nil)},
 		{name: "discount base is the standard price when there is no default row", item: &erp.Item{ID: itemID, Unit: "pc", ItemGroup: groupID, StandardSalesPrice: dec("9.99")},
 			periods: []erp.SalesPriceListPeriod{basic}, rows: []erp.SalesPriceListVolumeDiscount{discount("basic", "1", "0.15", nil)},
 			q: "1", want: pl("8.49", "9.99", "15.02", "1", nil)},

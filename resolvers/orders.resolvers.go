@@ -25,11 +25,10 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 	if r.Deps.Orders == nil {
 		return nil, &UpstreamError{Err: errors.New("order service not configured")}
 	}
-	// The reads an order needs (account, addresses, items, prices) go with
-	// the write's priority: an order is not refused because the division's
-	// read budget is being spent on browsing (ARCHITECTURE §1: writes go
-	// first). Only signed-in buyers get here.
-	ctx = erp.WithPriority(ctx, erp.PriorityWrite)
+	// The reads an order needs (account, addresses, items, prices) are
+	// charged to the caller like any read: its own budget and the daily
+	// pacing, never the write reserve (issue 17 item 3). Only the POST and
+	// the pending-order worker run at write priority (orders.Service).
 	res, err := r.Deps.Orders.Place(ctx, b, input.IdempotencyKey, orderInput(input))
 	if err != nil {
 		return nil, orderErr(err)
@@ -93,6 +92,9 @@ func (r *salesOrderResolver) ShippingMethod(ctx context.Context, obj *model.Sale
 
 // Amount is the resolver for the amount field.
 func (r *salesOrderResolver) Amount(ctx context.Context, obj *model.SalesOrder) (*model.Money, error) {
+	if obj.Amount != nil {
+		return money(*obj.Amount, obj.Currency), nil
+	}
 	sum := decimal.Zero
 	for _, l := range obj.KnownLines {
 		if l.Amount != nil {

@@ -35,6 +35,7 @@ func buyer(ctx context.Context) (orders.Buyer, error) {
 // orderErr maps the order service's errors to the presenter's typed errors.
 func orderErr(err error) error {
 	var ue *orders.UnavailableError
+	var ta *orders.TooManyAttemptsError
 	switch {
 	case err == nil:
 		return nil
@@ -50,6 +51,8 @@ func orderErr(err error) error {
 		return BadInputf("first: must be from 1 to %d", orders.MaxPageSize)
 	case errors.As(err, &ue):
 		return &UpstreamError{Err: err}
+	case errors.As(err, &ta):
+		return &RateLimitedError{RetryAfter: ta.RetryAfter}
 	}
 	return err
 }
@@ -90,6 +93,8 @@ func orderModel(o *orders.Order, account string) *model.SalesOrder {
 		OrderDate: dateModel(o.OrderDate), DeliveryDate: dateModel(o.DeliveryDate), YourReference: strPtr(o.YourRef),
 		Description: strPtr(o.Description), AccountID: account, ExactOrderID: o.ExactID,
 		DeliveryAddressID: o.DeliveryAddressID, ShippingMethodID: o.ShippingMethodID, Currency: o.Currency}
+	amount := o.Amount
+	m.Amount = &amount
 	if o.OrderNumber != 0 {
 		n := o.OrderNumber
 		m.OrderNumber = &n

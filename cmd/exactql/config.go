@@ -7,7 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exactql/exactql/ordering"
 	"github.com/exactql/exactql/server/cors"
+	"github.com/shopspring/decimal"
 )
 
 // config is every setting of the gateway, read from the environment (ARCHITECTURE §9).
@@ -69,6 +71,13 @@ type config struct {
 	SandboxSeed      int64
 	SandboxItems     int
 	SandboxCustomers int
+	// SandboxPessimistic turns on every pessimistic switch of the embedded
+	// sandbox; SandboxBlockErrors makes it block endpoints like Exact.
+	SandboxPessimistic bool
+	SandboxBlockErrors bool
+
+	// MaxURLLength is the longest URL of one chunked Exact lookup.
+	MaxURLLength int
 
 	// The mirror's feeds and webhooks (ARCHITECTURE §3, §12).
 	Sync          bool
@@ -79,6 +88,12 @@ type config struct {
 	// now is the gateway's and the sandbox's clock for tests (nil means real
 	// time); no environment variable sets it.
 	now func() time.Time
+
+	// Order abuse limits (issue 17 items 3 and 5).
+	OrderAttemptsPerMinute int
+	OrderMaxUnknownRefs    int
+	MaxLineQuantity        decimal.Decimal
+	MaxOrderAmount         decimal.Decimal
 }
 
 // setting describes one environment variable for parsing and for `exactql help`.
@@ -137,6 +152,13 @@ var settings = []setting{
 	{"EXACTQL_SYNC_SHARE", "0.3", "share of Exact's daily call limit the mirror's feeds may spend (0 < share ≤ 1)"},
 	{"EXACTQL_PUBLIC_URL", "", "the gateway's public base URL (https), for the webhook callback of `exactql webhooks subscribe`"},
 	{"EXACT_WEBHOOK_SECRET", "", "the Exact app's webhook secret; without it POST /webhooks/exact refuses every notification"},
+	{"EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", "10", "new placeOrder attempts one buyer (Exact account) may make per minute; replays of a recorded idempotency key are not counted; 0 turns the limit off"},
+	{"EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", "10", "distinct unknown product references one order may carry before the gateway stops looking the rest up (UNKNOWN_PRODUCT)"},
+	{"EXACTQL_MAX_LINE_QUANTITY", "100000", "largest quantity of one order line (QUANTITY_TOO_LARGE above it)"},
+	{"EXACTQL_MAX_ORDER_AMOUNT", "1000000", "largest order amount excluding VAT, in the buyer's currency (ORDER_TOO_LARGE above it)"},
+	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
+	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
+	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
 }
 
 // loadConfig reads the configuration through getenv and validates it.
@@ -230,6 +252,13 @@ func loadConfig(getenv func(string) string) (*config, error) {
 		}
 	}
 	c.WebhookSecret = getenv("EXACT_WEBHOOK_SECRET")
+	c.OrderAttemptsPerMinute = p.integer("EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", 10, 0, 1<<20)
+	c.OrderMaxUnknownRefs = p.integer("EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", 10, 1, 10000)
+	c.MaxLineQuantity = p.positiveDecimal("EXACTQL_MAX_LINE_QUANTITY", ordering.DefaultMaxLineQuantity)
+	c.MaxOrderAmount = p.positiveDecimal("EXACTQL_MAX_ORDER_AMOUNT", ordering.DefaultMaxOrderAmount)
+	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
+	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
+	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)
 	if p.err != nil {
 		return nil, p.err
 	}
@@ -303,6 +332,21 @@ func (p *parser) duration(name string, def time.Duration) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
 		p.fail(name, fmt.Errorf("not a duration like 90s or 5m: %q", v))
+		return def
+	}
+	return d
+}
+
+// positiveDecimal reads a number greater than 0 with at most 12 integer
+// digits (what an order line or amount can sensibly hold).
+func (p *parser) positiveDecimal(name string, def decimal.Decimal) decimal.Decimal {
+	v := strings.TrimSpace(p.getenv(name))
+	if v == "" {
+		return def
+	}
+	d, err := decimal.NewFromString(v)
+	if err != nil || !d.IsPositive() || d.GreaterThanOrEqual(decimal.New(1, 12)) {
+		p.fail(name, fmt.Errorf("must be a number above 0 and below 1e12, not %q", v))
 		return def
 	}
 	return d

@@ -48,6 +48,9 @@ func startGatewayClock(t *testing.T, env map[string]string, now func() time.Time
 		"EXACTQL_SANDBOX_ITEMS":     "300",
 		"EXACTQL_SANDBOX_CUSTOMERS": "30",
 	}
+	for k, v := range suiteEnv(t) {
+		base[k] = v
+	}
 	for k, v := range env {
 		base[k] = v
 	}
@@ -75,7 +78,9 @@ func startGatewayClock(t *testing.T, env map[string]string, now func() time.Time
 			t.Errorf("serve returned %v", err)
 		}
 	})
-	return &gateway{t: t, st: st}
+	g := &gateway{t: t, st: st}
+	suiteStarted(t, g)
+	return g
 }
 
 // eventually polls cond until it holds or timeout passes; the gateway's

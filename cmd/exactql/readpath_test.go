@@ -64,12 +64,20 @@ func TestPageCallBudget(t *testing.T) {
 	}{
 		{"24 price list", gen.RulePriceList, 24, 10, 7},
 		{"24 agreements", gen.RuleCustomerPrice, 24, 10, 7},
-		{"60 price list", gen.RulePriceList, 60, 15, 12},
+		// 16: volume discounts of 60 items and their groups under four
+		// period clauses need four URLs of at most 2,000 characters.
+		{"60 price list", gen.RulePriceList, 60, 16, 12},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := startGateway(t, nil)
 			tok := g.token(tc.rule)
 			vars := map[string]any{"first": tc.first}
+			if pessimisticRead(t) {
+				// Measured under every pessimistic switch: one refused
+				// "Account eq null" call per process, and its alternative
+				// also reads the items' agreement rows (more pages).
+				tc.cold = map[string]int{gen.RulePriceList + "24": 11, gen.RuleCustomerPrice + "24": 10, gen.RulePriceList + "60": 18}[tc.rule+fmt.Sprint(tc.first)]
+			}
 
 			g.st.Sandbox.ResetCalls()
 			var p pageData
@@ -94,7 +102,13 @@ func TestPageCallBudget(t *testing.T) {
 			// on an item outside the page.
 			g2 := startGateway(t, nil)
 			var last pageData
-			g2.mustQuery(tok, pageQuery, map[string]any{"first": 1, "search": "ZÜRICH"}, &last)
+			if pessimisticRead(t) {
+				// Search is refused under the substringof switch: the same
+				// item, found by its code.
+				g2.mustQuery(tok, `query { productsByCode(codes: ["ZÜRICH-7"]) { id price { source } } }`, nil, &struct{}{})
+			} else {
+				g2.mustQuery(tok, pageQuery, map[string]any{"first": 1, "search": "ZÜRICH"}, &last)
+			}
 			g2.mustQuery(tok, `{ viewer { id } warehouses { id } }`, nil, &struct{}{})
 			g2.st.Sandbox.ResetCalls()
 			g2.mustQuery(tok, pageQuery, vars, &p)
@@ -220,6 +234,10 @@ func TestPublicPrices(t *testing.T) {
 // matches only literally.
 func TestHostileSearchIsLiteral(t *testing.T) {
 	g := startGateway(t, nil)
+	if pessimisticRead(t) {
+		searchRefusedFast(t, g)
+		return
+	}
 	for _, term := range []string{`'A' or 1 eq 1`, `' or substringof('',Code) eq true or '`, `O'NEIL`, `%27) or (1 eq 1`, `''''`} {
 		var p pageData
 		g.mustQuery("", pageQuery, map[string]any{"first": 100, "search": term}, &p)

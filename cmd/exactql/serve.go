@@ -117,6 +117,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	gov := erp.NewGovernor(erp.GovernorOptions{MaxWait: cfg.UpstreamWait})
 	opts := []erp.Option{erp.WithBaseURL(conn.BaseURL), erp.WithHTTPClient(upstreamHTTP), erp.WithTokenSource(ts),
 		erp.WithBatchSize(cfg.BatchSize), erp.WithGovernor(gov), erp.WithObserver(m), erp.WithCallGate(limiter.Allow)}
+	if cfg.MaxURLLength > 0 {
+		opts = append(opts, erp.WithMaxURLLength(cfg.MaxURLLength))
+	}
 	if conn.Division != 0 {
 		opts = append(opts, erp.WithDivision(conn.Division))
 	}
@@ -144,9 +147,17 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		TTLs: data.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
 			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
 	})
-	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orders.NewExact(client), Catalog: reader,
+	// One allowance per buyer, meant to be shared with previewOrder.
+	orderAttempts := orders.NewAttemptLimiter(cfg.OrderAttemptsPerMinute, cfg.now)
+	cursorKey, err := st.Secret(ctx, "orders-cursor", 32)
+	if err != nil {
+		return fmt.Errorf("store: %w", err)
+	}
+	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orders.NewExactIn(client, cfg.Timezone), Catalog: reader,
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
-		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval})
+		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
+		MaxLineQuantity: cfg.MaxLineQuantity, MaxOrderAmount: cfg.MaxOrderAmount, MaxUnknownRefs: cfg.OrderMaxUnknownRefs,
+		Attempts: orderAttempts, CursorKey: cursorKey})
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
@@ -161,6 +172,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		m.WatchToken(ts.Status), m.WatchOrders(func() metrics.OrderStats {
 			s := orderSvc.Stats()
 			return metrics.OrderStats{Outcomes: s.Outcomes, Pending: s.Pending, OldestPendingAge: s.OldestPendingAge, JournalErr: s.JournalErr}
+		}), m.WatchOrderAbuse(func() metrics.OrderAbuseStats {
+			return metrics.OrderAbuseStats{PriceMismatches: orderSvc.PriceMismatches(), AttemptsRefused: orderAttempts.Refused()}
 		})} {
 		if err != nil {
 			return fmt.Errorf("metrics: %w", err)
@@ -237,11 +250,15 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 // startSandbox starts the embedded Exact sandbox on a loopback port.
 func startSandbox(cfg *config) (*sandbox.Sandbox, exactConn, func(), error) {
 	opts := sandbox.Options{Data: gen.Options{Seed: cfg.SandboxSeed, Items: cfg.SandboxItems,
-		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}}
+		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}, Location: cfg.Timezone}
 	if cfg.now != nil {
 		opts.Clock = funcClock(cfg.now)
 	}
+	opts.BlockAfterErrors = cfg.SandboxBlockErrors
 	sb := sandbox.New(opts)
+	if cfg.SandboxPessimistic {
+		sb.Faults().SetPessimistic(true)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, exactConn{}, nil, fmt.Errorf("sandbox listener: %w", err)

@@ -93,6 +93,11 @@ func (s *Sandbox) handleAPI(w *statusWriter, r *http.Request, call *Call) {
 		writeExactError(w, st, "An error occurred. Please try again later.")
 		return
 	}
+	if st, msg := s.faults.refuseShape(r.Method, baseURL(r)+r.RequestURI, r.URL.Query().Get("$filter")); st != 0 {
+		s.log.count(func(st *Stats) { st.Faults++ })
+		writeExactError(w, st, msg)
+		return
+	}
 	if div != s.division {
 		w.Header().Set("Reason", "NoDivisionAccess")
 		writeExactError(w, http.StatusForbidden, "Forbidden - no access to division "+strconv.Itoa(div)+".")

@@ -18,6 +18,13 @@ type faultRequest struct {
 	DropAfterPost       bool    `json:"drop_after_post"`
 	RejectNextOrder     *string `json:"reject_next_order"`
 	RevokeRefreshTokens bool    `json:"revoke_refresh_tokens"`
+	// The pessimistic switches; "pessimistic" sets all five first.
+	Pessimistic         *bool `json:"pessimistic"`
+	SubstringOf501      *bool `json:"substringof_501"`
+	RefuseAccountEqNull *bool `json:"refuse_account_eq_null"`
+	MaxURLLength        *int  `json:"max_url_length"`
+	RepriceLines        *bool `json:"reprice_lines"`
+	RemarksLimit        *int  `json:"remarks_limit"`
 }
 
 type demoBuyerJSON struct {
@@ -93,6 +100,24 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		if req.RevokeRefreshTokens {
 			f.RevokeRefreshTokens()
+		}
+		if req.Pessimistic != nil {
+			f.SetPessimistic(*req.Pessimistic)
+		}
+		if req.SubstringOf501 != nil {
+			f.SetSubstringOf501(*req.SubstringOf501)
+		}
+		if req.RefuseAccountEqNull != nil {
+			f.SetRefuseAccountEqNull(*req.RefuseAccountEqNull)
+		}
+		if req.MaxURLLength != nil {
+			f.SetMaxURLLength(*req.MaxURLLength)
+		}
+		if req.RepriceLines != nil {
+			f.SetRepriceLines(*req.RepriceLines)
+		}
+		if req.RemarksLimit != nil {
+			f.SetRemarksLimit(*req.RemarksLimit)
 		}
 		writeControl(w, http.StatusOK, f.State())
 	case "POST /sandbox/refresh-token":

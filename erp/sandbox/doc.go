@@ -47,12 +47,37 @@
 //   - An order line without UnitPrice is priced at the item's
 //     StandardSalesPrice (UNCONFIRMED what Exact does). A blocked OrderedBy
 //     account gets 400. AmountDC equals AmountFC (no exchange rates).
+//     AmountFC includes VAT (9 % or 21 % by the item's SalesVatCode),
+//     AmountFCExclVat is the sum of the line amounts. A posted Currency is
+//     kept (else the account's SalesCurrency, else the division's).
+//     Created and Modified of posted orders are the division's wall clock
+//     (Options.Location, default Europe/Amsterdam) encoded as epoch ms, as
+//     Exact does (exact-online-api.md §5.9). SetNetPriceHook forces a
+//     line's NetPrice in tests.
 //   - Maintenance answers every API, token, consent and picture call with
 //     503 and an Exact error body. Forced failures (FailNext) hit API calls
 //     after authentication and rate accounting. A dropped connection is
 //     logged with Status 0.
 //   - Pictures need a valid bearer token but do not count against the rate
 //     limit.
+//
+// # Pessimistic switches
+//
+// Where Exact's behaviour is UNCONFIRMED (exact-online-api.md §5.9) the
+// sandbox can imitate its least convenient reading. Each switch is off by
+// default and set through Faults (SetSubstringOf501, SetRefuseAccountEqNull,
+// SetMaxURLLength, SetRepriceLines, SetRemarksLimit, or SetPessimistic for
+// all five) or POST /sandbox/faults:
+//
+//   - substringof_501: a GET whose $filter uses substringof gets 501.
+//   - refuse_account_eq_null: a GET whose $filter has "Account eq null" gets 400.
+//   - max_url_length: an API call whose full URL is longer gets 400
+//     (SetPessimistic uses DefaultMaxURLLength, 2,048).
+//   - reprice_lines: the order POST takes the account's DiscountSales (5 %
+//     without one) off the UnitPrice of every line sent without a Discount
+//     field: NetPrice, Discount and the amounts show it.
+//   - remarks_limit: the order POST cuts Remarks to that many characters
+//     without an error (SetPessimistic uses DefaultRemarksLimit, 100).
 //
 // # Control API
 //
@@ -64,7 +89,9 @@
 //	GET  /sandbox/faults         FaultState
 //	POST /sandbox/faults         {"reset":true,"latency_ms":n,"fail_next":n,"fail_status":503,
 //	                              "maintenance":true,"force_429":n,"drop_after_post":true,
-//	                              "reject_next_order":"msg","revoke_refresh_tokens":true}
+//	                              "reject_next_order":"msg","revoke_refresh_tokens":true,
+//	                              "pessimistic":true,"substringof_501":true,"refuse_account_eq_null":true,
+//	                              "max_url_length":2048,"reprice_lines":true,"remarks_limit":100}
 //	                             (absent fields leave a fault as it is; reset is applied first)
 //	POST /sandbox/refresh-token  {"refresh_token":"…"}: a new chain, refreshable at once
 //	GET  /sandbox/demo-buyers    [{"name","rule","account_id","account_code","contact_id"}…]

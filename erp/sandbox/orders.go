@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	_ "time/tzdata" // the default division time zone exists in any container
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
@@ -24,6 +26,52 @@ const (
 	maxRemarks     = 1100
 	maxLineNotes   = 1000
 )
+
+// defaultLocation is the time zone of a Dutch division.
+func defaultLocation() *time.Location {
+	if loc, err := time.LoadLocation("Europe/Amsterdam"); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// wallClock is t's local wall-clock time in loc labelled UTC: how Exact
+// encodes Created and Modified (epoch ms of the division's local time).
+func wallClock(t time.Time, loc *time.Location) time.Time {
+	l := t.In(loc)
+	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), l.Nanosecond(), time.UTC)
+}
+
+// orderHooks are test hooks of the order endpoint.
+type orderHooks struct {
+	mu       sync.Mutex
+	netPrice func(itemCode string, unitPrice decimal.Decimal) decimal.Decimal
+}
+
+// SetNetPriceHook makes the sandbox re-price every line of the orders posted
+// from now on, as Exact might when it applies a discount on top of the sent
+// UnitPrice: h gets the item's code and the UnitPrice sent and returns the
+// line's NetPrice (its Discount and amount follow). nil removes the hook.
+func (s *Sandbox) SetNetPriceHook(h func(itemCode string, unitPrice decimal.Decimal) decimal.Decimal) {
+	s.orderHooks.mu.Lock()
+	defer s.orderHooks.mu.Unlock()
+	s.orderHooks.netPrice = h
+}
+
+func (s *Sandbox) netPriceHook() func(string, decimal.Decimal) decimal.Decimal {
+	s.orderHooks.mu.Lock()
+	defer s.orderHooks.mu.Unlock()
+	return s.orderHooks.netPrice
+}
+
+// vatRate is the VAT fraction of an item's SalesVatCode in the generated
+// data ("1" low rate, anything else the standard rate).
+func vatRate(code any) decimal.Decimal {
+	if c, _ := code.(string); strings.TrimSpace(c) == "1" {
+		return decimal.RequireFromString("0.09")
+	}
+	return decimal.RequireFromString("0.21")
+}
 
 // orderError is a validation failure answered as 400 with Exact's body.
 type orderError string
@@ -205,8 +253,9 @@ func (s *Sandbox) postOrder(w http.ResponseWriter, r *http.Request, div int, set
 		writeExactError(w, http.StatusBadRequest, msg)
 		return
 	}
+	hook := s.netPriceHook()
 	s.mu.Lock()
-	order, _, err := s.createOrderLocked(body)
+	order, _, err := s.createOrderLocked(body, hook)
 	s.mu.Unlock()
 	if err != nil {
 		msg := "Invalid sales order."
@@ -270,10 +319,11 @@ type lineInput struct {
 	notes     string
 	delivery  time.Time
 	unitPrice bool
+	discount  bool // the line carried a Discount field
 }
 
 // createOrderLocked validates body and stores the order. The caller holds s.mu for writing.
-func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.Record, error) {
+func (s *Sandbox) createOrderLocked(body map[string]any, netPrice func(string, decimal.Decimal) decimal.Decimal) (odata.Record, []odata.Record, error) {
 	orderedBy, err := guidField(body, "OrderedBy")
 	if err != nil {
 		return nil, nil, err
@@ -384,14 +434,26 @@ func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.
 		if err != nil {
 			return nil, nil, orderError(p + err.Error())
 		}
-		inputs = append(inputs, lineInput{item: item, qty: qty, price: price.Round(2), desc: desc, notes: notes, delivery: dd, unitPrice: hasPrice})
+		_, hasDiscount := lm["Discount"]
+		inputs = append(inputs, lineInput{item: item, qty: qty, price: price.Round(2), desc: desc, notes: notes, delivery: dd, unitPrice: hasPrice, discount: hasDiscount})
 	}
 
-	now := s.clock.Now().UTC()
+	// Created and Modified are the division's wall clock (§5.9), and so is
+	// the default order date.
+	now := wallClock(s.clock.Now(), s.opts.Location)
 	if orderDate.IsZero() {
 		orderDate = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
 	}
-	currency, _ := acct["SalesCurrency"].(string)
+	currency, err := str(body, "Currency")
+	if err != nil {
+		return nil, nil, err
+	}
+	if currency = strings.TrimSpace(currency); currency != "" && (len(currency) != 3 || strings.ToUpper(currency) != currency) {
+		return nil, nil, orderError("Currency: '" + currency + "' is not a valid currency code.")
+	}
+	if currency == "" {
+		currency, _ = acct["SalesCurrency"].(string)
+	}
 	if currency == "" {
 		currency = s.currency
 	}
@@ -436,11 +498,37 @@ func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.
 	if payCond == "" {
 		payCond, _ = acct["PaymentConditionSales"].(string)
 	}
-	total := decimal.Zero
+	reprice, remarksLimit := s.faults.orderSwitches()
+	repriceBy := decOf(acct["DiscountSales"])
+	if repriceBy.Sign() <= 0 {
+		repriceBy = decimal.RequireFromString(fallbackRepriceDiscount)
+	}
+	remarks := get("Remarks")
+	if remarksLimit > 0 && utf8.RuneCountInString(remarks) > remarksLimit {
+		remarks = string([]rune(remarks)[:remarksLimit])
+	}
+	total, totalVAT := decimal.Zero, decimal.Zero
 	lines := make([]odata.Record, 0, len(inputs))
 	for i, in := range inputs {
-		amount := in.qty.Mul(in.price).Round(2)
-		total = total.Add(amount)
+		// Pessimistic switch: Exact takes a discount off on top of the sent
+		// UnitPrice when the line does not say Discount itself.
+		net, disc := in.price, decimal.Zero
+		if reprice && !in.discount {
+			disc = repriceBy
+			net = in.price.Mul(decimal.NewFromInt(1).Sub(disc)).Round(2)
+		}
+		// Test hook: a NetPrice forced regardless of what was sent.
+		if netPrice != nil {
+			code, _ := in.item["Code"].(string)
+			net = netPrice(strings.TrimSpace(code), in.price).Round(2)
+			if !in.price.IsZero() {
+				disc = decimal.NewFromInt(1).Sub(net.Div(in.price)).Round(4)
+			}
+		}
+		amount := in.qty.Mul(net).Round(2)
+		rate := vatRate(in.item["SalesVatCode"])
+		vat := amount.Mul(rate).Round(2)
+		total, totalVAT = total.Add(amount), totalVAT.Add(vat)
 		desc := in.desc
 		if desc == "" {
 			desc, _ = in.item["Description"].(string)
@@ -449,9 +537,9 @@ func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.
 		lines = append(lines, odata.Record{
 			"ID": newGUID(), "OrderID": orderID, "OrderNumber": orderNo, "LineNumber": int64(i + 1),
 			"Item": in.item["ID"], "ItemCode": in.item["Code"], "ItemDescription": in.item["Description"],
-			"Description": desc, "Quantity": f64(in.qty), "UnitPrice": f64(in.price), "NetPrice": f64(in.price),
-			"Discount": float64(0), "AmountFC": f64(amount), "AmountDC": f64(amount),
-			"VATCode": in.item["SalesVatCode"], "UnitCode": in.item["Unit"], "UnitDescription": in.item["UnitDescription"],
+			"Description": desc, "Quantity": f64(in.qty), "UnitPrice": f64(in.price), "NetPrice": f64(net),
+			"Discount": f64(disc), "AmountFC": f64(amount), "AmountDC": f64(amount),
+			"VATCode": in.item["SalesVatCode"], "VATPercentage": f64(rate), "VATAmount": f64(vat), "UnitCode": in.item["Unit"], "UnitDescription": in.item["UnitDescription"],
 			"Notes": orNilString(in.notes), "DeliveryDate": orNilTime(firstNonZero(in.delivery, deliveryDate)),
 			"QuantityDelivered": float64(0), "QuantityInvoiced": float64(0),
 			"DeliveryStatus": int64(12), "InvoiceStatus": int64(12), "CostPriceFC": in.item["CostPriceStandard"],
@@ -467,10 +555,10 @@ func (s *Sandbox) createOrderLocked(body map[string]any) (odata.Record, []odata.
 		"OrderedByContactPersonFullName": name(refs["OrderedByContactPerson"], "FullName"),
 		"DeliverTo":                      deliverTo["ID"], "DeliverToName": deliverTo["Name"], "DeliveryAddress": name(refs["DeliveryAddress"], "ID"),
 		"InvoiceTo": invoiceTo["ID"], "InvoiceToName": invoiceTo["Name"],
-		"YourRef": orNilString(get("YourRef")), "Description": orNilString(get("Description")), "Remarks": orNilString(get("Remarks")),
+		"YourRef": orNilString(get("YourRef")), "Description": orNilString(get("Description")), "Remarks": orNilString(remarks),
 		"Status": int64(12), "StatusDescription": "Open", "DeliveryStatus": int64(12), "DeliveryStatusDescription": "Open",
 		"InvoiceStatus": int64(12), "InvoiceStatusDescription": "Open", "ApprovalStatus": int64(1), "ApprovalStatusDescription": "Automatically",
-		"Currency": currency, "AmountFC": f64(total), "AmountDC": f64(total), "AmountFCExclVat": f64(total),
+		"Currency": currency, "AmountFC": f64(total.Add(totalVAT)), "AmountDC": f64(total.Add(totalVAT)), "AmountFCExclVat": f64(total),
 		"AmountDiscount": float64(0), "AmountDiscountExclVat": float64(0),
 		"PaymentCondition": orNilString(payCond), "PaymentReference": orNilString(get("PaymentReference")),
 		"ShippingMethod": name(ship, "ID"), "ShippingMethodDescription": name(ship, "Description"),

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/erp/sandbox/odata"
@@ -182,9 +183,17 @@ func TestOrderCreate(t *testing.T) {
 	if diff := cmp.Diff(wantLines, gotLines); diff != "" {
 		t.Errorf("lines (-want +got):\n%s", diff)
 	}
-	if d1["AmountFC"] != 28.28 || d1["Status"] != float64(12) || d1["StatusDescription"] != "Open" ||
+	// Amounts: AmountFCExclVat is the sum of the lines, AmountFC adds VAT;
+	// Created is the division's wall clock (Amsterdam by default) as epoch ms.
+	wantVAT := 0.0
+	for _, l := range lines {
+		wantVAT += l.(map[string]any)["VATAmount"].(float64)
+	}
+	if d1["AmountFCExclVat"] != 28.28 || d1["AmountFC"] != float64(int64((28.28+wantVAT)*100+0.5))/100 || wantVAT <= 0 ||
+		d1["Status"] != float64(12) || d1["StatusDescription"] != "Open" ||
 		d1["YourRef"] != "PO-1" || d1["OrderedBy"] != f.buyer.AccountID || d1["Currency"] == nil ||
-		d1["Created"] != "/Date("+strconv.FormatInt(t0.UnixMilli(), 10)+")/" {
+		d1["Created"] != "/Date("+strconv.FormatInt(wallClock(t0, defaultLocation()).UnixMilli(), 10)+")/" ||
+		d1["Created"] == "/Date("+strconv.FormatInt(t0.UnixMilli(), 10)+")/" {
 		t.Errorf("order %v", d1)
 	}
 	if loc := r1.header.Get("Location"); !strings.HasSuffix(loc, "(guid'"+d1["OrderID"].(string)+"')") {
@@ -210,7 +219,7 @@ func TestOrderCreate(t *testing.T) {
 	}
 
 	// Both are visible to filtered GETs; order numbers increase.
-	sel := "OrderID,OrderNumber,YourRef,AmountFC,Remarks"
+	sel := "OrderID,OrderNumber,YourRef,AmountFCExclVat,Remarks"
 	byRef := e.get(t, e.api("salesorder/SalesOrders")+q("$select", sel, "$filter", "YourRef eq 'PO-2'"), at).page(t).D.Results
 	if len(byRef) != 1 || byRef[0]["OrderID"] != d2["OrderID"] {
 		t.Fatalf("by YourRef: %v", byRef)
@@ -219,10 +228,10 @@ func TestOrderCreate(t *testing.T) {
 		t.Errorf("order numbers %v then %v", d1["OrderNumber"], byRef[0]["OrderNumber"])
 	}
 	price := f.item["StandardSalesPrice"].(float64)
-	if got, want := byRef[0]["AmountFC"].(float64), float64(int64(price*3*100+0.5))/100; got != want {
+	if got, want := byRef[0]["AmountFCExclVat"].(float64), float64(int64(price*3*100+0.5))/100; got != want {
 		t.Errorf("AmountFC without UnitPrice = %v, want %v", got, want)
 	}
-	created := t0.Add(30 * time.Second).Format("2006-01-02T15:04:05")
+	created := wallClock(t0.Add(30*time.Second), defaultLocation()).Format("2006-01-02T15:04:05")
 	mine := e.get(t, e.api("salesorder/SalesOrders")+q("$select", sel, "$filter",
 		"OrderedBy eq guid'"+f.buyer.AccountID+"' and Created ge datetime'"+created+"' and substringof('exactql-ref: g-1',Remarks) eq true"), at).page(t).D.Results
 	if len(mine) != 1 || mine[0]["OrderID"] != d2["OrderID"] {
@@ -336,5 +345,48 @@ func TestParseDate(t *testing.T) {
 		if ok != tt.ok || !got.Equal(tt.want) {
 			t.Errorf("parseDate(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// TestOrderCurrencyAndNetPriceHook: a posted Currency is kept (and a bad
+// one refused like Exact's validation), and the NetPrice hook re-prices
+// lines with Discount and amounts to match.
+func TestOrderCurrencyAndNetPriceHook(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.MinuteLimit = 1000 })
+	at, _ := e.token(t)
+	f := e.fixture(t)
+	post := func(body string) apiResult {
+		return e.do(t, http.MethodPost, e.api("salesorder/SalesOrders"), at, body, map[string]string{"Prefer": "return=representation"})
+	}
+	r := post(f.body(func(m map[string]any) { m["Currency"] = "USD" }))
+	if r.status != 201 || r.json(t)["d"].(map[string]any)["Currency"] != "USD" {
+		t.Fatalf("Currency USD: %d %s", r.status, r.body)
+	}
+	if r := post(f.body(func(m map[string]any) { m["Currency"] = "euro" })); r.status != 400 {
+		t.Errorf("Currency euro: %d %s; want 400", r.status, r.body)
+	}
+	code := strings.TrimSpace(f.item["Code"].(string))
+	e.sb.SetNetPriceHook(func(c string, unit decimal.Decimal) decimal.Decimal {
+		if c == code {
+			return unit.Div(decimal.NewFromInt(2))
+		}
+		return unit
+	})
+	r = post(f.body(func(m map[string]any) {
+		line(m, 0)["UnitPrice"] = 10
+		line(m, 0)["Discount"] = 0
+	}))
+	if r.status != 201 {
+		t.Fatalf("post: %d %s", r.status, r.body)
+	}
+	l0 := r.json(t)["d"].(map[string]any)["SalesOrderLines"].(map[string]any)["results"].([]any)[0].(map[string]any)
+	if l0["UnitPrice"] != 10.0 || l0["NetPrice"] != 5.0 || l0["Discount"] != 0.5 || l0["AmountFC"] != 15.0 {
+		t.Errorf("re-priced line %v %v %v %v; want 10 → 5 (discount 0.5), amount 15", l0["UnitPrice"], l0["NetPrice"], l0["Discount"], l0["AmountFC"])
+	}
+	e.sb.SetNetPriceHook(nil)
+	r = post(f.body(nil))
+	l0 = r.json(t)["d"].(map[string]any)["SalesOrderLines"].(map[string]any)["results"].([]any)[0].(map[string]any)
+	if l0["NetPrice"] != l0["UnitPrice"] {
+		t.Errorf("hook removed, still re-priced: %v", l0)
 	}
 }

@@ -59,6 +59,10 @@ type Options struct {
 	// WebhookClient sends webhook deliveries; default a client with a 10 s
 	// timeout.
 	WebhookClient *http.Client
+	// Location is the division's time zone: posted orders' Created and
+	// Modified are its local wall-clock time encoded as epoch ms, as Exact
+	// does (exact-online-api.md §5.9). Default Europe/Amsterdam.
+	Location *time.Location
 }
 
 func (o *Options) setDefaults() {
@@ -117,6 +121,9 @@ func (o *Options) setDefaults() {
 	defI(&o.DayLimit, 5000)
 	defI(&o.PageSize, 60)
 	defI(&o.SyncPageSize, 1000)
+	if o.Location == nil {
+		o.Location = defaultLocation()
+	}
 }
 
 // Sandbox is an in-memory imitation of Exact Online's REST API and OAuth2
@@ -135,11 +142,12 @@ type Sandbox struct {
 	maxOrderNo   int64
 	demoBuyers   []gen.DemoBuyer
 
-	tokens *tokenStore
-	limits *limiter
-	log    callLog
-	faults *Faults
-	hooks  webhookState
+	tokens     *tokenStore
+	limits     *limiter
+	log        callLog
+	faults     *Faults
+	hooks      webhookState
+	orderHooks orderHooks
 
 	// sleep waits d or until ctx ends; replaced in tests.
 	sleep func(ctx context.Context, d time.Duration)

@@ -320,7 +320,7 @@ func (s *Sandbox) StaffOrder(accountID string, lines []StaffLine) (string, error
 	}
 	body := map[string]any{"OrderedBy": accountID, "Description": "Entered by staff", "SalesOrderLines": raw}
 	s.mu.Lock()
-	order, _, err := s.createOrderLocked(body)
+	order, _, err := s.createOrderLocked(body, nil)
 	s.mu.Unlock()
 	if err != nil {
 		if strings.Contains(err.Error(), "does not exist") {

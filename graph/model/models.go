@@ -110,6 +110,10 @@ type SalesOrder struct {
 	ShippingMethodID  string
 	// Currency is the order's currency.
 	Currency string
+	// Amount is the order amount excluding VAT as the order service
+	// computed it (Exact's AmountFCExclVat once written); nil means the
+	// sum of KnownLines.
+	Amount *decimal.Decimal
 	// KnownLines holds the lines when they are already at hand (a gateway
 	// order, or an Exact order read with its lines expanded). Nil means the
 	// lines resolver must fetch them by ExactOrderID.

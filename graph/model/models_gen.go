@@ -368,7 +368,11 @@ const (
 	UserErrorCodeTextTooLong UserErrorCode = "TEXT_TOO_LONG"
 	// No price can be determined for this buyer and product.
 	UserErrorCodePriceUnavailable UserErrorCode = "PRICE_UNAVAILABLE"
-	UserErrorCodeRejectedByErp    UserErrorCode = "REJECTED_BY_ERP"
+	// A line's quantity is above the gateway's maximum (EXACTQL_MAX_LINE_QUANTITY).
+	UserErrorCodeQuantityTooLarge UserErrorCode = "QUANTITY_TOO_LARGE"
+	// The order's amount is above the gateway's maximum (EXACTQL_MAX_ORDER_AMOUNT).
+	UserErrorCodeOrderTooLarge UserErrorCode = "ORDER_TOO_LARGE"
+	UserErrorCodeRejectedByErp UserErrorCode = "REJECTED_BY_ERP"
 )
 
 var AllUserErrorCode = []UserErrorCode{
@@ -386,12 +390,14 @@ var AllUserErrorCode = []UserErrorCode{
 	UserErrorCodeIdempotencyKeyReused,
 	UserErrorCodeTextTooLong,
 	UserErrorCodePriceUnavailable,
+	UserErrorCodeQuantityTooLarge,
+	UserErrorCodeOrderTooLarge,
 	UserErrorCodeRejectedByErp,
 }
 
 func (e UserErrorCode) IsValid() bool {
 	switch e {
-	case UserErrorCodeInvalidQuantity, UserErrorCodeUnknownProduct, UserErrorCodeInvalidProductReference, UserErrorCodeProductNotSaleable, UserErrorCodeFractionNotAllowed, UserErrorCodeInvalidDeliveryAddress, UserErrorCodeInvalidShippingMethod, UserErrorCodeInvalidWarehouse, UserErrorCodeInvalidDeliveryDate, UserErrorCodeTooManyLines, UserErrorCodeEmptyOrder, UserErrorCodeIdempotencyKeyReused, UserErrorCodeTextTooLong, UserErrorCodePriceUnavailable, UserErrorCodeRejectedByErp:
+	case UserErrorCodeInvalidQuantity, UserErrorCodeUnknownProduct, UserErrorCodeInvalidProductReference, UserErrorCodeProductNotSaleable, UserErrorCodeFractionNotAllowed, UserErrorCodeInvalidDeliveryAddress, UserErrorCodeInvalidShippingMethod, UserErrorCodeInvalidWarehouse, UserErrorCodeInvalidDeliveryDate, UserErrorCodeTooManyLines, UserErrorCodeEmptyOrder, UserErrorCodeIdempotencyKeyReused, UserErrorCodeTextTooLong, UserErrorCodePriceUnavailable, UserErrorCodeQuantityTooLarge, UserErrorCodeOrderTooLarge, UserErrorCodeRejectedByErp:
 		return true
 	}
 	return false

@@ -30,6 +30,8 @@ func (u ExactUpstream) ItemsPage(ctx context.Context, q ItemQuery) ([]erp.Item, 
 	fs := []erp.Filter{
 		erp.Eq("IsSalesItem", erp.Bool(true)),
 		erp.Or(erp.Eq("EndDate", erp.Null()), erp.Ge("EndDate", erp.DateTime(today.Time()))),
+		// Not sellable before its StartDate (ARCHITECTURE §3).
+		erp.Or(erp.Eq("StartDate", erp.Null()), erp.Le("StartDate", erp.DateTime(today.Time()))),
 	}
 	if q.WebshopOnly {
 		fs = append(fs, erp.Eq("IsWebshopItem", erp.Int(1)))
@@ -41,7 +43,8 @@ func (u ExactUpstream) ItemsPage(ctx context.Context, q ItemQuery) ([]erp.Item, 
 		}
 		fs = append(fs, erp.Eq("ItemGroup", g))
 	}
-	if q.Search != "" {
+	search := q.Search != ""
+	if search {
 		fs = append(fs, erp.Or(erp.SubstringOf(q.Search, "Code"), erp.SubstringOf(q.Search, "Description")))
 	}
 	if q.AfterCode != "" {
@@ -54,7 +57,22 @@ func (u ExactUpstream) ItemsPage(ctx context.Context, q ItemQuery) ([]erp.Item, 
 	var items []erp.Item
 	next := ""
 	for {
-		rows, n, err := u.C.Items.ListPage(ctx, query, next)
+		var rows []erp.Item
+		var n string
+		list := func(ctx context.Context) error {
+			var err error
+			rows, n, err = u.C.Items.ListPage(ctx, query, next)
+			return err
+		}
+		var err error
+		if search {
+			// Search sends substringof, which Exact may refuse (501, §5.9):
+			// the first refusal disables it and later searches fail at once
+			// (UPSTREAM_UNAVAILABLE) until the mirror answers them locally.
+			err = u.C.UseShape(ctx, erp.ShapeSubstringOf, "logistics/Items", list)
+		} else {
+			err = list(ctx)
+		}
 		if err != nil {
 			return nil, false, err
 		}
@@ -127,7 +145,7 @@ func (u ExactUpstream) DefaultPrices(ctx context.Context, itemIDs []string, toda
 	// Expired rows are most of the history; future rows are few and are
 	// filtered by the price rules (a shorter filter keeps the URL short).
 	valid := erp.Or(erp.Eq("EndDate", erp.Null()), erp.Ge("EndDate", erp.DateTime(today.Time())))
-	return u.C.SalesItemPrices.ForItemsWhere(ctx, itemIDs, erp.Eq("Account", erp.Null()), valid)
+	return u.C.SalesItemPrices.General(ctx, itemIDs, valid)
 }
 
 // PriceLists looks price lists up by ID.

@@ -561,6 +561,11 @@ func (r *Reader) Sellable(it *erp.Item) bool {
 	if it == nil {
 		return false
 	}
+	// Not sellable before its StartDate (ARCHITECTURE §3). ordering.Sellable
+	// is checked too, so the order path's rule stays the one rule here.
+	if start, ok := pricing.DateOf(it.StartDate); ok && r.Today().Before(start) {
+		return false
+	}
 	return ordering.Sellable(*it, r.Today(), r.cfg.WebshopOnly)
 }
 

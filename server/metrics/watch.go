@@ -204,3 +204,32 @@ func b2f(b bool) float64 {
 	}
 	return 0
 }
+
+// OrderAbuseStats is what WatchOrderAbuse reads at scrape time; the gateway
+// fills it from (*orders.Service).Stats.
+type OrderAbuseStats struct {
+	// PriceMismatches counts written order lines whose net price in Exact
+	// differed from the price the gateway sent.
+	PriceMismatches uint64
+	// AttemptsRefused counts placeOrder attempts refused by the per-buyer
+	// limit (EXACTQL_ORDER_ATTEMPTS_PER_MINUTE).
+	AttemptsRefused uint64
+}
+
+// WatchOrderAbuse exports exactql_order_price_mismatches_total and
+// exactql_order_attempts_refused_total, read from stats at every scrape.
+// Calling it twice is ErrRegistered.
+func (m *Metrics) WatchOrderAbuse(stats func() OrderAbuseStats) error {
+	mismatches := prometheus.NewDesc("exactql_order_price_mismatches_total",
+		"Written order lines whose net price in Exact differed from the price the gateway sent.", nil, nil)
+	refused := prometheus.NewDesc("exactql_order_attempts_refused_total",
+		"placeOrder attempts refused because the buyer made too many in one minute.", nil, nil)
+	return m.register("OrderAbuse", &funcCollector{
+		descs: []*prometheus.Desc{mismatches, refused},
+		collect: func(ch chan<- prometheus.Metric) {
+			s := stats()
+			ch <- prometheus.MustNewConstMetric(mismatches, prometheus.CounterValue, float64(s.PriceMismatches))
+			ch <- prometheus.MustNewConstMetric(refused, prometheus.CounterValue, float64(s.AttemptsRefused))
+		},
+	})
+}

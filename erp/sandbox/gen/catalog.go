@@ -65,6 +65,7 @@ const (
 	idxNotWebshop = catalogPage + 4
 	idxSpecial    = catalogPage + 5 // first of specialCodes
 	idxGeneralTie = catalogPage + 12
+	idxNotStarted = catalogPage + 13 // a sales item whose StartDate is still to come
 )
 
 // specialCodes are item codes that need quoting or escaping in OData
@@ -174,6 +175,8 @@ func (g *generator) genItem(i int) *item {
 			it.noGeneral = true
 		case i == idxNotWebshop:
 			it.webshop = false
+		case i == idxNotStarted:
+			startDate = g.day(7 + g.r.IntN(30))
 		case i > idxGeneralTie:
 			x := g.r.Float64()
 			switch {

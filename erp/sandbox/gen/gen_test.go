@@ -516,8 +516,11 @@ func TestValueFormats(t *testing.T) {
 	}
 	var lastNo int64
 	for _, o := range d.Sets[PathSalesOrders] {
-		if got, want := o["AmountFC"].(float64), round2(sum[o["OrderID"].(string)]); got != want {
-			t.Errorf("order %v AmountFC %v, lines sum to %v", o["OrderNumber"], got, want)
+		if got, want := o["AmountFCExclVat"].(float64), round2(sum[o["OrderID"].(string)]); got != want {
+			t.Errorf("order %v AmountFCExclVat %v, lines sum to %v", o["OrderNumber"], got, want)
+		}
+		if incl := o["AmountFC"].(float64); incl <= o["AmountFCExclVat"].(float64) {
+			t.Errorf("order %v AmountFC %v does not include VAT (excl. %v)", o["OrderNumber"], incl, o["AmountFCExclVat"])
 		}
 		no := o["OrderNumber"].(int64)
 		if no <= lastNo {
@@ -626,8 +629,29 @@ func TestCoverage(t *testing.T) {
 				b, _ := r["BasePriceAmount"].(float64)
 				return r["EntryMethod"] == int64(1) && b > 0
 			}) > 0},
-			{"discount with base 0", count(x, PathVolumeDiscounts, func(r odata.Record) bool { return r["EntryMethod"] == int64(1) && r["BasePriceAmount"] == 0.0 }) > 0},
-			{"discount with base null", count(x, PathVolumeDiscounts, func(r odata.Record) bool { return r["EntryMethod"] == int64(1) && r["BasePriceAmount"] == nil }) > 0},
+			{"discount on a set base price (GUID)", count(x, PathVolumeDiscounts, func(r odata.Record) bool {
+				id, _ := r["BasePrice"].(string)
+				return r["EntryMethod"] == int64(1) && len(id) == 36
+			}) > 0},
+			{"standard price with an amount differing from the item's price", count(x, PathVolumeDiscounts, func(r odata.Record) bool {
+				amt, ok := r["BasePriceAmount"].(float64)
+				it := x.byID[PathItems][str(r["Item"])]
+				return r["EntryMethod"] == int64(1) && r["BasePrice"] == nil && ok && it != nil && amt != it["StandardSalesPrice"]
+			}) > 0},
+			{"group row with BasePrice and amount null", count(x, PathVolumeDiscounts, func(r odata.Record) bool {
+				return r["Item"] == nil && r["BasePrice"] == nil && r["BasePriceAmount"] == nil
+			}) > 0},
+			{"BasePrice is never a number", count(x, PathVolumeDiscounts, func(r odata.Record) bool {
+				switch r["BasePrice"].(type) {
+				case nil, string:
+					return false
+				}
+				return true
+			}) == 0},
+			{"volume discount in another SalesUnit only", count(x, PathVolumeDiscounts, func(r odata.Record) bool { return r["Unit"] == nil && r["SalesUnit"] != nil }) > 0},
+			{"volume discount for a pack", count(x, PathVolumeDiscounts, func(r odata.Record) bool { return r["NumberOfItemsPerUnit"] != 1.0 }) > 0},
+			{"price agreement for a pack", count(x, PathSalesItemPrices, func(r odata.Record) bool { return agreement(r) && r["NumberOfItemsPerUnit"] != 1.0 }) > 0},
+			{"sales item not started yet", count(x, PathItems, func(r odata.Record) bool { return r["IsSalesItem"] == true && x.future(r) }) > 0},
 			{"volume discount in another unit", count(x, PathVolumeDiscounts, func(r odata.Record) bool { return r["Item"] != nil && otherUnitRow(r) }) > 0},
 			{"special offer for only some items", specialWithSomeItems()},
 			{"oversold stock", count(x, PathItemWarehouses, func(r odata.Record) bool { return r["PlannedStockOut"].(float64) > r["CurrentStock"].(float64) }) > 0},
@@ -815,3 +839,6 @@ func TestDeterministicAcrossClockJitter(t *testing.T) {
 		}
 	}
 }
+
+// str returns v as a string ("" when it is not one).
+func str(v any) string { s, _ := v.(string); return s }

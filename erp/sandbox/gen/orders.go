@@ -74,7 +74,7 @@ func (g *generator) order(a *account, status int64, sellable []*item) {
 		invStatus = statusComplete
 	}
 	nl := 1 + g.r.IntN(4)
-	total := 0.0
+	total, totalVAT := 0.0, 0.0
 	for ln := 1; ln <= nl; ln++ {
 		it := pick(g, sellable)
 		qty := float64(1 + g.r.IntN(20))
@@ -85,6 +85,7 @@ func (g *generator) order(a *account, status int64, sellable []*item) {
 		amount := round2(price * qty)
 		lineVAT := round2(amount * 0.21)
 		total += amount
+		totalVAT += lineVAT
 		delivered := 0.0
 		if status == statusComplete {
 			delivered = qty
@@ -133,10 +134,9 @@ func (g *generator) order(a *account, status int64, sellable []*item) {
 		"DeliveryStatus": lineStatus, "DeliveryStatusDescription": statusNames[lineStatus],
 		"InvoiceStatus": invStatus, "InvoiceStatusDescription": statusNames[invStatus],
 		"ApprovalStatus": approval, "ApprovalStatusDescription": approvalDesc,
-		// Amounts exclude VAT: the gateway's order amount is the sum of its
-		// line amounts (ARCHITECTURE §4). Whether Exact's AmountFC includes
-		// VAT is UNCONFIRMED; the sandbox keeps both equal.
-		"Currency": a.currency, "AmountFC": total, "AmountDC": round2(total / rate), "AmountFCExclVat": total,
+		// AmountFC includes VAT, AmountFCExclVat does not
+		// (exact-online-api.md §5.9); line amounts exclude VAT.
+		"Currency": a.currency, "AmountFC": round2(total + totalVAT), "AmountDC": round2((total + totalVAT) / rate), "AmountFCExclVat": total,
 		"AmountDiscount": 0.0, "AmountDiscountExclVat": 0.0,
 		"PaymentCondition": a.payment, "PaymentConditionDescription": a.payment + " dagen",
 		"ShippingMethod": ship, "ShippingMethodDescription": shipDesc,

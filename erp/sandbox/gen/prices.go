@@ -1,6 +1,8 @@
 package gen
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 
 	"github.com/exactql/exactql/erp/sandbox/odata"
@@ -38,6 +40,13 @@ func (it *item) base() float64 {
 // priceRow writes a logistics/SalesItemPrices row. acc nil is a general
 // price; u nil leaves Unit null (the item's own unit applies).
 func (g *generator) priceRow(it *item, acc *account, price float64, cur string, qty float64, start, end time.Time, u *unit) {
+	g.priceRowPer(it, acc, price, cur, qty, start, end, u, 1)
+}
+
+// priceRowPer is priceRow for a row whose unit holds perUnit of the item's
+// units (NumberOfItemsPerUnit); anything but 1 is a pack price the gateway
+// must ignore.
+func (g *generator) priceRowPer(it *item, acc *account, price float64, cur string, qty float64, start, end time.Time, u *unit, perUnit float64) {
 	var accID, accName, unitCode, unitDesc, curV any
 	if acc != nil {
 		accID, accName = acc.id, acc.name
@@ -58,7 +67,7 @@ func (g *generator) priceRow(it *item, acc *account, price float64, cur string, 
 		"ID": g.guid(), "Item": it.vID, "ItemCode": it.vCode, "ItemDescription": it.vDesc,
 		"Account": accID, "AccountName": accName, "Price": round2(price), "Currency": curV,
 		"Quantity": qty, "StartDate": dateOrNil(start), "EndDate": dateOrNil(end),
-		"Unit": unitCode, "UnitDescription": unitDesc, "NumberOfItemsPerUnit": 1.0,
+		"Unit": unitCode, "UnitDescription": unitDesc, "NumberOfItemsPerUnit": perUnit,
 		"DefaultItemUnit": it.vUnit, "DefaultItemUnitDescription": it.vUnitDesc,
 		"Project": nil, "Created": c, "Modified": m, "Division": g.divV,
 	})
@@ -154,17 +163,19 @@ func (g *generator) newPeriod(pl *priceList, typ int64, start, end time.Time) *p
 	return p
 }
 
-// Volume-discount entry methods and base-price kinds. BasePrice 1 "item's
-// default sales price" and 2 "set base price" are our reading of Exact's
-// enumeration (UNCONFIRMED); the gateway only looks at BasePriceAmount.
+// Volume-discount entry methods.
 const (
 	entryDiscount = 1
 	entryNewPrice = 2
-	baseDefault   = 1
-	baseAmount    = 2
 )
 
 // vd is one volume-discount row: for an item (it) or an item group (grp).
+//
+// BasePrice is an Edm.Guid (exact-online-api.md §5.2): null means "standard
+// sales price", a GUID "set base price". Exact fills BasePriceAmount in both
+// cases; with BasePrice null it holds the latest item sales price, which
+// need not be the default price that applies, so the data has such rows
+// (fill) to show a gateway that trusts the amount.
 type vd struct {
 	it       *item
 	grp      *itemGroup
@@ -172,8 +183,21 @@ type vd struct {
 	method   int64
 	disc     float64
 	newPrice float64
-	base     any // nil, 0.0 or a float64 amount
+	base     any // a float64 > 0: set base price with this amount; nil or 0: standard sales price
+	fill     any // BasePriceAmount with the standard sales price; nil: the item's StandardSalesPrice (group rows: null)
 	unit     *unit
+	sales    *unit   // SalesUnit when it differs from unit (nil: the same as unit)
+	perUnit  float64 // NumberOfItemsPerUnit; 0 means 1
+}
+
+// basePriceID derives the GUID of a row's set base price from the row's own
+// ID, so it draws nothing from the random stream.
+func basePriceID(rowID string) string {
+	h := sha256.Sum256([]byte("baseprice:" + rowID))
+	h[6] = h[6]&0x0f | 0x40
+	h[8] = h[8]&0x3f | 0x80
+	x := hex.EncodeToString(h[:16])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:32]
 }
 
 func (g *generator) addVD(p *period, r vd) {
@@ -184,21 +208,37 @@ func (g *generator) addVD(p *period, r vd) {
 	if r.grp != nil {
 		grpID, grpCode, grpDesc = r.grp.id, r.grp.code, r.grp.desc
 	}
+	salesCode, salesDesc := unitCode, unitDesc
 	if r.unit != nil {
 		unitCode, unitDesc = r.unit.padded(), r.unit.desc
+		salesCode, salesDesc = unitCode, unitDesc
 	}
-	basePrice := int64(baseDefault)
-	if b, ok := r.base.(float64); ok && b != 0 {
-		basePrice = baseAmount
+	if r.sales != nil {
+		salesCode, salesDesc = r.sales.padded(), r.sales.desc
+	}
+	perUnit := r.perUnit
+	if perUnit == 0 {
+		perUnit = 1
+	}
+	id := g.guid()
+	var basePrice, amount any
+	if b, ok := r.base.(float64); ok && b > 0 {
+		basePrice, amount = basePriceID(id), b
+	} else {
+		amount = r.fill
+		if amount == nil && r.it != nil && r.it.std > 0 {
+			amount = r.it.std
+		}
 	}
 	c, m := g.stamps()
 	g.add(PathVolumeDiscounts, odata.Record{
-		"ID": g.guid(), "PriceListPeriod": p.id, "PriceListCode": p.list.code, "PriceListDescription": p.list.desc,
+		"ID": id, "PriceListPeriod": p.id, "PriceListCode": p.list.code, "PriceListDescription": p.list.desc,
 		"Item": itID, "ItemCode": itCode, "ItemDescription": itDesc,
 		"ItemGroup": grpID, "ItemGroupCode": grpCode, "ItemGroupDescription": grpDesc,
 		"Quantity": r.qty, "Discount": r.disc, "NewPrice": round2(r.newPrice), "EntryMethod": r.method,
-		"BasePrice": basePrice, "BasePriceAmount": r.base, "Unit": unitCode, "UnitDescription": unitDesc,
-		"NumberOfItemsPerUnit": 1.0, "Created": c, "Modified": m, "Division": g.divV,
+		"BasePrice": basePrice, "BasePriceAmount": amount, "Unit": unitCode, "UnitDescription": unitDesc,
+		"SalesUnit": salesCode, "SalesUnitDescription": salesDesc,
+		"NumberOfItemsPerUnit": perUnit, "Created": c, "Modified": m, "Division": g.divV,
 	})
 }
 
@@ -230,16 +270,16 @@ func (g *generator) randomItemRows(p *period, it *item) {
 		return
 	}
 	disc := pick(g, []float64{0.05, 0.1, 0.15, 0.2})
-	var b any
+	var b, fill any
 	switch x := g.r.IntN(3); x {
-	case 1:
-		b = 0.0
+	case 1: // standard price; the amount Exact shows is a stale sales price
+		fill = round2(base * 1.04)
 	case 2:
 		b = round2(base * 1.1)
 	}
-	g.addVD(p, vd{it: it, qty: 1, method: entryDiscount, disc: disc, base: b, unit: u})
+	g.addVD(p, vd{it: it, qty: 1, method: entryDiscount, disc: disc, base: b, fill: fill, unit: u})
 	if g.chance(0.3) {
-		g.addVD(p, vd{it: it, qty: 25, method: entryDiscount, disc: disc + 0.05, base: b, unit: u})
+		g.addVD(p, vd{it: it, qty: 25, method: entryDiscount, disc: disc + 0.05, base: b, fill: fill, unit: u})
 	}
 }
 
@@ -271,8 +311,8 @@ func (g *generator) genPriceLists() {
 			g.addVD(b1, vd{it: it, qty: 25, method: entryDiscount, disc: 0.2})
 		case 1: // discount on a set base price
 			g.addVD(b1, vd{it: it, qty: 1, method: entryDiscount, disc: 0.05, base: round2(base * 1.2), unit: it.unit})
-		case 2: // BasePriceAmount 0: falls back to the default price
-			g.addVD(b1, vd{it: it, qty: 1, method: entryDiscount, disc: 0.08, base: 0.0})
+		case 2: // standard sales price, BasePriceAmount far from it: the amount must not be used
+			g.addVD(b1, vd{it: it, qty: 1, method: entryDiscount, disc: 0.08, fill: round2(base * 1.25)})
 		case 3: // new price with tiers
 			g.addVD(b1, vd{it: it, qty: 1, method: entryNewPrice, newPrice: base * 0.85, unit: it.unit})
 			g.addVD(b1, vd{it: it, qty: 10, method: entryNewPrice, newPrice: base * 0.8, unit: it.unit})
@@ -282,6 +322,12 @@ func (g *generator) genPriceLists() {
 		}
 		if k == 6 { // another unit: ignored
 			g.addVD(b1, vd{it: it, qty: 1, method: entryNewPrice, newPrice: base * 6, unit: otherUnit(it.unit)})
+		}
+		if k == 9 { // Unit not set but another SalesUnit: ignored
+			g.addVD(b1, vd{it: it, qty: 1, method: entryNewPrice, newPrice: base * 0.3, sales: otherUnit(it.unit)})
+		}
+		if k == 10 { // a pack of 6 of the item's unit: ignored
+			g.addVD(b1, vd{it: it, qty: 1, method: entryNewPrice, newPrice: base * 0.3, perUnit: 6})
 		}
 		if k < 10 {
 			g.addVD(future, vd{it: it, qty: 1, method: entryNewPrice, newPrice: base * 0.4})
@@ -406,6 +452,9 @@ func (g *generator) genAgreements() {
 				g.priceRow(it, a, b*0.85, home, 10, g.day(-60), time.Time{}, it.unit)
 			default:
 				g.priceRow(it, a, b*0.9, home, 1, g.day(-60), time.Time{}, nil)
+				if k == 10 { // a price per box of 12: ignored
+					g.priceRowPer(it, a, b*0.2, home, 1, g.day(-30), time.Time{}, nil, 12)
+				}
 			}
 		}
 	}

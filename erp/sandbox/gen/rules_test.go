@@ -33,9 +33,18 @@ func newRefPricer(x *index) *refPricer {
 	return p
 }
 
+// unitOK: a row in another unit (Unit or SalesUnit), or for a pack of
+// several of the item's units, does not apply.
 func unitOK(r, item odata.Record) bool {
-	u, ok := r["Unit"].(string)
-	return !ok || u == item["Unit"]
+	if n, ok := r["NumberOfItemsPerUnit"].(float64); ok && n != 1 {
+		return false
+	}
+	for _, f := range []string{"Unit", "SalesUnit"} {
+		if u, ok := r[f].(string); ok && u != item["Unit"] {
+			return false
+		}
+	}
+	return true
 }
 
 func startOf(r odata.Record) time.Time { t, _ := r["StartDate"].(time.Time); return t }
@@ -117,11 +126,12 @@ func (p *refPricer) price(acc, item odata.Record, q float64) (float64, string) {
 			if r["EntryMethod"] == int64(2) {
 				return r["NewPrice"].(float64), RulePriceList
 			}
-			base, _ := r["BasePriceAmount"].(float64)
-			if base == 0 {
-				base = def
+			// BasePrice (a GUID) set: the amount; null: the default price.
+			base, setBase := def, false
+			if _, ok := r["BasePrice"].(string); ok {
+				base, setBase = r["BasePriceAmount"].(float64), true
 			}
-			if base != 0 || hasDef {
+			if setBase || hasDef {
 				return round2((1 - r["Discount"].(float64)) * base), RulePriceList
 			}
 		}
@@ -170,6 +180,7 @@ func TestDemoBuyersResolveToTheirRule(t *testing.T) {
 		cp := x.byID[PathAccounts][x.d.DemoBuyers[0].AccountID]
 		pl := x.byID[PathAccounts][x.d.DemoBuyers[1].AccountID]
 		base := func(k int) float64 { v, _ := p.defaultPrice(page[k], "EUR", 1); return v }
+		defAt := func(k int, q float64) float64 { v, _ := p.defaultPrice(page[k], "EUR", q); return v }
 		tests := []struct {
 			name    string
 			acc     odata.Record
@@ -190,7 +201,11 @@ func TestDemoBuyersResolveToTheirRule(t *testing.T) {
 			{"list from 10 only, q 1", pl, 4, 1, base(4), RuleDefaultPrice},
 			{"list from 10 only, q 10", pl, 4, 10, round2(base(4) * 0.8), RulePriceList},
 			{"discount on set base price", pl, 6, 1, round2(round2(base(6)*1.2) * 0.95), RulePriceList},
-			{"base amount 0 uses default", pl, 12, 1, round2(base(12) * 0.92), RulePriceList},
+			{"standard price ignores a differing BasePriceAmount", pl, 12, 1, round2(base(12) * 0.92), RulePriceList},
+			{"standard price at tier 10 uses the default tier", pl, 10, 10, round2(defAt(10, 10) * 0.85), RulePriceList},
+			{"sales-unit row ignored, q 1", pl, 9, 1, base(9), RuleDefaultPrice},
+			{"pack-of-6 row ignored", pl, 10, 1, round2(base(10) * 0.9), RulePriceList},
+			{"pack-of-12 agreement ignored", cp, 10, 1, round2(base(10) * 0.9), RuleCustomerPrice},
 		}
 		for _, tt := range tests {
 			got, src := p.price(tt.acc, page[tt.k], tt.q)

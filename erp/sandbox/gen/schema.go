@@ -74,8 +74,9 @@ var plainSpecs = []struct {
 	{PathVolumeDiscounts, "ID", "Exact.Web.Api.Models.Sales.SalesPriceListVolumeDiscount", `
 		ID:G PriceListPeriod:G PriceListCode:S PriceListDescription:S
 		Item:G ItemCode:S ItemDescription:S ItemGroup:G ItemGroupCode:S ItemGroupDescription:S
-		Quantity:D Discount:D NewPrice:D EntryMethod:I BasePrice:I BasePriceAmount:D
-		Unit:S UnitDescription:S NumberOfItemsPerUnit:D Created:T Modified:T Division:I`},
+		Quantity:D Discount:D NewPrice:D EntryMethod:I BasePrice:G BasePriceAmount:D
+		Unit:S UnitDescription:S SalesUnit:S SalesUnitDescription:S NumberOfItemsPerUnit:D
+		Created:T Modified:T Division:I`},
 	{PathItemWarehouses, "ID", "Exact.Web.Api.Models.Inventory.ItemWarehouse", `
 		ID:G Item:G ItemCode:S ItemDescription:S ItemUnit:S
 		Warehouse:G WarehouseCode:S WarehouseDescription:S
