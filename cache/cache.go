@@ -155,6 +155,9 @@ type Stats struct {
 	LoadErrors  uint64 // load calls that failed or panicked
 	Refreshes   uint64 // background refreshes started
 	Coalesced   uint64 // keys whose caller joined a load already in flight
+	// Releads counts calls that led their own load after a load they had
+	// joined failed with another caller's own limit (CallerScoped).
+	Releads uint64
 
 	// Ristretto's own metrics.
 	SetsDropped  uint64 // Sets dropped by the set buffer
@@ -185,6 +188,7 @@ type Cache struct {
 	closeOnce sync.Once
 
 	hits, misses, staleServed, loads, loadErrors, refreshes, coalesced atomic.Uint64
+	releads                                                            atomic.Uint64
 }
 
 // entry is what ristretto stores. It is immutable once stored except for
@@ -278,7 +282,7 @@ func (c *Cache) Delete(key string) {
 		return
 	}
 	c.mu.Lock()
-	if f := c.flights[key]; f != nil {
+	for f := c.flights[key]; f != nil; f = f.shadowed {
 		f.invalidated = true
 	}
 	closed := c.closed
@@ -301,6 +305,7 @@ func (c *Cache) Stats() Stats {
 		LoadErrors:  c.loadErrors.Load(),
 		Refreshes:   c.refreshes.Load(),
 		Coalesced:   c.coalesced.Load(),
+		Releads:     c.releads.Load(),
 	}
 	if m := c.rc.Metrics; m != nil {
 		s.SetsDropped = m.SetsDropped()

@@ -13,6 +13,10 @@ import (
 type flight struct {
 	done        chan struct{}
 	invalidated bool // set by Delete; guarded by Cache.mu
+	// shadowed is the flight this one replaced in Cache.flights (a caller
+	// leading its own load after a caller-scoped failure, see
+	// CallerScoped); Delete invalidates it too. Guarded by Cache.mu.
+	shadowed *flight
 
 	// Written once before done is closed.
 	val   any
@@ -28,6 +32,24 @@ func typeFits[V any](e *entry) bool {
 	}
 	_, ok := e.val.(V)
 	return ok
+}
+
+// CallerScoped is implemented by load errors that belong to the caller
+// whose context ran the load, not to the keys: above all that caller's own
+// budget of upstream calls being spent (callerlimit.LimitedError). A caller
+// that joined such a load does not inherit the error (it would hand one
+// caller's RATE_LIMITED to everybody who asked for the same data at the same
+// moment): it leads a load of its own, charged to itself. The error of a
+// load the caller led itself is its own and is returned as usual.
+type CallerScoped interface {
+	error
+	CallerScoped() bool
+}
+
+// isCallerScoped reports whether err (or an error it wraps) is CallerScoped.
+func isCallerScoped(err error) bool {
+	var cs CallerScoped
+	return errors.As(err, &cs) && cs.CallerScoped()
 }
 
 // closedDone is the done channel of a flight that was already resolved from
@@ -93,12 +115,22 @@ func Get[V any](ctx context.Context, c *Cache, k Kind, key string, load func(ctx
 		}
 	}
 	c.count(&c.misses, 1)
-	flights, err := acquire(ctx, c, k, []string{key}, one(load), cost)
+	flights, led, err := acquireMode(ctx, c, k, []string{key}, one(load), cost, false)
 	if err != nil {
 		return zero, fmt.Errorf("cache.Get: %w", err)
 	}
 	if err := wait(ctx, flights); err != nil {
 		return zero, fmt.Errorf("cache.Get: %w", err)
+	}
+	if f := flights[0]; f.err != nil && !led[0] && isCallerScoped(f.err) {
+		// Another caller's own limit: load it on this caller's account.
+		c.count(&c.releads, 1)
+		if flights, _, err = acquireMode(ctx, c, k, []string{key}, one(load), cost, true); err != nil {
+			return zero, fmt.Errorf("cache.Get: %w", err)
+		}
+		if err := wait(ctx, flights); err != nil {
+			return zero, fmt.Errorf("cache.Get: %w", err)
+		}
 	}
 	f := flights[0]
 	if f.err != nil {
@@ -192,12 +224,37 @@ func GetMany[V any](ctx context.Context, c *Cache, k Kind, keys []string, load f
 	}
 	c.count(&c.misses, uint64(len(needIdx)))
 
-	flights, err := acquire(ctx, c, k, needKeys, load, cost)
+	flights, led, err := acquireMode(ctx, c, k, needKeys, load, cost, false)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cache.GetMany: %w", err)
 	}
 	if err := wait(ctx, flights); err != nil {
 		return nil, nil, fmt.Errorf("cache.GetMany: %w", err)
+	}
+	// Keys whose joined load failed with another caller's own limit are
+	// loaded again on this caller's account.
+	var again []int
+	for j, f := range flights {
+		if f.err != nil && !led[j] && isCallerScoped(f.err) {
+			again = append(again, j)
+		}
+	}
+	if len(again) > 0 {
+		c.count(&c.releads, 1)
+		keys2 := make([]string, len(again))
+		for n, j := range again {
+			keys2[n] = needKeys[j]
+		}
+		flights2, _, err := acquireMode(ctx, c, k, keys2, load, cost, true)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cache.GetMany: %w", err)
+		}
+		if err := wait(ctx, flights2); err != nil {
+			return nil, nil, fmt.Errorf("cache.GetMany: %w", err)
+		}
+		for n, j := range again {
+			flights[j] = flights2[n]
+		}
 	}
 	for _, i := range needIdx {
 		key := keys[i]
@@ -295,7 +352,17 @@ func wait(ctx context.Context, flights []*flight) error {
 // acquire returns a flight for every key (keys must be distinct), joining
 // flights already running and starting one load for the keys it claims.
 func acquire[V any](ctx context.Context, c *Cache, k Kind, keys []string, load func(context.Context, []string) (map[string]V, error), cost func(V) int64) ([]*flight, error) {
+	flights, _, err := acquireMode(ctx, c, k, keys, load, cost, false)
+	return flights, err
+}
+
+// acquireMode is acquire that also reports which flights this call started
+// (led). With lead set it joins no flight in progress: it starts its own
+// load for every key that is not fresh, so the load runs on ctx's caller
+// (see CallerScoped); later callers join the new flight.
+func acquireMode[V any](ctx context.Context, c *Cache, k Kind, keys []string, load func(context.Context, []string) (map[string]V, error), cost func(V) int64, lead bool) ([]*flight, []bool, error) {
 	flights := make([]*flight, len(keys))
+	led := make([]bool, len(keys))
 	var (
 		claimed []string
 		mine    []*flight
@@ -304,12 +371,13 @@ func acquire[V any](ctx context.Context, c *Cache, k Kind, keys []string, load f
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil, ErrClosed
+		return nil, nil, ErrClosed
 	}
 	now := c.now()
 	for i, key := range keys {
-		if f := c.flights[key]; f != nil {
-			flights[i] = f
+		running := c.flights[key]
+		if running != nil && !lead {
+			flights[i] = running
 			joined++
 			continue
 		}
@@ -322,9 +390,10 @@ func acquire[V any](ctx context.Context, c *Cache, k Kind, keys []string, load f
 			joined++
 			continue
 		}
-		f := &flight{done: make(chan struct{})}
+		f := &flight{done: make(chan struct{}), shadowed: running}
 		c.flights[key] = f
 		flights[i] = f
+		led[i] = true
 		claimed = append(claimed, key)
 		mine = append(mine, f)
 	}
@@ -336,7 +405,7 @@ func acquire[V any](ctx context.Context, c *Cache, k Kind, keys []string, load f
 	if len(claimed) > 0 {
 		go runLoad(ctx, c, k, claimed, mine, nil, load, cost)
 	}
-	return flights, nil
+	return flights, led, nil
 }
 
 // refresh starts one background load for the expired keys that are not in
@@ -433,6 +502,7 @@ func (c *Cache) finish(keys []string, flights []*flight) {
 		if c.flights[key] == flights[i] {
 			delete(c.flights, key)
 		}
+		flights[i].shadowed = nil
 	}
 	c.mu.Unlock()
 	for _, f := range flights {

@@ -196,6 +196,11 @@ type Options struct {
 	// CursorKey signs the order list's cursors; the gateway keeps it in the
 	// store. Empty means a random key for this Service only.
 	CursorKey []byte
+	// StoreHealth, when set, is asked before an order is validated; an
+	// error refuses the order as *UnavailableError with nothing recorded
+	// (the journal's file was deleted or replaced: an order accepted now
+	// would be gone after a restart). Orders already accepted are still sent.
+	StoreHealth func() error
 }
 
 // DefaultMaxUnknownRefs is Options.MaxUnknownRefs' default.
@@ -399,6 +404,11 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 	}
 	if key == "" || utf8.RuneCountInString(key) > MaxKeyLength || !utf8.ValidString(key) {
 		return nil, ErrInvalidKey
+	}
+	if s.o.StoreHealth != nil {
+		if err := s.o.StoreHealth(); err != nil {
+			return nil, &UnavailableError{Err: err}
+		}
 	}
 	fp := ordering.Fingerprint(in)
 

@@ -1,6 +1,9 @@
 package resolvers
 
-import "context"
+import (
+	"context"
+	"net/netip"
+)
 
 // Caller is who sent a request, as established by the server from the bearer
 // token (ARCHITECTURE §7).
@@ -27,7 +30,9 @@ func (c Caller) IsBuyer() bool { return !c.Anonymous && c.Account != "" }
 
 // BudgetKey is the key of the caller's own budget of Exact calls: the subject,
 // or the client address for anonymous callers; "" for work no caller asked
-// for (a context without a caller, such as the order worker's).
+// for (a context without a caller, such as the order worker's). IPv6
+// clients share one key per /64, the block one subscriber usually gets, so
+// hopping through its addresses does not multiply the budget.
 func (c Caller) BudgetKey() string {
 	if !c.Anonymous && c.Subject != "" {
 		return "sub:" + c.Subject
@@ -35,7 +40,25 @@ func (c Caller) BudgetKey() string {
 	if c.RemoteAddr == "" {
 		return ""
 	}
-	return "addr:" + c.RemoteAddr
+	return "addr:" + addrGroup(c.RemoteAddr)
+}
+
+// addrGroup is an address's budget group: the address itself for IPv4, its
+// /64 for IPv6; text that is no address is kept as it is.
+func addrGroup(s string) string {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return s
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return s
+	}
+	return p.String()
 }
 
 type callerKey struct{}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/exactql/exactql/server/cors"
@@ -102,6 +103,13 @@ type Config struct {
 	// extraRules are added to validation (tests count what validation
 	// visits with them).
 	extraRules []core.Rule
+	// SeparateAdmin leaves /metrics and /readyz out of New's handler: they
+	// are served by AdminHandler on the admin address (EXACTQL_ADMIN_ADDR).
+	SeparateAdmin bool
+	// TrustedProxies are the reverse proxies (EXACTQL_TRUSTED_PROXIES)
+	// whose X-Forwarded-For names the client (ClientAddr); none means the
+	// peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Readiness reports whether the gateway can serve: the store is writable and
@@ -162,7 +170,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		mux.Handle("GET /{$}", ph)
 		mux.Handle("GET "+playground.AssetsPrefix, ph)
 	}
-	if deps.Metrics != nil {
+	if deps.Metrics != nil && !cfg.SeparateAdmin {
 		mux.Handle("GET /metrics", deps.Metrics.Handler())
 	}
 	if deps.Images != nil {
@@ -171,9 +179,25 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		mux.Handle("GET /images/{itemID}", auth.middleware(deps.Images))
 	}
 	mux.HandleFunc("GET /healthz", healthz)
-	mux.Handle("GET /readyz", readyz(deps.Readiness))
+	if !cfg.SeparateAdmin {
+		mux.Handle("GET /readyz", readyz(deps.Readiness))
+	}
 
-	return requestID(logRequests(deps.Logger, recoverPanics(cors.Middleware(cfg.CORSOrigins)(mux)))), nil
+	return clientAddress(cfg.TrustedProxies, requestID(logRequests(deps.Logger, recoverPanics(cors.Middleware(cfg.CORSOrigins)(mux))))), nil
+}
+
+// AdminHandler serves the operator endpoints on their own address
+// (EXACTQL_ADMIN_ADDR, with Config.SeparateAdmin set for New): GET /metrics
+// (when deps.Metrics is set), /readyz and /healthz. deps.Logger logs its
+// requests.
+func AdminHandler(deps Deps) http.Handler {
+	mux := http.NewServeMux()
+	if deps.Metrics != nil {
+		mux.Handle("GET /metrics", deps.Metrics.Handler())
+	}
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.Handle("GET /readyz", readyz(deps.Readiness))
+	return requestID(logRequests(deps.Logger, recoverPanics(mux)))
 }
 
 func withDefaults(cfg Config) Config {

@@ -64,6 +64,11 @@ func (s *SQLite) Accept(ctx context.Context, rec orders.JournalRecord) (orders.J
 	if err := s.checkFault(OpJournalAccept); err != nil {
 		return orders.JournalRecord{}, false, fmt.Errorf("store.Accept: %w", err)
 	}
+	// An order accepted into a deleted or replaced file would be gone
+	// after a restart.
+	if err := s.CheckIdentity(); err != nil {
+		return orders.JournalRecord{}, false, fmt.Errorf("store.Accept: %w", err)
+	}
 	var got orders.JournalRecord
 	created := false
 	err := s.inTx(ctx, func(tx *sql.Tx) error {

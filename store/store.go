@@ -40,6 +40,7 @@ var ErrLockLost = errors.New("store: refresh lock lost")
 type SQLite struct {
 	db       *sql.DB
 	path     string
+	file     *os.File // the database file as opened, kept for CheckIdentity
 	now      func() time.Time
 	leaseTTL time.Duration
 
@@ -144,14 +145,14 @@ func Open(dir string, opts ...Option) (*SQLite, error) {
 	path := filepath.Join(dir, FileName)
 	// Create the file ourselves so SQLite never creates it with the
 	// umask's mode; SQLite gives its -wal and -shm files the same mode.
+	// The handle stays open: its identity is what CheckIdentity compares
+	// with the path's.
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("store.Open: %w", err)
-	}
 	if err := os.Chmod(path, 0o600); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
 	q := url.Values{}
@@ -160,16 +161,21 @@ func Open(dir string, opts ...Option) (*SQLite, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
+	// mode=rw: a connection opened later (the pool grows on demand) fails
+	// if the file was deleted, instead of creating an empty database.
+	q.Set("mode", "rw")
 	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
 	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
-	s := &SQLite{db: db, path: path, now: time.Now, leaseTTL: DefaultLeaseTTL}
+	s := &SQLite{db: db, path: path, file: f, now: time.Now, leaseTTL: DefaultLeaseTTL}
 	for _, o := range opts {
 		o(s)
 	}
 	if err := s.migrate(context.Background()); err != nil {
 		db.Close()
+		f.Close()
 		return nil, fmt.Errorf("store.Open: %w", err)
 	}
 	return s, nil
@@ -184,7 +190,11 @@ func (s *SQLite) DB() *sql.DB { return s.db }
 
 // Close closes the database.
 func (s *SQLite) Close() error {
-	if err := s.db.Close(); err != nil {
+	err := s.db.Close()
+	if s.file != nil {
+		s.file.Close()
+	}
+	if err != nil {
 		return fmt.Errorf("store.Close: %w", err)
 	}
 	return nil
@@ -254,9 +264,13 @@ func (s *SQLite) checkFault(op string) error {
 }
 
 // Ping checks that the store is writable (for /readyz) by committing an
-// update of the heartbeat row.
+// update of the heartbeat row, and that its file is still the one at its
+// path (CheckIdentity; an error wrapping ErrReplaced otherwise).
 func (s *SQLite) Ping(ctx context.Context) error {
 	if err := s.checkFault(OpPing); err != nil {
+		return fmt.Errorf("store.Ping: %w", err)
+	}
+	if err := s.CheckIdentity(); err != nil {
 		return fmt.Errorf("store.Ping: %w", err)
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO heartbeat (id, at_ms) VALUES (1, ?)

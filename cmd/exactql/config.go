@@ -2,12 +2,14 @@ package main
 
 import (
 	"fmt"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/exactql/exactql/ordering"
+	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/server/cors"
 	"github.com/shopspring/decimal"
 )
@@ -66,6 +68,12 @@ type config struct {
 	JWTMaxTTL       time.Duration
 	JWTIssuer       string
 	JWTAudience     string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (EXACTQL_TRUSTED_PROXIES).
+	TrustedProxies []netip.Prefix
+	// AdminAddr, when set, is where /metrics and /readyz are served instead
+	// of Addr (EXACTQL_ADMIN_ADDR).
+	AdminAddr string
 
 	// Sandbox mode only.
 	SandboxSeed      int64
@@ -142,9 +150,11 @@ var settings = []setting{
 	{"EXACT_BASE_URL", "https://start.exactonline.nl", "Exact host for API and OAuth"},
 	{"EXACT_CLIENT_ID", "", "the Exact app's client ID; without it the gateway runs in sandbox mode"},
 	{"EXACT_CLIENT_SECRET", "", "the Exact app's client secret"},
-	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL (a loopback URL for `exactql auth`)"},
+	{"EXACT_REDIRECT_URL", "", "the Exact app's redirect URL: loopback http (`exactql auth` listens) or https (`exactql auth` takes the redirected URL pasted on stdin)"},
 	{"EXACT_DIVISION", "current/Me", "division number"},
 	{"EXACT_REFRESH_TOKEN", "", "seeds the token store when it is empty"},
+	{"EXACTQL_TRUSTED_PROXIES", "", "comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For names the client; the right-most address that is not one of them is the client"},
+	{"EXACTQL_ADMIN_ADDR", "", "separate listen address for /metrics and /readyz (e.g. 127.0.0.1:9090); empty serves them on EXACTQL_ADDR"},
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
@@ -232,6 +242,12 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	if d := getenv("EXACT_DIVISION"); d != "" {
 		c.ExactDivision = p.integer("EXACT_DIVISION", 0, 1, 1<<31-1)
 	}
+	if tp, err := server.ParseTrustedProxies(getenv("EXACTQL_TRUSTED_PROXIES")); err != nil {
+		p.fail("EXACTQL_TRUSTED_PROXIES", err)
+	} else {
+		c.TrustedProxies = tp
+	}
+	c.AdminAddr = p.str("EXACTQL_ADMIN_ADDR", "")
 	c.SandboxSeed = int64(p.integer("EXACTQL_SANDBOX_SEED", 1, 0, 1<<31-1))
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)

@@ -433,8 +433,8 @@ func TestFaultStoreWrites(t *testing.T) {
 	errDisk := errors.New("disk full")
 	g.st.Store.FailWrites(func(op string) error { return errDisk })
 
-	if code, b := g.ready(); code != http.StatusServiceUnavailable || b.Details["store"] != "not writable" {
-		t.Errorf("readyz with a failing store = %d %+v, want 503 store not writable", code, b)
+	if code, b := g.ready(); code != http.StatusServiceUnavailable || b.Details["store"] != "not_writable" {
+		t.Errorf("readyz with a failing store = %d %+v, want 503 store not_writable", code, b)
 	}
 	g.st.Sandbox.ResetCalls()
 	_, r := place(t, g, tok, input)

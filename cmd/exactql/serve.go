@@ -40,6 +40,7 @@ type demoToken struct {
 // started describes a running gateway; tests receive it through a hook.
 type started struct {
 	URL        string
+	AdminURL   string // "" unless EXACTQL_ADMIN_ADDR is set
 	DemoTokens []demoToken
 	Sandbox    *sandbox.Sandbox // nil in production mode
 	Client     *erp.Client
@@ -157,7 +158,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
 		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
 		MaxLineQuantity: cfg.MaxLineQuantity, MaxOrderAmount: cfg.MaxOrderAmount, MaxUnknownRefs: cfg.OrderMaxUnknownRefs,
-		Attempts: orderAttempts, CursorKey: cursorKey})
+		Attempts: orderAttempts, CursorKey: cursorKey, StoreHealth: st.CheckIdentity})
 	workerDone := make(chan struct{})
 	go func() {
 		defer close(workerDone)
@@ -169,7 +170,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	defer func() { cancel(); <-workerDone }()
 	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc})
 	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
-		m.WatchToken(ts.Status), m.WatchOrders(func() metrics.OrderStats {
+		m.WatchToken(ts.Status), m.WatchStore(st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
 			s := orderSvc.Stats()
 			return metrics.OrderStats{Outcomes: s.Outcomes, Pending: s.Pending, OldestPendingAge: s.OldestPendingAge, JournalErr: s.JournalErr}
 		}), m.WatchOrderAbuse(func() metrics.OrderAbuseStats {
@@ -179,7 +180,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			return fmt.Errorf("metrics: %w", err)
 		}
 	}
-	imgs := images.Handler(imageSource{reader: reader, client: client}, c, images.Options{Division: division})
+	isrc := imageSource{reader: reader, client: client}
+	imgs := images.Handler(isrc, c, images.Options{Division: division, Visible: isrc.Visible})
 
 	secret := []byte(cfg.JWTSecret)
 	var demo []demoToken
@@ -195,16 +197,17 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			}
 		}
 	}
+	deps := server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
+		Readiness: readiness{store: st, tokens: ts, gov: gov}}
 	handler, err := server.New(server.Config{
 		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
 		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, PublicPrices: cfg.PublicPrices,
-		Playground: cfg.Playground,
+		Playground: cfg.Playground, TrustedProxies: cfg.TrustedProxies, SeparateAdmin: cfg.AdminAddr != "",
 
 		MaxQueryBytes: cfg.MaxQueryBytes, QueryCacheBytes: cfg.QueryCacheBytes, APQCacheBytes: cfg.APQCacheBytes,
 		JWTAudience: cfg.JWTAudience, JWTIssuer: cfg.JWTIssuer, JWTMaxTTL: cfg.JWTMaxTTL,
-	}, server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov}})
+	}, deps)
 	if err != nil {
 		return err
 	}
@@ -224,13 +227,29 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
 		BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	// /metrics and /readyz on their own address when EXACTQL_ADMIN_ADDR is set.
+	var adminURL string
+	var adminSrv *http.Server
+	if cfg.AdminAddr != "" {
+		aln, err := net.Listen("tcp", cfg.AdminAddr)
+		if err != nil {
+			_ = srv.Close()
+			return fmt.Errorf("listen on %s (EXACTQL_ADMIN_ADDR): %w", cfg.AdminAddr, err)
+		}
+		adminURL = "http://" + hostPort(aln.Addr())
+		adminSrv = &http.Server{Handler: server.AdminHandler(deps), ReadHeaderTimeout: 10 * time.Second,
+			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+			BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
+		go func() { errc <- adminSrv.Serve(aln) }()
+		log.Info().Str("url", adminURL).Msg("serving /metrics and /readyz on the admin address")
+	}
 
 	printBanner(stdout, cfg, url, demo)
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
-		onReady(started{URL: url, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st})
+		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st})
 	}
 
 	select {
@@ -241,6 +260,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	log.Info().Msg("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer scancel()
+	if adminSrv != nil {
+		defer adminSrv.Close() // probes and scrapes need no graceful end
+	}
 	if err := srv.Shutdown(sctx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
@@ -360,20 +382,25 @@ type readiness struct {
 }
 
 func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
+	// States only: error texts (the token endpoint's, the database's) can
+	// name internal addresses and stay in the log and metrics.
 	details := map[string]any{}
 	ok := true
-	if err := r.store.Ping(ctx); err != nil {
+	switch err := r.store.Ping(ctx); {
+	case errors.Is(err, store.ErrReplaced):
 		ok = false
-		details["store"] = "not writable"
-	} else {
+		details["store"] = "replaced"
+	case err != nil:
+		ok = false
+		details["store"] = "not_writable"
+	default:
 		details["store"] = "ok"
 	}
 	s := r.tokens.Status(ctx)
 	switch {
 	case s.ConsentNeeded:
 		ok = false
-		details["exact_token"] = "consent needed: run `exactql auth`"
-		details["exact_token_reason"] = s.Reason
+		details["exact_token"] = "consent_needed"
 	case !s.OK:
 		ok = false
 		details["exact_token"] = "unavailable"
@@ -381,31 +408,44 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 		details["exact_token"] = "ok"
 	}
 	if s.LastError != "" {
-		details["exact_last_token_error"] = s.LastError
+		details["exact_token_last_refresh"] = "failed"
 	}
-	g := r.gov.Snapshot()
-	details["exact_budget"] = g
+	details["exact_budget"] = r.gov.Snapshot()
 	return ok, details
 }
 
-// auth runs the one-time Exact consent and stores the token chain.
-func auth(ctx context.Context, cfg *config, stdout io.Writer) error {
+// auth runs the one-time Exact consent and stores the token chain. With a
+// loopback http EXACT_REDIRECT_URL it listens for Exact's redirect itself;
+// with any other (Exact requires https for apps registered since 2021), or
+// with paste set, the person pastes the redirected URL (or its code) on
+// stdin.
+func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, paste bool) error {
 	if cfg.Mode != "production" {
 		return errors.New("auth needs EXACT_CLIENT_ID, EXACT_CLIENT_SECRET and EXACT_REDIRECT_URL of your Exact app")
 	}
 	if cfg.ExactRedirectURL == "" {
-		return errors.New("auth needs EXACT_REDIRECT_URL (a loopback URL registered for the app, e.g. http://localhost:8765/callback)")
+		return errors.New("auth needs EXACT_REDIRECT_URL, the redirect URL registered for the app (an https URL, or a loopback one such as http://localhost:8765/callback)")
 	}
 	st, err := store.Open(cfg.DataDir)
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
 	defer st.Close()
-	err = erp.RunConsent(ctx, erp.ConsentOptions{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID,
+	o := erp.ConsentOptions{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID,
 		ClientSecret: cfg.ExactClientSecret, RedirectURL: cfg.ExactRedirectURL, Store: st,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}}, func(u string) {
-		fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\nWaiting for Exact to redirect to %s …\n", u, cfg.ExactRedirectURL)
-	})
+		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Now: cfg.now}
+	if paste || !erp.IsLoopbackRedirect(cfg.ExactRedirectURL) {
+		err = erp.RunConsentPaste(ctx, o, stdin, func(u string) {
+			fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\n"+
+				"Exact then sends the browser to %s?code=…\n"+
+				"That page need not load. Copy the full address from the browser's address bar and paste it here\n"+
+				"(or just the code) within 3 minutes, then press Enter:\n", u, cfg.ExactRedirectURL)
+		}, func(hint string) { fmt.Fprintln(stdout, hint) })
+	} else {
+		err = erp.RunConsent(ctx, o, func(u string) {
+			fmt.Fprintf(stdout, "Open this URL in a browser, sign in to Exact Online and allow access:\n\n  %s\n\nWaiting for Exact to redirect to %s …\n", u, cfg.ExactRedirectURL)
+		})
+	}
 	if err != nil {
 		return err
 	}
@@ -429,6 +469,17 @@ func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) 
 		return "", false, nil
 	}
 	return items[0].PictureURL, true, nil
+}
+
+// Visible applies the read path's sellability rule (data.Reader.Sellable,
+// the one GraphQL uses) to the item: pictures of items GraphQL hides are
+// not served.
+func (s imageSource) Visible(ctx context.Context, id string) (bool, error) {
+	items, err := s.reader.Items(ctx, []string{id})
+	if err != nil {
+		return false, err
+	}
+	return len(items) > 0 && s.reader.Sellable(items[0]), nil
 }
 
 func (s imageSource) Picture(ctx context.Context, url string) ([]byte, string, error) {

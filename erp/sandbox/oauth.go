@@ -133,6 +133,36 @@ var consentPage = template.Must(template.New("consent").Parse(`<!DOCTYPE html>
 </body></html>
 `))
 
+// DefaultHTTPSRedirectURL is an https redirect URL registered for the
+// sandbox's client besides Options.RedirectURL, as apps registered at Exact
+// since 2021 must use https (exact-online-api.md §5): `exactql auth` then
+// takes the redirected URL pasted back instead of listening for it.
+const DefaultHTTPSRedirectURL = "https://exactql.invalid/exact/callback"
+
+// registeredRedirect reports whether uri is one of the client's redirect
+// URLs; like Exact, the match is exact.
+func (s *Sandbox) registeredRedirect(uri string) bool {
+	if uri == "" {
+		return false
+	}
+	if uri == s.opts.RedirectURL || uri == DefaultHTTPSRedirectURL {
+		return true
+	}
+	for _, r := range s.opts.RedirectURLs {
+		if uri == r {
+			return true
+		}
+	}
+	return false
+}
+
+// RedirectURLs returns every redirect URL registered for the client:
+// Options.RedirectURL first, then DefaultHTTPSRedirectURL and
+// Options.RedirectURLs.
+func (s *Sandbox) RedirectURLs() []string {
+	return append([]string{s.opts.RedirectURL, DefaultHTTPSRedirectURL}, s.opts.RedirectURLs...)
+}
+
 // handleAuth serves the consent page (GET) and grants a code (POST, or GET
 // with approve=1) by redirecting to redirect_uri with code and state.
 func (s *Sandbox) handleAuth(w http.ResponseWriter, r *http.Request) {
@@ -149,7 +179,7 @@ func (s *Sandbox) handleAuth(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unknown client_id", http.StatusBadRequest)
 		return
 	}
-	if redirectURI != s.opts.RedirectURL {
+	if !s.registeredRedirect(redirectURI) {
 		http.Error(w, "redirect_uri does not match the registered one", http.StatusBadRequest)
 		return
 	}

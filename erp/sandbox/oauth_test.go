@@ -311,3 +311,56 @@ func TestTokenBasicAuth(t *testing.T) {
 		t.Errorf("basic auth refresh: %d", resp.StatusCode)
 	}
 }
+
+// TestHTTPSRedirectRegistered: the sandbox's client has an https redirect
+// URL registered besides the loopback one (apps registered at Exact since
+// 2021 must use https), plus any in Options.RedirectURLs; a code is only
+// exchanged with the redirect URL it was issued for, and unregistered
+// https URLs are refused.
+func TestHTTPSRedirectRegistered(t *testing.T) {
+	const extra = "https://shop.example/exact/cb"
+	e := newEnv(t, func(o *Options) { o.RedirectURLs = []string{extra} })
+	if got, want := e.sb.RedirectURLs(), []string{DefaultRedirectURL, DefaultHTTPSRedirectURL, extra}; !cmp.Equal(got, want) {
+		t.Errorf("RedirectURLs() = %v, want %v", got, want)
+	}
+	for _, redirect := range []string{DefaultHTTPSRedirectURL, extra} {
+		t.Run(redirect, func(t *testing.T) {
+			v := url.Values{"client_id": {e.sb.ClientID()}, "redirect_uri": {redirect}, "response_type": {"code"}, "state": {"s1"}}
+			resp, err := noRedirect.PostForm(e.srv.URL+"/api/oauth2/auth", v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound {
+				t.Fatalf("approve: %d", resp.StatusCode)
+			}
+			loc, err := url.Parse(resp.Header.Get("Location"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := loc.Scheme + "://" + loc.Host + loc.Path; got != redirect || loc.Query().Get("state") != "s1" {
+				t.Fatalf("redirected to %q", loc)
+			}
+			form := e.codeForm(loc.Query().Get("code"))
+			form.Set("redirect_uri", DefaultRedirectURL) // not the one the code was issued for
+			if r := e.postToken(t, form); r.status != 400 || r.body["error"] != "invalid_grant" {
+				t.Errorf("exchange with another redirect URL: %d %v", r.status, r.body)
+			}
+			form.Set("redirect_uri", redirect)
+			if r := e.postToken(t, form); r.status != 200 || r.body["refresh_token"] == "" {
+				t.Errorf("exchange: %d %v", r.status, r.body)
+			}
+		})
+	}
+	for _, bad := range []string{"https://shop.example/exact/cb/", "https://evil.example/exact/callback", "http://exactql.invalid/exact/callback"} {
+		v := url.Values{"client_id": {e.sb.ClientID()}, "redirect_uri": {bad}, "response_type": {"code"}, "approve": {"1"}}
+		resp, err := noRedirect.Get(e.srv.URL + "/api/oauth2/auth?" + v.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("unregistered %q: status %d, want 400", bad, resp.StatusCode)
+		}
+	}
+}

@@ -31,6 +31,9 @@ type Options struct {
 	// ClientID, ClientSecret and RedirectURL are the registered app; defaults
 	// DefaultClientID, DefaultClientSecret, DefaultRedirectURL.
 	ClientID, ClientSecret, RedirectURL string
+	// RedirectURLs are further redirect URLs registered for the client;
+	// DefaultHTTPSRedirectURL is always registered too (oauth.go).
+	RedirectURLs []string
 	// TokenLifetime is the access-token lifetime; default 600 s.
 	TokenLifetime time.Duration
 	// RefreshWindow is how long before its access token expires a chain may

@@ -53,6 +53,13 @@ func (e *LimitedError) Error() string {
 	return fmt.Sprintf("callerlimit: caller's budget of Exact calls is spent; retry in %ds", e.RetryAfterSeconds())
 }
 
+// CallerScoped marks the error as the caller's own (cache.CallerScoped):
+// callers that joined a cache load this error ended load the data on their
+// own budget instead of inheriting it.
+func (e *LimitedError) CallerScoped() bool { return true }
+
+var _ cache.CallerScoped = (*LimitedError)(nil)
+
 // RetryAfterSeconds is RetryAfter rounded up to whole seconds, at least 1,
 // for a Retry-After header or the retryAfterSeconds error extension.
 func (e *LimitedError) RetryAfterSeconds() int {

@@ -66,6 +66,12 @@ type Options struct {
 	BrowserMaxAge time.Duration
 	// Now is the clock for Retry-After (default time.Now).
 	Now func() time.Time
+	// Visible, when set, is asked on every request (before the picture
+	// cache) whether the item may be shown: the read path's sellability
+	// rule, so a picture of an item GraphQL hides is not served either,
+	// also when it was cached while the item was still sellable. false
+	// answers 404 like an unknown item.
+	Visible func(ctx context.Context, itemID string) (bool, error)
 }
 
 // picture is what the cache holds for an item that has one.
@@ -93,8 +99,9 @@ type imageHandler struct {
 //   - 200 with the picture, its Content-Type (image/* only),
 //     Cache-Control: public, max-age=…, an ETag and
 //     X-Content-Type-Options: nosniff; 304 when If-None-Match matches.
-//   - 404 for an ID that is not a GUID (nothing is asked), an unknown item
-//     or an item without picture (remembered for NegativeTTL).
+//   - 404 for an ID that is not a GUID (nothing is asked), an unknown item,
+//     an item that is not Visible (not sellable) or an item without
+//     picture (remembered for NegativeTTL).
 //   - 503 with Retry-After when Exact's rate budget does not allow the
 //     fetch now, 429 with Retry-After when the caller's own budget is
 //     spent, 503 when Exact is unavailable, 502 for other upstream
@@ -145,6 +152,17 @@ func (h *imageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.src == nil || h.c == nil {
 		h.text(w, http.StatusInternalServerError, "pictures are not configured")
 		return
+	}
+	if h.o.Visible != nil {
+		ok, err := h.o.Visible(r.Context(), id)
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		if !ok {
+			h.notFound(w)
+			return
+		}
 	}
 	p, err := cache.Get(r.Context(), h.c, h.kind, cache.Key(h.o.Division, KindName, id),
 		func(ctx context.Context) (*picture, error) { return h.load(ctx, id) }, pictureCost)

@@ -369,6 +369,7 @@ func TestCacheCounters(t *testing.T) {
 		"exactql_cache_load_errors_total":   s.LoadErrors,
 		"exactql_cache_refreshes_total":     s.Refreshes,
 		"exactql_cache_coalesced_total":     s.Coalesced,
+		"exactql_cache_releads_total":       s.Releads,
 		"exactql_cache_sets_dropped_total":  s.SetsDropped,
 		"exactql_cache_sets_rejected_total": s.SetsRejected,
 		"exactql_cache_keys_evicted_total":  s.KeysEvicted,

@@ -107,6 +107,7 @@ func (m *Metrics) WatchCache(stats func() cache.Stats) error {
 		mk("load_errors", "Load calls that failed.", func(s cache.Stats) uint64 { return s.LoadErrors }),
 		mk("refreshes", "Background refreshes started.", func(s cache.Stats) uint64 { return s.Refreshes }),
 		mk("coalesced", "Keys whose request joined a load already in flight.", func(s cache.Stats) uint64 { return s.Coalesced }),
+		mk("releads", "Requests that loaded data on their own budget after a load they joined hit its starter's own caller limit.", func(s cache.Stats) uint64 { return s.Releads }),
 		mk("sets_dropped", "Ristretto Sets dropped by its set buffer.", func(s cache.Stats) uint64 { return s.SetsDropped }),
 		mk("sets_rejected", "Ristretto Sets rejected by its admission policy.", func(s cache.Stats) uint64 { return s.SetsRejected }),
 		mk("keys_evicted", "Entries evicted by ristretto to stay within its capacity.", func(s cache.Stats) uint64 { return s.KeysEvicted }),
@@ -230,6 +231,21 @@ func (m *Metrics) WatchOrderAbuse(stats func() OrderAbuseStats) error {
 			s := stats()
 			ch <- prometheus.MustNewConstMetric(mismatches, prometheus.CounterValue, float64(s.PriceMismatches))
 			ch <- prometheus.MustNewConstMetric(refused, prometheus.CounterValue, float64(s.AttemptsRefused))
+		},
+	})
+}
+
+// WatchStore exports exactql_store_file_ok: 1 while the store's open
+// database file is still the file at its path, 0 when it was deleted or
+// replaced (check is (*store.SQLite).CheckIdentity, run at every scrape).
+// Calling it twice is ErrRegistered.
+func (m *Metrics) WatchStore(check func() error) error {
+	ok := prometheus.NewDesc("exactql_store_file_ok",
+		"1 while the store's open database file is still the file at its path, 0 when it was deleted or replaced.", nil, nil)
+	return m.register("Store", &funcCollector{
+		descs: []*prometheus.Desc{ok},
+		collect: func(ch chan<- prometheus.Metric) {
+			ch <- prometheus.MustNewConstMetric(ok, prometheus.GaugeValue, b2f(check() == nil))
 		},
 	})
 }
