@@ -13,10 +13,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/exactql/exactql/pricing"
-	"github.com/exactql/exactql/resolvers/data"
 	"github.com/shopspring/decimal"
 )
 
@@ -95,7 +95,7 @@ func warehouseModel(w erp.Warehouse) *model.Warehouse {
 
 // stockLevels lists every warehouse (main first, zeros included) or only
 // the one asked for, from an item's ItemWarehouses rows (ARCHITECTURE §5).
-func stockLevels(ws []erp.Warehouse, e data.StockEntry, only string) []*model.StockLevel {
+func stockLevels(ws []erp.Warehouse, e live.StockEntry, only string) []*model.StockLevel {
 	byWH := map[string]erp.ItemWarehouse{}
 	for _, row := range e.Rows {
 		byWH[strings.ToLower(row.Warehouse)] = row
@@ -200,8 +200,8 @@ func wants(ctx context.Context) (prices, stock bool) {
 }
 
 // prefetch loads the prices and stock a list's fields will need in one
-// batch per kind of data. A failure is not the list's failure: the fields
-// then load (and report) their own data.
+// batch per kind of live. A failure is not the list's failure: the fields
+// then load (and report) their own live.
 func (r *Resolver) prefetch(ctx context.Context, items []erp.Item) {
 	prices, stock := wants(ctx)
 	_ = r.loaders(ctx).Prefetch(ctx, items, prices, stock)

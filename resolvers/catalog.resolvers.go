@@ -9,11 +9,11 @@ import (
 	"context"
 	"strings"
 
+	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/exactql/exactql/pricing"
-	"github.com/exactql/exactql/resolvers/data"
 	"github.com/shopspring/decimal"
 )
 
@@ -150,7 +150,7 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 		}
 		group = strings.ToLower(*itemGroup)
 	}
-	q := data.ItemQuery{Search: term, ItemGroup: group, Limit: n}
+	q := live.ItemQuery{Search: term, ItemGroup: group, Limit: n}
 	if after != nil {
 		if q.AfterCode, err = decodeCursor(*after, term, group); err != nil {
 			return nil, err

@@ -15,12 +15,12 @@ import (
 	"time"
 
 	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/orders"
 	"github.com/exactql/exactql/resolvers"
-	"github.com/exactql/exactql/resolvers/data"
 	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/server/callerlimit"
 	"github.com/exactql/exactql/server/images"
@@ -143,9 +143,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		return fmt.Errorf("cache: %w", err)
 	}
 	defer c.Close()
-	reader := data.NewReader(data.ExactUpstream{C: client}, c, data.Config{
+	reader := live.NewReader(live.ExactUpstream{C: client}, c, live.Config{
 		Division: division, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly, Location: cfg.Timezone,
-		TTLs: data.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
+		TTLs: live.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
 			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
 	})
 	// One allowance per buyer, meant to be shared with previewOrder.
@@ -456,7 +456,7 @@ func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, p
 // imageSource gives the images handler an item's picture URL (from the
 // cached read path) and the picture itself (from Exact, with the app's token).
 type imageSource struct {
-	reader *data.Reader
+	reader *live.Reader
 	client *erp.Client
 }
 
@@ -471,7 +471,7 @@ func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) 
 	return items[0].PictureURL, true, nil
 }
 
-// Visible applies the read path's sellability rule (data.Reader.Sellable,
+// Visible applies the read path's sellability rule (live.Reader.Sellable,
 // the one GraphQL uses) to the item: pictures of items GraphQL hides are
 // not served.
 func (s imageSource) Visible(ctx context.Context, id string) (bool, error) {
