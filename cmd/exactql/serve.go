@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/catalog"
+	"github.com/exactql/exactql/catalog/feeds"
+	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/sandbox"
@@ -25,6 +28,7 @@ import (
 	"github.com/exactql/exactql/server/callerlimit"
 	"github.com/exactql/exactql/server/images"
 	"github.com/exactql/exactql/server/metrics"
+	"github.com/exactql/exactql/server/webhooks"
 	"github.com/exactql/exactql/store"
 	"github.com/rs/zerolog"
 )
@@ -46,6 +50,10 @@ type started struct {
 	Client     *erp.Client
 	Cache      *cache.Cache
 	Store      *store.SQLite // tests inject write failures through it
+	// Feeds is the mirror's feed runner; nil with EXACTQL_SYNC=false.
+	Feeds *feeds.Runner
+	// Mirror is the read model's mirror; nil with EXACTQL_SYNC=false.
+	Mirror *catalog.Mirror
 }
 
 // exactConn is how the gateway reaches Exact (or the sandbox).
@@ -143,11 +151,32 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		return fmt.Errorf("cache: %w", err)
 	}
 	defer c.Close()
-	reader := live.NewReader(live.ExactUpstream{C: client}, c, live.Config{
+	lcfg := live.Config{
 		Division: division, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly, Location: cfg.Timezone,
 		TTLs: live.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
 			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
-	})
+	}
+	// The mirror (ARCHITECTURE §3): sync feeds fill an in-memory index that
+	// answers every read whose feeds finished their first full pass; the
+	// cache-and-Exact path answers the rest. EXACTQL_SYNC=false: fallback only.
+	var mirror *catalog.Mirror
+	var runner *feeds.Runner
+	if cfg.Sync {
+		mirror = catalog.NewMirror(catalog.Options{
+			Index:    index.New(index.Config{WebshopOnly: cfg.WebshopOnly, DivisionCurrency: cfg.Currency}),
+			Status:   func() []feeds.FeedStatus { return runner.Status() },
+			Location: cfg.Timezone, Now: cfg.now,
+		})
+		fo := feeds.Options{Client: client, Store: st, Share: cfg.SyncShare, Subscriber: mirror.Apply}
+		if cfg.now != nil {
+			fo.Now = cfg.now
+		}
+		if runner, err = feeds.New(fo); err != nil {
+			return fmt.Errorf("mirror feeds: %w", err)
+		}
+		lcfg.Mirror = mirror
+	}
+	reader := live.NewReader(live.ExactUpstream{C: client}, c, lcfg)
 	// One allowance per buyer, meant to be shared with previewOrder.
 	orderAttempts := orders.NewAttemptLimiter(cfg.OrderAttemptsPerMinute, cfg.now)
 	cursorKey, err := st.Secret(ctx, "orders-cursor", 32)
@@ -168,6 +197,19 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	}()
 	// The worker stops with ctx (cancelled on return) before the store closes.
 	defer func() { cancel(); <-workerDone }()
+	if runner != nil {
+		feedsDone := make(chan struct{})
+		go func() {
+			defer close(feedsDone)
+			if err := runner.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error().Err(err).Msg("mirror feeds stopped")
+			}
+		}()
+		defer func() { cancel(); <-feedsDone }()
+		if err := m.Register("Mirror", runner.Collector()); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
 	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc})
 	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
 		m.WatchToken(ts.Status), m.WatchStore(st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
@@ -198,7 +240,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		}
 	}
 	deps := server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov}}
+		Readiness: readiness{store: st, tokens: ts, gov: gov, feeds: runner}}
 	handler, err := server.New(server.Config{
 		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
@@ -212,9 +254,24 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		return err
 	}
 
-	if sb != nil {
+	webhookSecret := cfg.WebhookSecret
+	if sb != nil && webhookSecret == "" {
+		webhookSecret = sb.WebhookSecret()
+	}
+	if sb != nil || runner != nil {
 		mux := http.NewServeMux()
-		mux.Handle("GET /demo/tokens", demoHandler(demo))
+		if sb != nil {
+			mux.Handle("GET /demo/tokens", demoHandler(demo))
+		}
+		if runner != nil {
+			// Outside caller authentication: Exact signs its notifications
+			// with the webhook secret instead (ARCHITECTURE §12).
+			wh, err := webhooks.New(webhooks.Options{Secret: webhookSecret, Wake: runner.WakeTopic, Division: division})
+			if err != nil {
+				return fmt.Errorf("webhooks: %w", err)
+			}
+			mux.Handle(webhookPath, wh)
+		}
 		mux.Handle("/", handler)
 		handler = mux
 	}
@@ -247,9 +304,23 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	}
 
 	printBanner(stdout, cfg, url, demo)
+	if runner != nil {
+		p := runner.Projection()
+		fmt.Fprintf(stdout, "Mirror: %d feeds; steady-state polling projects %.0f Exact calls a day (%.0f scheduled + %.0f for webhook wake-ups), %.0f%% share of a %d-call daily limit\n",
+			len(runner.Feeds()), p.Total, p.Scheduled, p.WakeAllowance, p.Share*100, p.DayLimit)
+		log.Info().Float64("projected_calls_per_day", p.Total).Int("day_limit", p.DayLimit).Float64("share", p.Share).Msg("mirror feeds started")
+		if sb != nil {
+			// Sandbox mode: subscribe the sandbox to this gateway, so its
+			// changes wake the feeds as Exact's webhooks would.
+			subscribeSandbox(ctx, client, url+webhookPath, log)
+		}
+	} else {
+		fmt.Fprintln(stdout, "Mirror: off (EXACTQL_SYNC=false); every read takes the cache-and-Exact path")
+	}
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
-		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st})
+		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: st,
+			Feeds: runner, Mirror: mirror})
 	}
 
 	select {
@@ -379,6 +450,7 @@ type readiness struct {
 	store  *store.SQLite
 	tokens *erp.TokenSource
 	gov    *erp.Governor
+	feeds  *feeds.Runner // nil with EXACTQL_SYNC=false
 }
 
 func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
@@ -411,6 +483,11 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 		details["exact_token_last_refresh"] = "failed"
 	}
 	details["exact_budget"] = r.gov.Snapshot()
+	if r.feeds != nil {
+		// The mirror never makes the gateway unready: until a feed's first
+		// pass completes, its data comes from the fallback path.
+		details["mirror"] = mirrorDetails(r.feeds.Status())
+	}
 	return ok, details
 }
 
@@ -484,4 +561,35 @@ func (s imageSource) Visible(ctx context.Context, id string) (bool, error) {
 
 func (s imageSource) Picture(ctx context.Context, url string) ([]byte, string, error) {
 	return s.client.Picture(ctx, url)
+}
+
+// mirrorDetails reports each feed for /readyz: whether its first pass is
+// complete, its rows, its lag in seconds and the last error as a state
+// code (never its text).
+func mirrorDetails(st []feeds.FeedStatus) map[string]any {
+	out := make(map[string]any, len(st))
+	for _, f := range st {
+		d := map[string]any{"complete": f.Complete, "rows": f.Rows, "lag_seconds": int64(f.Lag.Seconds()),
+			"state": "ok"}
+		switch {
+		case f.ErrorCode != "":
+			d["state"] = f.ErrorCode
+		case !f.Complete:
+			d["state"] = "first_pass"
+		}
+		out[f.Feed] = d
+	}
+	return out
+}
+
+// subscribeSandbox subscribes the embedded sandbox's webhooks to the
+// gateway's callback for every topic the feeds listen to. A failure is
+// logged: the feeds still poll on their intervals.
+func subscribeSandbox(ctx context.Context, client *erp.Client, callback string, log zerolog.Logger) {
+	subs := client.WebhookSubscriptions()
+	for _, topic := range webhookTopics {
+		if _, err := subs.Create(ctx, callback, topic, "exactql mirror (sandbox)"); err != nil {
+			log.Warn().Err(err).Str("topic", topic).Msg("sandbox webhook subscription failed; the feed polls on its interval")
+		}
+	}
 }
