@@ -156,3 +156,7 @@ func cut[T any](s *[]T, i int) bool {
 	*s = append((*s)[:i:i], (*s)[i+1:]...)
 	return true
 }
+
+// orderBatch is the index batch of one order written by the gateway: its
+// header and the lines it carries.
+func orderBatch(o erp.SalesOrder) index.Batch { return index.Batch{Orders: []erp.SalesOrder{o}} }

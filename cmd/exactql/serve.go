@@ -183,7 +183,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orders.NewExactIn(client, cfg.Timezone), Catalog: reader,
+	orderExact := orders.NewExactIn(client, cfg.Timezone)
+	if mirror != nil {
+		orderExact = catalog.NewOrdersExact(mirror, orderExact, cfg.Timezone)
+	}
+	orderSvc := orders.NewService(orders.Options{Journal: st, Exact: orderExact, Catalog: reader,
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
 		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
 		MaxLineQuantity: cfg.MaxLineQuantity, MaxOrderAmount: cfg.MaxOrderAmount, MaxUnknownRefs: cfg.OrderMaxUnknownRefs,
