@@ -73,8 +73,8 @@ func callsOutsideFeeds(g *gateway) int64 {
 	return int64(api) - feedCalls
 }
 
-const mirrorProductFields = `id code description unitCode salesUnit: unitCode
-  price { unitPrice { amount currency } listPrice { amount } source validUntil }
+const mirrorProductFields = `id code description extraDescription barcode unit unitDescription fractionAllowed
+  price { unitPrice { amount currencyCode } listPrice { amount } discountPercentage quantity source validUntil }
   q10: price(quantity: "10") { unitPrice { amount } }
   priceBreaks { minimumQuantity unitPrice { amount } }
   stock { warehouse { id code isMain } onHand plannedOut plannedIn reserved available }
@@ -82,9 +82,10 @@ const mirrorProductFields = `id code description unitCode salesUnit: unitCode
 
 const mirrorViewer = `{ viewer { id code name email phone vatNumber currency discountPercentage
   priceList { id code description } paymentCondition defaultShippingMethod { id code description }
-  contacts { id fullName email phone isMain } invoiceAddress { id } deliveryAddresses { id }
+  contacts { id firstName lastName fullName email phone isMain }
+  invoiceAddress { id type isMain line1 postcode city country } deliveryAddresses { id type isMain line1 city }
   orders(first: 5) { pageInfo { hasNextPage } nodes { id orderNumber status orderDate description
-    amount { amount currency } lines { lineNumber productCode quantity unitPrice { amount } amount { amount } } } } } }`
+    amount { amount currencyCode } lines { lineNumber productCode quantity unitPrice { amount } amount { amount } } } } } }`
 
 // mirrorBuyers signs tokens for n of the sandbox's accounts (the demo
 // buyers first), read through the mirror's index.
