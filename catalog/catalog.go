@@ -238,7 +238,13 @@ func (m *Mirror) ItemWarehouses(ids []string) ([]erp.ItemWarehouse, time.Time, b
 	s := m.o.Index.Snapshot()
 	var out []erp.ItemWarehouse
 	var oldest time.Time
+	done := make(map[string]bool, len(ids))
 	for _, id := range ids {
+		if k := strings.ToLower(strings.TrimSpace(id)); done[k] {
+			continue // asked twice: its rows once, as Exact's filter returns them
+		} else {
+			done[k] = true
+		}
 		for _, l := range s.Stock(id, "") {
 			if l.AsOf.IsZero() {
 				continue // no row for this warehouse

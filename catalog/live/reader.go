@@ -388,7 +388,7 @@ func (r *Reader) PriceList(ctx context.Context, id string) (*erp.SalesPriceList,
 func (r *Reader) Contacts(ctx context.Context, account string) ([]erp.Contact, error) {
 	if m := r.mirror(); m != nil {
 		if cs, ok := m.Contacts(account); ok {
-			sort.SliceStable(cs, func(i, j int) bool { return cs[i].IsMainContact && !cs[j].IsMainContact })
+			sortContacts(cs)
 			return cs, nil
 		}
 	}
@@ -397,7 +397,7 @@ func (r *Reader) Contacts(ctx context.Context, account string) ([]erp.Contact, e
 		if err != nil {
 			return nil, err
 		}
-		sort.SliceStable(cs, func(i, j int) bool { return cs[i].IsMainContact && !cs[j].IsMainContact })
+		sortContacts(cs)
 		return cs, nil
 	}, costSlice[erp.Contact](256))
 }
@@ -406,7 +406,7 @@ func (r *Reader) Contacts(ctx context.Context, account string) ([]erp.Contact, e
 func (r *Reader) Addresses(ctx context.Context, account string) ([]erp.Address, error) {
 	if m := r.mirror(); m != nil {
 		if as, ok := m.Addresses(account); ok {
-			sort.SliceStable(as, func(i, j int) bool { return as[i].Main && !as[j].Main })
+			sortAddresses(as)
 			return as, nil
 		}
 	}
@@ -415,7 +415,7 @@ func (r *Reader) Addresses(ctx context.Context, account string) ([]erp.Address, 
 		if err != nil {
 			return nil, err
 		}
-		sort.SliceStable(as, func(i, j int) bool { return as[i].Main && !as[j].Main })
+		sortAddresses(as)
 		return as, nil
 	}, costSlice[erp.Address](256))
 }
@@ -720,4 +720,33 @@ func inOrder(want []string, rows []erp.Item, key func(erp.Item) string) []*erp.I
 		}
 	}
 	return out
+}
+
+// sortContacts puts the main contact first, then the others by full name
+// and ID: Exact lists them in no defined order, and the mirror and the
+// fallback must answer alike.
+func sortContacts(cs []erp.Contact) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].IsMainContact != cs[j].IsMainContact {
+			return cs[i].IsMainContact
+		}
+		if cs[i].FullName != cs[j].FullName {
+			return cs[i].FullName < cs[j].FullName
+		}
+		return strings.ToLower(cs[i].ID) < strings.ToLower(cs[j].ID)
+	})
+}
+
+// sortAddresses puts main addresses first, then the others by type and ID
+// (Exact lists them in no defined order).
+func sortAddresses(as []erp.Address) {
+	sort.SliceStable(as, func(i, j int) bool {
+		if as[i].Main != as[j].Main {
+			return as[i].Main
+		}
+		if as[i].Type != as[j].Type {
+			return as[i].Type < as[j].Type
+		}
+		return strings.ToLower(as[i].ID) < strings.ToLower(as[j].ID)
+	})
 }

@@ -268,6 +268,9 @@ func TestMirrorAnswersMatchFallback(t *testing.T) {
 		{"reference lists", `{ itemGroups { id code description } warehouses { id code description isMain } shippingMethods { id code description } }`, nil},
 		{"viewer", mirrorViewer, nil},
 	}
+	// The fallback gateway spends Exact's 60-call minute of its sandbox:
+	// the buyer-independent lists are compared for the first buyer only.
+	first := true
 	for _, d := range mirror.st.DemoTokens {
 		if d.Rule == gen.RuleBlocked {
 			continue
@@ -281,14 +284,18 @@ func TestMirrorAnswersMatchFallback(t *testing.T) {
 			}
 		}
 		for _, q := range queries {
+			if !first && (q.name == "reference lists" || q.name == "page 2") {
+				continue
+			}
 			m, f := mirror.query(d.Token, q.q, q.vars), fallback.query(ftok, q.q, q.vars)
 			if len(m.Errors) > 0 || len(f.Errors) > 0 {
 				t.Fatalf("%s %s: errors mirror %+v fallback %+v", d.Rule, q.name, m.Errors, f.Errors)
 			}
 			if a, b := canonical(t, m.Data), canonical(t, f.Data); a != b {
-				t.Errorf("%s %s: mirror and fallback differ\nmirror:   %.2000s\nfallback: %.2000s", d.Rule, q.name, a, b)
+				t.Errorf("%s %s: mirror and fallback differ:\n%s", d.Rule, q.name, firstDiff(a, b))
 			}
 		}
+		first = false
 	}
 }
 
@@ -362,4 +369,18 @@ func TestMirrorSeesSandboxChangesAfterWebhook(t *testing.T) {
 	if !bytes.Contains(last.Data, []byte("MIRROR-NEW-1")) {
 		t.Fatalf("new item missing: %s", last.Data)
 	}
+}
+
+// firstDiff shows the first differing line of two JSON texts with context.
+func firstDiff(a, b string) string {
+	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(al) || i < len(bl); i++ {
+		if i < len(al) && i < len(bl) && al[i] == bl[i] {
+			continue
+		}
+		from := max(0, i-8)
+		return fmt.Sprintf("mirror:\n%s\nfallback:\n%s", strings.Join(al[from:min(len(al), i+4)], "\n"),
+			strings.Join(bl[from:min(len(bl), i+4)], "\n"))
+	}
+	return ""
 }
