@@ -2,6 +2,8 @@ package resolvers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph/model"
@@ -205,4 +208,61 @@ func wants(ctx context.Context) (prices, stock bool) {
 func (r *Resolver) prefetch(ctx context.Context, items []erp.Item) {
 	prices, stock := wants(ctx)
 	_ = r.loaders(ctx).Prefetch(ctx, items, prices, stock)
+}
+
+// errMirrorLoading is the error of an argument or field only the catalog
+// mirror can answer (search ranking, stock filters, other sorts,
+// totalCount) while its first full pass is still running: the fallback
+// path cannot (ARCHITECTURE §3). It is UPSTREAM_UNAVAILABLE: retry later.
+func errMirrorLoading(what string) error {
+	return &UpstreamError{Err: fmt.Errorf("%s is answered from the catalog mirror, which is still loading", what)}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// indexSort maps the schema's ProductSort to the index's.
+func indexSort(s *model.ProductSort) index.Sort {
+	if s == nil {
+		return index.SortDefault
+	}
+	switch *s {
+	case model.ProductSortCode:
+		return index.SortCode
+	case model.ProductSortDescription:
+		return index.SortDescription
+	case model.ProductSortRelevance:
+		return index.SortRelevance
+	}
+	return index.SortDefault
+}
+
+// productsFromIndex answers a product list from the mirror's index:
+// search with accent folding, stock filters, every sort, totalCount, and
+// the index's own cursors (stable while data changes).
+func (r *Resolver) productsFromIndex(ctx context.Context, q index.Query) (*model.ProductConnection, error) {
+	q.Today = r.Deps.Reader.Today()
+	page, err := r.Deps.Mirror.Index().Snapshot().Products(q)
+	if err != nil {
+		if errors.Is(err, index.ErrInvalidArgument) {
+			return nil, BadInputf("after: not a valid cursor for this query")
+		}
+		return nil, err
+	}
+	r.prefetch(ctx, page.Items)
+	total := page.TotalCount
+	conn := &model.ProductConnection{Edges: []*model.ProductEdge{}, Nodes: []*model.Product{},
+		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, Total: &total}
+	for i, it := range page.Items {
+		p := productOf(it)
+		c := page.Cursors[i]
+		conn.Edges = append(conn.Edges, &model.ProductEdge{Cursor: c, Node: p})
+		conn.Nodes = append(conn.Nodes, p)
+		conn.PageInfo.EndCursor = &c
+	}
+	return conn, nil
 }

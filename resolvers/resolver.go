@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/exactql/exactql/catalog"
 	"github.com/exactql/exactql/catalog/live"
 )
 
@@ -22,6 +23,11 @@ type Deps struct {
 	Orders OrderService
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Mirror is the catalog mirror (EXACTQL_SYNC); nil means the fallback
+	// path only. The Reader already asks it first; the resolvers use its
+	// index directly for what only the mirror can answer (search ranking,
+	// stock filters, sorts, totalCount).
+	Mirror *catalog.Mirror
 }
 
 // Resolver is the root resolver gqlgen calls into.
