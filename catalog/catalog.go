@@ -287,3 +287,31 @@ func (m *Mirror) PriceData(b pricing.Buyer, items []erp.Item) ([]pricing.Data, b
 	}
 	return out, true
 }
+
+// dataByName maps live's data names to kinds.
+var dataByName = func() map[string]Data {
+	m := make(map[string]Data, len(dataNames))
+	for d, n := range dataNames {
+		m[n] = d
+	}
+	return m
+}()
+
+// Lag implements live.Mirror: the longest time since a feed the named data
+// needs last read Exact successfully (0 for an unknown name or no status).
+func (m *Mirror) Lag(data string) time.Duration {
+	d, ok := dataByName[data]
+	if !ok || m.o.Status == nil {
+		return 0
+	}
+	now := m.o.Now()
+	var lag time.Duration
+	for _, s := range m.o.Status() {
+		for _, n := range Needs[d] {
+			if s.Feed == n && !s.LastSuccess.IsZero() {
+				lag = max(lag, now.Sub(s.LastSuccess))
+			}
+		}
+	}
+	return lag
+}

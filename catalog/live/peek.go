@@ -45,11 +45,10 @@ func (r *Reader) PeekPriceData(b *Buyer, it erp.Item) (pricing.Data, bool) {
 // PeekStock returns an item's stock rows from a fresh cache entry, if any.
 func (r *Reader) PeekStock(itemID string) (StockEntry, bool) {
 	if m := r.mirror(); m != nil {
-		if rows, at, ok := m.ItemWarehouses([]string{itemID}); ok {
-			if rows == nil {
-				rows = []erp.ItemWarehouse{}
-			}
-			return StockEntry{Rows: rows, At: at}, true
+		if _, _, ok := m.ItemWarehouses(nil); ok {
+			// The mirror answers (through the loader, which notes its
+			// freshness); a cache entry from the fallback may be older.
+			return StockEntry{}, false
 		}
 	}
 	return cache.Peek[StockEntry](r.c, r.kStock, r.key(r.kStock.Name, strings.ToLower(itemID)))

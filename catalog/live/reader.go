@@ -40,6 +40,8 @@ type Config struct {
 	Location    *time.Location // the division's time zone for "today"
 	Now         func() time.Time
 	TTLs        TTLs
+	// Freshness are the staleness bounds; zero means DefaultFreshness.
+	Freshness Freshness
 	// Mirror, when set, answers every read whose feeds have completed
 	// their first full pass, without the cache (the mirror is kept fresh
 	// by the feeds, and a cached copy would hide a webhook's change).
@@ -73,8 +75,11 @@ func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
 	if t == (TTLs{}) {
 		t = DefaultTTLs()
 	}
+	if cfg.Freshness == (Freshness{}) {
+		cfg.Freshness = DefaultFreshness()
+	}
 	k := func(name string, ttl time.Duration) cache.Kind {
-		return cache.Kind{Name: name, TTL: ttl, NegativeTTL: t.Absent}
+		return cache.Kind{Name: name, TTL: ttl, NegativeTTL: t.Absent, StaleAfter: cfg.Freshness.bound(staleClass[name])}
 	}
 	return &Reader{up: up, c: c, cfg: cfg,
 		kItem: k("item", t.Items), kItemCode: k("itemcode", t.Items), kPage: k("page", t.Items),
@@ -155,6 +160,7 @@ func costSlice[T any](per int) func([]T) int64 {
 func (r *Reader) Items(ctx context.Context, ids []string) ([]*erp.Item, error) {
 	if m := r.mirror(); m != nil {
 		if items, ok := m.ItemsByIDs(ids); ok {
+			r.noteMirror(ctx, "items")
 			return inOrder(ids, items, func(it erp.Item) string { return it.ID }), nil
 		}
 	}
@@ -184,6 +190,7 @@ func (r *Reader) Items(ctx context.Context, ids []string) ([]*erp.Item, error) {
 func (r *Reader) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item, error) {
 	if m := r.mirror(); m != nil {
 		if items, ok := m.ItemsByCodes(codes); ok {
+			r.noteMirror(ctx, "items")
 			return inOrder(codes, items, func(it erp.Item) string { return it.Code }), nil
 		}
 	}
@@ -240,6 +247,7 @@ func (r *Reader) ItemsPage(ctx context.Context, q ItemQuery) (Page, error) {
 	key := r.key(r.kPage.Name, hex.EncodeToString(h[:12]))
 	if m := r.mirror(); m != nil {
 		if items, more, ok := m.ItemsPage(q); ok {
+			r.noteMirror(ctx, "items")
 			return Page{Items: items, More: more}, nil
 		}
 	}
@@ -256,6 +264,7 @@ func (r *Reader) ItemsPage(ctx context.Context, q ItemQuery) (Page, error) {
 func (r *Reader) ItemGroups(ctx context.Context) ([]erp.ItemGroup, error) {
 	if m := r.mirror(); m != nil {
 		if gs, ok := m.ItemGroups(); ok {
+			r.noteMirror(ctx, "itemGroups")
 			// Exact lists them by code ($orderby=Code); so does the mirror.
 			sort.SliceStable(gs, func(i, j int) bool { return gs[i].Code < gs[j].Code })
 			return gs, nil
@@ -268,6 +277,7 @@ func (r *Reader) ItemGroups(ctx context.Context) ([]erp.ItemGroup, error) {
 func (r *Reader) Warehouses(ctx context.Context) ([]erp.Warehouse, error) {
 	if m := r.mirror(); m != nil {
 		if ws, ok := m.Warehouses(); ok {
+			r.noteMirror(ctx, "warehouses")
 			sortWarehouses(ws)
 			return ws, nil
 		}
@@ -296,6 +306,7 @@ func sortWarehouses(ws []erp.Warehouse) {
 func (r *Reader) ShippingMethods(ctx context.Context) ([]erp.ShippingMethod, error) {
 	if m := r.mirror(); m != nil {
 		if all, ok := m.ShippingMethods(); ok {
+			r.noteMirror(ctx, "shippingMethods")
 			return activeByCode(all), nil
 		}
 	}
@@ -328,6 +339,7 @@ func (r *Reader) Account(ctx context.Context, id string) (*erp.Account, error) {
 	id = strings.ToLower(id)
 	if m := r.mirror(); m != nil {
 		if accts, ok := m.Accounts([]string{id}); ok {
+			r.noteMirror(ctx, "accounts")
 			if len(accts) == 0 {
 				return nil, erp.ErrNotFound
 			}
@@ -360,6 +372,7 @@ func (r *Reader) PriceList(ctx context.Context, id string) (*erp.SalesPriceList,
 	id = strings.ToLower(id)
 	if m := r.mirror(); m != nil {
 		if pls, ok := m.PriceLists([]string{id}); ok {
+			r.noteMirror(ctx, "priceLists")
 			if len(pls) == 0 {
 				return nil, erp.ErrNotFound
 			}
@@ -388,6 +401,7 @@ func (r *Reader) PriceList(ctx context.Context, id string) (*erp.SalesPriceList,
 func (r *Reader) Contacts(ctx context.Context, account string) ([]erp.Contact, error) {
 	if m := r.mirror(); m != nil {
 		if cs, ok := m.Contacts(account); ok {
+			r.noteMirror(ctx, "contacts")
 			sortContacts(cs)
 			return cs, nil
 		}
@@ -406,6 +420,7 @@ func (r *Reader) Contacts(ctx context.Context, account string) ([]erp.Contact, e
 func (r *Reader) Addresses(ctx context.Context, account string) ([]erp.Address, error) {
 	if m := r.mirror(); m != nil {
 		if as, ok := m.Addresses(account); ok {
+			r.noteMirror(ctx, "addresses")
 			sortAddresses(as)
 			return as, nil
 		}
@@ -430,6 +445,7 @@ type StockEntry struct {
 func (r *Reader) Stock(ctx context.Context, ids []string) ([]StockEntry, error) {
 	if m := r.mirror(); m != nil {
 		if rows, at, ok := m.ItemWarehouses(ids); ok {
+			r.noteMirror(ctx, "stock")
 			by := map[string][]erp.ItemWarehouse{}
 			for _, w := range rows {
 				id := strings.ToLower(w.Item)
@@ -499,6 +515,7 @@ func (r *Reader) BuyerData(ctx context.Context, account string) (*Buyer, error) 
 	}
 	b := &Buyer{Account: acct, Pricing: pricing.BuyerFromAccount(*acct, r.cfg.Currency)}
 	if m := r.mirror(); m != nil && m.Prices() {
+		r.noteMirror(ctx, "prices")
 		// The mirror's PriceData reads the agreements and periods itself.
 		b.mirrored = true
 		return b, nil
@@ -554,6 +571,7 @@ func (b *Buyer) periodIDs() []string {
 func (r *Reader) PriceData(ctx context.Context, b *Buyer, items []erp.Item) ([]pricing.Data, error) {
 	if m := r.mirror(); m != nil {
 		if d, ok := m.PriceData(b.Pricing, items); ok {
+			r.noteMirror(ctx, "prices")
 			return d, nil
 		}
 	}
@@ -749,4 +767,12 @@ func sortAddresses(as []erp.Address) {
 		}
 		return strings.ToLower(as[i].ID) < strings.ToLower(as[j].ID)
 	})
+}
+
+// staleClass names, per cache kind, the data whose freshness bound applies.
+var staleClass = map[string]string{
+	"item": "items", "itemcode": "items", "page": "items", "itemgroups": "itemGroups",
+	"warehouses": "warehouses", "shipping": "shippingMethods", "account": "accounts",
+	"agreements": "prices", "pricelist": "priceLists", "periods": "prices", "defaultprices": "prices",
+	"volumediscounts": "prices", "stock": "stock", "contacts": "contacts", "addresses": "addresses",
 }

@@ -24,6 +24,8 @@ var faultEnv = map[string]string{
 	"EXACTQL_ORDER_POLL_INTERVAL": "20ms",
 	"EXACTQL_CALLER_BUDGET":       "100000",
 	"EXACTQL_TTL_REFERENCE":       "1ms",
+	// Served-stale answers say so once the data is older than its bound.
+	"EXACTQL_FRESHNESS_REFERENCE": "1ms",
 	"EXACTQL_UPSTREAM_WAIT":       "200ms",
 }
 

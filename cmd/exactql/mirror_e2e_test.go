@@ -384,3 +384,131 @@ func firstDiff(a, b string) string {
 	}
 	return ""
 }
+
+// TestMirrorSearchArguments (item 4): schema-v2's search (every word,
+// accent- and case-folded), inStock, sort and totalCount are answered from
+// the index without Exact calls; the fallback answers what it can and
+// refuses the rest with UPSTREAM_UNAVAILABLE.
+func TestMirrorSearchArguments(t *testing.T) {
+	g := startGateway(t, mirrorEnv)
+	waitMirror(t, g)
+	tok := g.token(gen.RuleDefaultPrice)
+	type conn struct {
+		Products struct {
+			TotalCount int
+			Nodes      []struct {
+				Code, Description string
+				AvailableQuantity string
+			}
+			PageInfo struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+		}
+	}
+	walk := func(args string) (codes []string, descs []string, total int) {
+		after := ""
+		for {
+			var c conn
+			g.mustQuery(tok, `query($a: String) { products(first: 100, after: $a`+args+`) { totalCount nodes { code description availableQuantity } pageInfo { hasNextPage endCursor } } }`,
+				map[string]any{"a": nullable(after)}, &c)
+			total = c.Products.TotalCount
+			for _, n := range c.Products.Nodes {
+				codes = append(codes, n.Code)
+				descs = append(descs, n.Description)
+				if strings.Contains(args, "inStock") && (n.AvailableQuantity == "0" || strings.HasPrefix(n.AvailableQuantity, "-")) {
+					t.Errorf("inStock listed %s with available %s", n.Code, n.AvailableQuantity)
+				}
+			}
+			if !c.Products.PageInfo.HasNextPage {
+				return
+			}
+			after = c.Products.PageInfo.EndCursor
+		}
+	}
+	before := callsOutsideFeeds(g)
+	all, _, total := walk("")
+	if len(all) == 0 || total != len(all) {
+		t.Fatalf("totalCount %d, walked %d products", total, len(all))
+	}
+	_, descs, _ := walk(`, sort: DESCRIPTION`)
+	for i := 1; i < len(descs); i++ {
+		if strings.ToLower(descs[i-1]) > strings.ToLower(descs[i]) && !strings.ContainsAny(descs[i-1]+descs[i], "éèëöüïáàç") {
+			t.Fatalf("sort DESCRIPTION: %q before %q", descs[i-1], descs[i])
+		}
+	}
+	inStock, _, inStockTotal := walk(`, inStock: true`)
+	if inStockTotal != len(inStock) || inStockTotal == 0 || inStockTotal >= total {
+		t.Fatalf("inStock: totalCount %d, walked %d, of %d products", inStockTotal, len(inStock), total)
+	}
+	// A description word, upper-cased with an accent added, still matches.
+	var word string
+	for _, d := range descs {
+		for _, w := range strings.Fields(d) {
+			if len(w) >= 4 && strings.Contains(w, "e") && !strings.ContainsAny(w, "éèë") {
+				word = w
+				break
+			}
+		}
+		if word != "" {
+			break
+		}
+	}
+	folded := strings.ToUpper(strings.Replace(word, "e", "é", 1))
+	found, _, foundTotal := walk(`, search: "` + folded + `"`)
+	if foundTotal == 0 || foundTotal != len(found) {
+		t.Fatalf("search %q (for %q): totalCount %d, walked %d", folded, word, foundTotal, len(found))
+	}
+	if got := callsOutsideFeeds(g) - before; got != 0 {
+		t.Fatalf("index queries cost %d Exact calls", got)
+	}
+
+	fb := startGateway(t, map[string]string{"EXACTQL_CALLER_BUDGET": "100000"})
+	for _, q := range []string{`{ products(first: 5) { totalCount } }`, `{ products(first: 5, inStock: true) { nodes { code } } }`,
+		`{ products(first: 5, sort: RELEVANCE) { nodes { code } } }`} {
+		if code := errorCode(fb.query(tok2(fb), q, nil)); code != "UPSTREAM_UNAVAILABLE" {
+			t.Errorf("fallback %s: error code %q, want UPSTREAM_UNAVAILABLE", q, code)
+		}
+	}
+	var c conn
+	fb.mustQuery(tok2(fb), `{ products(first: 5, sort: CODE) { nodes { code } } }`, nil, &c)
+	if len(c.Products.Nodes) != 5 {
+		t.Fatalf("fallback list: %d products", len(c.Products.Nodes))
+	}
+}
+
+func tok2(g *gateway) string { return g.token(gen.RuleDefaultPrice) }
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// TestMirrorStaleOnlyPastTheBound (item 3): an answer from the mirror says
+// extensions.stale and staleSeconds only when the data it used is older
+// than its bound (stock 5 min, prices 15 min), not while the feeds are
+// current.
+func TestMirrorStaleOnlyPastTheBound(t *testing.T) {
+	clock := &offsetClock{}
+	g := startGatewayClock(t, mirrorEnv, clock.now)
+	waitMirror(t, g)
+	tok := g.token(gen.RulePriceList)
+	stockQ := `{ products(first: 3) { nodes { code stock { onHand } } } }`
+	priceQ := `{ products(first: 3) { nodes { code price { unitPrice { amount } } } } }`
+	for _, q := range []string{stockQ, priceQ} {
+		if r := g.query(tok, q, nil); len(r.Errors) > 0 || isStale(r) {
+			t.Fatalf("fresh mirror: errors %+v, extensions %v", r.Errors, r.Extensions)
+		}
+	}
+	clock.advance(6 * time.Minute) // past the stock bound, within the price bound
+	r := g.query(tok, stockQ, nil)
+	secs, _ := r.Extensions["staleSeconds"].(float64)
+	if len(r.Errors) > 0 || !isStale(r) || secs < 360 {
+		t.Fatalf("stock 6 minutes old: errors %+v, extensions %v (want stale, staleSeconds ≥ 360)", r.Errors, r.Extensions)
+	}
+	if r := g.query(tok, priceQ, nil); len(r.Errors) > 0 || isStale(r) {
+		t.Fatalf("prices 6 minutes old (bound 15): errors %+v, extensions %v", r.Errors, r.Extensions)
+	}
+}

@@ -155,6 +155,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		Division: division, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly, Location: cfg.Timezone,
 		TTLs: live.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
 			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
+		Freshness: live.Freshness{Stock: cfg.FreshStock, Prices: cfg.FreshPrices, Customers: cfg.FreshCustomers,
+			Reference: cfg.FreshReference},
 	}
 	// The mirror (ARCHITECTURE §3): sync feeds fill an in-memory index that
 	// answers every read whose feeds finished their first full pass; the
