@@ -15,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/exactql/exactql/catalog"
 	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
@@ -180,11 +181,14 @@ func wants(ctx context.Context) (prices, stock bool) {
 		for _, sel := range set {
 			switch s := sel.(type) {
 			case *ast.Field:
-				switch s.Name {
-				case "price", "priceBreaks":
-					prices = true
-				case "stock", "availableQuantity":
-					stock = true
+				// Which data a field reads is catalog.Fields' business.
+				for _, d := range catalog.FieldNeeds(productType(s), s.Name) {
+					switch d {
+					case catalog.DataPrices:
+						prices = true
+					case catalog.DataStock:
+						stock = true
+					}
 				}
 				walk(s.SelectionSet, depth+1)
 			case *ast.InlineFragment:
@@ -200,6 +204,15 @@ func wants(ctx context.Context) (prices, stock bool) {
 	}
 	walk(fc.Field.Selections, 0)
 	return prices, stock
+}
+
+// productType is the type a selected field belongs to: "Product" for the
+// fields below a product list (the only type prefetch looks at).
+func productType(f *ast.Field) string {
+	if f.ObjectDefinition != nil {
+		return f.ObjectDefinition.Name
+	}
+	return "Product"
 }
 
 // prefetch loads the prices and stock a list's fields will need in one
