@@ -138,6 +138,11 @@ func mirrorBuyers(t *testing.T, g *gateway, n int) []string {
 func TestMirrorPageViewsCostNoExactCalls(t *testing.T) {
 	g := startGateway(t, mirrorEnv)
 	waitMirror(t, g)
+	var firstPass int64
+	for _, f := range g.st.Feeds.Status() {
+		firstPass += f.Calls
+	}
+	t.Logf("first full pass: %d Exact calls over %d feeds", firstPass, len(g.st.Feeds.Feeds()))
 	buyers := mirrorBuyers(t, g, 50)
 
 	var first struct {
@@ -193,11 +198,13 @@ func TestMirrorPageViewsCostNoExactCalls(t *testing.T) {
 			}
 		}()
 	}
+	began := time.Now()
 	for i := range total {
 		next <- i
 	}
 	close(next)
 	wg.Wait()
+	t.Logf("%d page views by %d buyers, %d at a time: %s wall time", total, len(buyers), workers, time.Since(began))
 	if len(failures) > 0 {
 		t.Fatalf("%d of %d page views failed, first: %s", len(failures), total, failures[0])
 	}
