@@ -113,6 +113,13 @@ type Kind struct {
 	// NegativeTTL is how long a key known to be absent is remembered.
 	// Zero or negative: absence is not cached.
 	NegativeTTL time.Duration
+	// StaleAfter is the freshness bound of the kind (ARCHITECTURE §3:
+	// stock 5 min, prices and customers 15 min, reference data 1 h): an
+	// expired entry served (while it is refreshed in the background, or
+	// because Exact failed) marks the request stale only when it was
+	// stored longer ago than this, so normal background refreshes never
+	// flag an answer. Zero marks every expired entry served.
+	StaleAfter time.Duration
 }
 
 // Options configure New. Zero fields take the defaults.

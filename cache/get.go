@@ -109,7 +109,7 @@ func Get[V any](ctx context.Context, c *Cache, k Kind, key string, load func(ctx
 		v, err := typed[V](e.val, key)
 		if err == nil {
 			c.count(&c.staleServed, 1)
-			MarkStale(ctx)
+			markServed(ctx, k, e, now)
 			refresh(ctx, c, k, []string{key}, []*entry{e}, now, one(load), cost)
 			return v, nil
 		}
@@ -137,12 +137,12 @@ func Get[V any](ctx context.Context, c *Cache, k Kind, key string, load func(ctx
 		if se := c.staleFallback(key, e); se != nil {
 			if !se.found {
 				c.count(&c.staleServed, 1)
-				MarkStale(ctx)
+				markServed(ctx, k, se, c.now())
 				return zero, fmt.Errorf("cache.Get: %s %q: %w", k.Name, key, ErrNotFound)
 			}
 			if v, terr := typed[V](se.val, key); terr == nil {
 				c.count(&c.staleServed, 1)
-				MarkStale(ctx)
+				markServed(ctx, k, se, c.now())
 				return v, nil
 			}
 		}
@@ -198,7 +198,7 @@ func GetMany[V any](ctx context.Context, c *Cache, k Kind, keys []string, load f
 			if v, err := typed[V](e.val, key); err == nil {
 				vals[i], found[i] = v, true
 				c.count(&c.staleServed, 1)
-				MarkStale(ctx)
+				markServed(ctx, k, e, now)
 				staleKeys = append(staleKeys, key)
 				staleEnts = append(staleEnts, e)
 				continue
@@ -272,7 +272,7 @@ func GetMany[V any](ctx context.Context, c *Cache, k Kind, keys []string, load f
 				vals[i], found[i] = v, true
 			}
 			c.count(&c.staleServed, 1)
-			MarkStale(ctx)
+			markServed(ctx, k, se, c.now())
 			continue
 		}
 		if f.found {

@@ -31,6 +31,7 @@ type ResolverRoot interface {
 	Customer() CustomerResolver
 	Mutation() MutationResolver
 	Product() ProductResolver
+	ProductConnection() ProductConnectionResolver
 	Query() QueryResolver
 	SalesOrder() SalesOrderResolver
 	SalesOrderLine() SalesOrderLineResolver
@@ -159,9 +160,10 @@ type ComplexityRoot struct {
 	}
 
 	ProductConnection struct {
-		Edges    func(childComplexity int) int
-		Nodes    func(childComplexity int) int
-		PageInfo func(childComplexity int) int
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
 	}
 
 	ProductEdge struct {
@@ -174,7 +176,7 @@ type ComplexityRoot struct {
 		Order           func(childComplexity int, id string) int
 		PreviewOrder    func(childComplexity int, input model.OrderPreviewInput) int
 		Product         func(childComplexity int, id *string, code *string) int
-		Products        func(childComplexity int, first *int, after *string, search *string, itemGroup *string) int
+		Products        func(childComplexity int, first *int, after *string, search *string, itemGroup *string, inStock *bool, inWarehouse *string, sort *model.ProductSort) int
 		ProductsByCode  func(childComplexity int, codes []string) int
 		ShippingMethods func(childComplexity int) int
 		Viewer          func(childComplexity int) int
@@ -275,9 +277,12 @@ type ProductResolver interface {
 	Stock(ctx context.Context, obj *model.Product, warehouse *string) ([]*model.StockLevel, error)
 	AvailableQuantity(ctx context.Context, obj *model.Product) (*model.Decimal, error)
 }
+type ProductConnectionResolver interface {
+	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
+}
 type QueryResolver interface {
 	Product(ctx context.Context, id *string, code *string) (*model.Product, error)
-	Products(ctx context.Context, first *int, after *string, search *string, itemGroup *string) (*model.ProductConnection, error)
+	Products(ctx context.Context, first *int, after *string, search *string, itemGroup *string, inStock *bool, inWarehouse *string, sort *model.ProductSort) (*model.ProductConnection, error)
 	ProductsByCode(ctx context.Context, codes []string) ([]*model.Product, error)
 	ItemGroups(ctx context.Context) ([]*model.ItemGroup, error)
 	Warehouses(ctx context.Context) ([]*model.Warehouse, error)
@@ -824,6 +829,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ProductConnection.PageInfo(childComplexity), true
+	case "ProductConnection.totalCount":
+		if e.ComplexityRoot.ProductConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProductConnection.TotalCount(childComplexity), true
 
 	case "ProductEdge.cursor":
 		if e.ComplexityRoot.ProductEdge.Cursor == nil {
@@ -887,7 +898,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Products(childComplexity, args["first"].(*int), args["after"].(*string), args["search"].(*string), args["itemGroup"].(*string)), true
+		return e.ComplexityRoot.Query.Products(childComplexity, args["first"].(*int), args["after"].(*string), args["search"].(*string), args["itemGroup"].(*string), args["inStock"].(*bool), args["inWarehouse"].(*string), args["sort"].(*model.ProductSort)), true
 	case "Query.productsByCode":
 		if e.ComplexityRoot.Query.ProductsByCode == nil {
 			break
@@ -1536,6 +1547,8 @@ func (ec *executionContext) childFields_ProductConnection(ctx context.Context, f
 		return ec.fieldContext_ProductConnection_nodes(ctx, field)
 	case "pageInfo":
 		return ec.fieldContext_ProductConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_ProductConnection_totalCount(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductConnection", field.Name)
 }
@@ -1979,6 +1992,30 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["itemGroup"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "inStock",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["inStock"] = arg4
+	arg5, err := graphql.ProcessArgField(ctx, rawArgs, "inWarehouse",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["inWarehouse"] = arg5
+	arg6, err := graphql.ProcessArgField(ctx, rawArgs, "sort",
+		func(ctx context.Context, v any) (*model.ProductSort, error) {
+			return ec.unmarshalOProductSort2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐProductSort(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["sort"] = arg6
 	return args, nil
 }
 
@@ -4146,6 +4183,29 @@ func (ec *executionContext) fieldContext_ProductConnection_pageInfo(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _ProductConnection_totalCount(ctx context.Context, field graphql.CollectedField, obj *model.ProductConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProductConnection_totalCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ProductConnection().TotalCount(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProductConnection_totalCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProductConnection", field, true, true, "Int")
+}
+
 func (ec *executionContext) _ProductEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ProductEdge) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4255,7 +4315,7 @@ func (ec *executionContext) _Query_products(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Products(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["search"].(*string), fc.Args["itemGroup"].(*string))
+			return ec.Resolvers.Query().Products(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["search"].(*string), fc.Args["itemGroup"].(*string), fc.Args["inStock"].(*bool), fc.Args["inWarehouse"].(*string), fc.Args["sort"].(*model.ProductSort))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ProductConnection) graphql.Marshaler {
@@ -7865,18 +7925,24 @@ func (ec *executionContext) _ProductConnection(ctx context.Context, sel ast.Sele
 		case "edges":
 			out.Values[i] = ec._ProductConnection_edges(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "nodes":
 			out.Values[i] = ec._ProductConnection_nodes(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "pageInfo":
 			out.Values[i] = ec._ProductConnection_pageInfo(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "totalCount":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ProductConnection_totalCount(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9743,6 +9809,22 @@ func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋexactqlᚋexactql�
 		return graphql.Null
 	}
 	return ec._Product(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOProductSort2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐProductSort(ctx context.Context, v any) (*model.ProductSort, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(model.ProductSort)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOProductSort2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐProductSort(ctx context.Context, sel ast.SelectionSet, v *model.ProductSort) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOSalesOrder2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐSalesOrder(ctx context.Context, sel ast.SelectionSet, v *model.SalesOrder) graphql.Marshaler {

@@ -2,6 +2,8 @@ package resolvers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,10 +15,12 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/exactql/exactql/catalog"
+	"github.com/exactql/exactql/catalog/index"
+	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/exactql/exactql/pricing"
-	"github.com/exactql/exactql/resolvers/data"
 	"github.com/shopspring/decimal"
 )
 
@@ -95,7 +99,7 @@ func warehouseModel(w erp.Warehouse) *model.Warehouse {
 
 // stockLevels lists every warehouse (main first, zeros included) or only
 // the one asked for, from an item's ItemWarehouses rows (ARCHITECTURE §5).
-func stockLevels(ws []erp.Warehouse, e data.StockEntry, only string) []*model.StockLevel {
+func stockLevels(ws []erp.Warehouse, e live.StockEntry, only string) []*model.StockLevel {
 	byWH := map[string]erp.ItemWarehouse{}
 	for _, row := range e.Rows {
 		byWH[strings.ToLower(row.Warehouse)] = row
@@ -177,11 +181,14 @@ func wants(ctx context.Context) (prices, stock bool) {
 		for _, sel := range set {
 			switch s := sel.(type) {
 			case *ast.Field:
-				switch s.Name {
-				case "price", "priceBreaks":
-					prices = true
-				case "stock", "availableQuantity":
-					stock = true
+				// Which data a field reads is catalog.Fields' business.
+				for _, d := range catalog.FieldNeeds(productType(s), s.Name) {
+					switch d {
+					case catalog.DataPrices:
+						prices = true
+					case catalog.DataStock:
+						stock = true
+					}
 				}
 				walk(s.SelectionSet, depth+1)
 			case *ast.InlineFragment:
@@ -199,10 +206,76 @@ func wants(ctx context.Context) (prices, stock bool) {
 	return prices, stock
 }
 
+// productType is the type a selected field belongs to: "Product" for the
+// fields below a product list (the only type prefetch looks at).
+func productType(f *ast.Field) string {
+	if f.ObjectDefinition != nil {
+		return f.ObjectDefinition.Name
+	}
+	return "Product"
+}
+
 // prefetch loads the prices and stock a list's fields will need in one
-// batch per kind of data. A failure is not the list's failure: the fields
-// then load (and report) their own data.
+// batch per kind of live. A failure is not the list's failure: the fields
+// then load (and report) their own live.
 func (r *Resolver) prefetch(ctx context.Context, items []erp.Item) {
 	prices, stock := wants(ctx)
 	_ = r.loaders(ctx).Prefetch(ctx, items, prices, stock)
+}
+
+// errMirrorLoading is the error of an argument or field only the catalog
+// mirror can answer (search ranking, stock filters, other sorts,
+// totalCount) while its first full pass is still running: the fallback
+// path cannot (ARCHITECTURE §3). It is UPSTREAM_UNAVAILABLE: retry later.
+func errMirrorLoading(what string) error {
+	return &UpstreamError{Err: fmt.Errorf("%s is answered from the catalog mirror, which is still loading", what)}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// indexSort maps the schema's ProductSort to the index's.
+func indexSort(s *model.ProductSort) index.Sort {
+	if s == nil {
+		return index.SortDefault
+	}
+	switch *s {
+	case model.ProductSortCode:
+		return index.SortCode
+	case model.ProductSortDescription:
+		return index.SortDescription
+	case model.ProductSortRelevance:
+		return index.SortRelevance
+	}
+	return index.SortDefault
+}
+
+// productsFromIndex answers a product list from the mirror's index:
+// search with accent folding, stock filters, every sort, totalCount, and
+// the index's own cursors (stable while data changes).
+func (r *Resolver) productsFromIndex(ctx context.Context, q index.Query) (*model.ProductConnection, error) {
+	q.Today = r.Deps.Reader.Today()
+	page, err := r.Deps.Mirror.Index().Snapshot().Products(q)
+	if err != nil {
+		if errors.Is(err, index.ErrInvalidArgument) {
+			return nil, BadInputf("after: not a valid cursor for this query")
+		}
+		return nil, err
+	}
+	r.prefetch(ctx, page.Items)
+	total := page.TotalCount
+	conn := &model.ProductConnection{Edges: []*model.ProductEdge{}, Nodes: []*model.Product{},
+		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, Total: &total}
+	for i, it := range page.Items {
+		p := productOf(it)
+		c := page.Cursors[i]
+		conn.Edges = append(conn.Edges, &model.ProductEdge{Cursor: c, Node: p})
+		conn.Nodes = append(conn.Nodes, p)
+		conn.PageInfo.EndCursor = &c
+	}
+	return conn, nil
 }

@@ -9,11 +9,13 @@ import (
 	"context"
 	"strings"
 
+	"github.com/exactql/exactql/catalog"
+	"github.com/exactql/exactql/catalog/index"
+	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/exactql/exactql/pricing"
-	"github.com/exactql/exactql/resolvers/data"
 	"github.com/shopspring/decimal"
 )
 
@@ -107,6 +109,14 @@ func (r *productResolver) AvailableQuantity(ctx context.Context, obj *model.Prod
 	return &d, nil
 }
 
+// TotalCount is the resolver for the totalCount field.
+func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error) {
+	if obj.Total == nil {
+		return 0, errMirrorLoading("totalCount")
+	}
+	return *obj.Total, nil
+}
+
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id *string, code *string) (*model.Product, error) {
 	if (id == nil) == (code == nil) {
@@ -131,7 +141,7 @@ func (r *queryResolver) Product(ctx context.Context, id *string, code *string) (
 }
 
 // Products is the resolver for the products field.
-func (r *queryResolver) Products(ctx context.Context, first *int, after *string, search *string, itemGroup *string) (*model.ProductConnection, error) {
+func (r *queryResolver) Products(ctx context.Context, first *int, after *string, search *string, itemGroup *string, inStock *bool, inWarehouse *string, sort *model.ProductSort) (*model.ProductConnection, error) {
 	n := defaultFirst
 	if first != nil {
 		n = *first
@@ -150,7 +160,32 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 		}
 		group = strings.ToLower(*itemGroup)
 	}
-	q := data.ItemQuery{Search: term, ItemGroup: group, Limit: n}
+	wh := ""
+	if inWarehouse != nil {
+		if !erp.IsGUID(*inWarehouse) {
+			return nil, BadInputf("inWarehouse: not a warehouse ID")
+		}
+		wh = strings.ToLower(*inWarehouse)
+	}
+	if sort != nil && !sort.IsValid() {
+		return nil, BadInputf("sort: unknown sort")
+	}
+	stockFilter := (inStock != nil && *inStock) || wh != ""
+	otherSort := sort != nil && *sort != model.ProductSortCode
+	if m := r.Deps.Mirror; m != nil && m.Serves(catalog.DataItems) && (term != "" || stockFilter || otherSort) {
+		if stockFilter && !m.Serves(catalog.DataStock) {
+			return nil, errMirrorLoading("inStock")
+		}
+		return r.productsFromIndex(ctx, index.Query{Search: term, ItemGroup: group, InStock: inStock != nil && *inStock,
+			InWarehouse: wh, Sort: indexSort(sort), First: n, After: deref(after)})
+	}
+	if stockFilter {
+		return nil, errMirrorLoading("inStock")
+	}
+	if otherSort {
+		return nil, errMirrorLoading("sort")
+	}
+	q := live.ItemQuery{Search: term, ItemGroup: group, Limit: n}
 	if after != nil {
 		if q.AfterCode, err = decodeCursor(*after, term, group); err != nil {
 			return nil, err
@@ -162,6 +197,13 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 	}
 	r.prefetch(ctx, page.Items)
 	conn := &model.ProductConnection{Edges: []*model.ProductEdge{}, Nodes: []*model.Product{}, PageInfo: &model.PageInfo{HasNextPage: page.More}}
+	if m := r.Deps.Mirror; m != nil && m.Serves(catalog.DataItems) && term == "" {
+		// The list came from the mirror (same answers as the fallback, code
+		// cursors); the index counts it.
+		if all, err := m.Index().Snapshot().Products(index.Query{ItemGroup: group, First: 1, Today: r.Deps.Reader.Today()}); err == nil {
+			conn.Total = &all.TotalCount
+		}
+	}
 	for _, it := range page.Items {
 		p := productOf(it)
 		c := encodeCursor(it.Code, term, group)
@@ -249,10 +291,16 @@ func (r *queryResolver) ShippingMethods(ctx context.Context) ([]*model.ShippingM
 // Product returns graph.ProductResolver implementation.
 func (r *Resolver) Product() graph.ProductResolver { return &productResolver{r} }
 
+// ProductConnection returns graph.ProductConnectionResolver implementation.
+func (r *Resolver) ProductConnection() graph.ProductConnectionResolver {
+	return &productConnectionResolver{r}
+}
+
 // Query returns graph.QueryResolver implementation.
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
 type (
-	productResolver struct{ *Resolver }
-	queryResolver   struct{ *Resolver }
+	productResolver           struct{ *Resolver }
+	productConnectionResolver struct{ *Resolver }
+	queryResolver             struct{ *Resolver }
 )

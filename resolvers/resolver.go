@@ -9,19 +9,25 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
-	"github.com/exactql/exactql/resolvers/data"
+	"github.com/exactql/exactql/catalog"
+	"github.com/exactql/exactql/catalog/live"
 )
 
 // Deps are the services the resolvers use. cmd fills them in.
 type Deps struct {
 	// Reader is the shared read path (cache, single-flight, Exact).
-	Reader *data.Reader
+	Reader *live.Reader
 	// PublicPrices lets anonymous callers see default prices.
 	PublicPrices bool
 	// Orders is the order service; nil disables placeOrder and order history.
 	Orders OrderService
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Mirror is the catalog mirror (EXACTQL_SYNC); nil means the fallback
+	// path only. The Reader already asks it first; the resolvers use its
+	// index directly for what only the mirror can answer (search ranking,
+	// stock filters, sorts, totalCount).
+	Mirror *catalog.Mirror
 }
 
 // Resolver is the root resolver gqlgen calls into.
@@ -48,15 +54,15 @@ func (r *Resolver) AroundOperations(ctx context.Context, next graphql.OperationH
 		if c.IsBuyer() {
 			account = c.Account
 		}
-		ctx = context.WithValue(ctx, loadersKey{}, data.NewLoaders(r.Deps.Reader, account, r.Deps.PublicPrices))
+		ctx = context.WithValue(ctx, loadersKey{}, live.NewLoaders(r.Deps.Reader, account, r.Deps.PublicPrices))
 	}
 	return next(ctx)
 }
 
 // loaders returns the operation's dataloaders (fresh ones if AroundOperations
 // was not installed, as in unit tests of single resolvers).
-func (r *Resolver) loaders(ctx context.Context) *data.Loaders {
-	if l, ok := ctx.Value(loadersKey{}).(*data.Loaders); ok {
+func (r *Resolver) loaders(ctx context.Context) *live.Loaders {
+	if l, ok := ctx.Value(loadersKey{}).(*live.Loaders); ok {
 		return l
 	}
 	c := FromContext(ctx)
@@ -64,5 +70,5 @@ func (r *Resolver) loaders(ctx context.Context) *data.Loaders {
 	if c.IsBuyer() {
 		account = c.Account
 	}
-	return data.NewLoaders(r.Deps.Reader, account, r.Deps.PublicPrices)
+	return live.NewLoaders(r.Deps.Reader, account, r.Deps.PublicPrices)
 }

@@ -45,7 +45,7 @@ func listCost(first *int, def int) int {
 // Other fields cost 1 plus their children (gqlgen's default).
 func complexityRoot() graph.ComplexityRoot {
 	var c graph.ComplexityRoot
-	c.Query.Products = func(child int, first *int, _ *string, _ *string, _ *string) int {
+	c.Query.Products = func(child int, first *int, _ *string, _ *string, _ *string, _ *bool, _ *string, _ *model.ProductSort) int {
 		return 1 + listCost(first, 24)*child
 	}
 	c.Query.ProductsByCode = func(child int, codes []string) int {

@@ -296,7 +296,9 @@ func withStaleTracker(next http.Handler) http.Handler {
 }
 
 // staleExtension sets extensions.stale when any value behind the response
-// came from an expired cache entry.
+// was older than its freshness bound (an expired cache entry, or the
+// mirror's copy when its feed lags), and extensions.staleSeconds to the age
+// of the oldest such value.
 func staleExtension(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
 	if resp != nil && cache.WasStale(ctx) {
@@ -304,6 +306,9 @@ func staleExtension(ctx context.Context, next graphql.ResponseHandler) *graphql.
 			resp.Extensions = map[string]any{}
 		}
 		resp.Extensions["stale"] = true
+		if age := cache.StaleAge(ctx); age > 0 {
+			resp.Extensions["staleSeconds"] = int64(age.Seconds())
+		}
 	}
 	return resp
 }

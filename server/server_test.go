@@ -79,7 +79,7 @@ func (testQuery) Product(context.Context, *string, *string) (*model.Product, err
 	return &model.Product{Item: erp.Item{ID: "i1", Code: "ART-1   ", Description: "Bolt", Unit: "pc      "}}, nil
 }
 
-func (testQuery) Products(context.Context, *int, *string, *string, *string) (*model.ProductConnection, error) {
+func (testQuery) Products(context.Context, *int, *string, *string, *string, *bool, *string, *model.ProductSort) (*model.ProductConnection, error) {
 	return &model.ProductConnection{Edges: []*model.ProductEdge{}, Nodes: []*model.Product{}, PageInfo: &model.PageInfo{}}, nil
 }
 

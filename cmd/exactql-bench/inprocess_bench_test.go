@@ -16,13 +16,13 @@ import (
 	"time"
 
 	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/cmd/exactql-bench/baregql"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/resolvers"
-	"github.com/exactql/exactql/resolvers/data"
 	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/server/respcache"
 	"github.com/exactql/exactql/store"
@@ -56,8 +56,8 @@ func inProcessGatewayWith(tb testing.TB, items int, rc *respcache.Cache) (http.H
 	}
 	tb.Cleanup(c.Close)
 	loc, _ := time.LoadLocation("Europe/Amsterdam")
-	reader := data.NewReader(data.ExactUpstream{C: client}, c, data.Config{Division: sb.Division(), Currency: "EUR", Location: loc,
-		TTLs: data.TTLs{Reference: time.Hour, Items: time.Hour, Prices: time.Hour, Accounts: time.Hour, Stock: time.Hour, Absent: time.Hour}})
+	reader := live.NewReader(live.ExactUpstream{C: client}, c, live.Config{Division: sb.Division(), Currency: "EUR", Location: loc,
+		TTLs: live.TTLs{Reference: time.Hour, Items: time.Hour, Prices: time.Hour, Accounts: time.Hour, Stock: time.Hour, Absent: time.Hour}})
 	res := resolvers.New(resolvers.Deps{Reader: reader})
 	h, err := server.New(server.Config{JWTSecret: []byte(jwtSecret)},
 		server.Deps{Logger: zerolog.New(io.Discard), Resolvers: res, Operations: res.AroundOperations, ResponseCache: rc})

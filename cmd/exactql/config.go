@@ -106,6 +106,9 @@ type config struct {
 	SyncShare     float64
 	PublicURL     string
 	WebhookSecret string
+	// Freshness bounds: an answer using data older than these says
+	// extensions.stale (ARCHITECTURE §3).
+	FreshStock, FreshPrices, FreshCustomers, FreshReference time.Duration
 
 	// The response cache (issue 15 item 3).
 	ResponseCache      bool
@@ -180,6 +183,10 @@ var settings = []setting{
 	{"EXACTQL_SANDBOX_SEED", "1", "sandbox mode: data set seed"},
 	{"EXACTQL_SANDBOX_ITEMS", "2000", "sandbox mode: number of items"},
 	{"EXACTQL_SANDBOX_CUSTOMERS", "150", "sandbox mode: number of customers"},
+	{"EXACTQL_FRESHNESS_STOCK", "5m", "answers using stock data older than this say extensions.stale and staleSeconds"},
+	{"EXACTQL_FRESHNESS_PRICES", "15m", "the same bound for prices and the catalogue's items"},
+	{"EXACTQL_FRESHNESS_CUSTOMERS", "15m", "the same bound for accounts, contacts and addresses"},
+	{"EXACTQL_FRESHNESS_REFERENCE", "1h", "the same bound for item groups, warehouses, shipping methods and price lists"},
 	{"EXACTQL_SYNC", "true", "keep the mirror: sync feeds fill a local copy of Exact's data"},
 	{"EXACTQL_SYNC_SHARE", "0.3", "share of Exact's daily call limit the mirror's feeds may spend (0 < share ≤ 1)"},
 	{"EXACTQL_PUBLIC_URL", "", "the gateway's public base URL (https), for the webhook callback of `exactql webhooks subscribe`"},
@@ -302,6 +309,16 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.SandboxItems = p.integer("EXACTQL_SANDBOX_ITEMS", 2000, 10, 200000)
 	c.SandboxCustomers = p.integer("EXACTQL_SANDBOX_CUSTOMERS", 150, 10, 100000)
 	c.Sync = p.boolean("EXACTQL_SYNC", true)
+	c.FreshStock = p.duration("EXACTQL_FRESHNESS_STOCK", 5*time.Minute)
+	c.FreshPrices = p.duration("EXACTQL_FRESHNESS_PRICES", 15*time.Minute)
+	c.FreshCustomers = p.duration("EXACTQL_FRESHNESS_CUSTOMERS", 15*time.Minute)
+	c.FreshReference = p.duration("EXACTQL_FRESHNESS_REFERENCE", time.Hour)
+	for name, d := range map[string]time.Duration{"EXACTQL_FRESHNESS_STOCK": c.FreshStock, "EXACTQL_FRESHNESS_PRICES": c.FreshPrices,
+		"EXACTQL_FRESHNESS_CUSTOMERS": c.FreshCustomers, "EXACTQL_FRESHNESS_REFERENCE": c.FreshReference} {
+		if d <= 0 {
+			p.fail(name, fmt.Errorf("must be above 0"))
+		}
+	}
 	c.SyncShare = 0.3
 	if v := strings.TrimSpace(getenv("EXACTQL_SYNC_SHARE")); v != "" {
 		f, err := strconv.ParseFloat(v, 64)

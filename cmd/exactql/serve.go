@@ -15,17 +15,21 @@ import (
 	"time"
 
 	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/catalog"
+	"github.com/exactql/exactql/catalog/feeds"
+	"github.com/exactql/exactql/catalog/index"
+	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/orders"
 	"github.com/exactql/exactql/resolvers"
-	"github.com/exactql/exactql/resolvers/data"
 	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/server/callerlimit"
 	"github.com/exactql/exactql/server/images"
 	"github.com/exactql/exactql/server/metrics"
 	"github.com/exactql/exactql/server/respcache"
+	"github.com/exactql/exactql/server/webhooks"
 	"github.com/exactql/exactql/store"
 	"github.com/rs/zerolog"
 )
@@ -49,6 +53,10 @@ type started struct {
 	Store      *store.SQLite // tests inject write failures through it; nil on PostgreSQL
 	// ResponseCache is nil when EXACTQL_RESPONSE_CACHE is off.
 	ResponseCache *respcache.Cache
+	// Feeds is the mirror's feed runner; nil with EXACTQL_SYNC=false.
+	Feeds *feeds.Runner
+	// Mirror is the read model's mirror; nil with EXACTQL_SYNC=false.
+	Mirror *catalog.Mirror
 }
 
 // exactConn is how the gateway reaches Exact (or the sandbox).
@@ -161,14 +169,43 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		return fmt.Errorf("cache: %w", err)
 	}
 	defer c.Close()
-	reader := data.NewReader(data.ExactUpstream{C: client}, c, data.Config{
+	lcfg := live.Config{
 		Division: division, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly, Location: cfg.Timezone,
-		TTLs: data.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
+		TTLs: live.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
 			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
-	})
+		Freshness: live.Freshness{Stock: cfg.FreshStock, Prices: cfg.FreshPrices, Customers: cfg.FreshCustomers,
+			Reference: cfg.FreshReference},
+	}
+	// The mirror (ARCHITECTURE §3): sync feeds fill an in-memory index that
+	// answers every read whose feeds finished their first full pass; the
+	// cache-and-Exact path answers the rest. EXACTQL_SYNC=false: fallback only.
+	// The response cache (issue 15): declared here so the mirror's
+	// subscriber can drop cached answers when mirrored data changes.
+	var respCache *respcache.Cache
+	var mirror *catalog.Mirror
+	var runner *feeds.Runner
+	if cfg.Sync {
+		mirror = catalog.NewMirror(catalog.Options{
+			Index:    index.New(index.Config{WebshopOnly: cfg.WebshopOnly, DivisionCurrency: cfg.Currency}),
+			Status:   func() []feeds.FeedStatus { return runner.Status() },
+			Location: cfg.Timezone, Now: cfg.now,
+		})
+		fo := feeds.Options{Client: client, Store: st, Share: cfg.SyncShare, Subscriber: func(changes []feeds.Change) {
+			mirror.Apply(changes)
+			// Answers built before this batch may show data it changed.
+			respCache.BumpData()
+		}}
+		if cfg.now != nil {
+			fo.Now = cfg.now
+		}
+		if runner, err = feeds.New(fo); err != nil {
+			return fmt.Errorf("mirror feeds: %w", err)
+		}
+		lcfg.Mirror = mirror
+	}
+	reader := live.NewReader(live.ExactUpstream{C: client}, c, lcfg)
 	// The response cache (issue 15 item 3); nil when EXACTQL_RESPONSE_CACHE
 	// is off (its invalidation hooks then do nothing).
-	var respCache *respcache.Cache
 	if cfg.ResponseCache {
 		// Nothing tells the response cache when a read-cache entry expires
 		// or is reloaded, so an answer is kept no longer than the
@@ -192,7 +229,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	orderSvc := orders.NewService(orders.Options{Journal: newNotifyingJournal(st, respCache.BumpBuyer), Exact: orders.NewExactIn(client, cfg.Timezone), Catalog: reader,
+	orderExact := orders.NewExactIn(client, cfg.Timezone)
+	if mirror != nil {
+		orderExact = catalog.NewOrdersExact(mirror, orderExact, cfg.Timezone)
+	}
+	orderSvc := orders.NewService(orders.Options{Journal: newNotifyingJournal(st, respCache.BumpBuyer), Exact: orderExact, Catalog: reader,
 		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
 		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
 		MaxLineQuantity: cfg.MaxLineQuantity, MaxOrderAmount: cfg.MaxOrderAmount, MaxUnknownRefs: cfg.OrderMaxUnknownRefs,
@@ -206,7 +247,20 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	}()
 	// The worker stops with ctx (cancelled on return) before the store closes.
 	defer func() { cancel(); <-workerDone }()
-	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc})
+	if runner != nil {
+		feedsDone := make(chan struct{})
+		go func() {
+			defer close(feedsDone)
+			if err := runner.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error().Err(err).Msg("mirror feeds stopped")
+			}
+		}()
+		defer func() { cancel(); <-feedsDone }()
+		if err := m.Register("Mirror", runner.Collector()); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+	}
+	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc, Mirror: mirror})
 	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
 		m.WatchToken(ts.Status), m.WatchStore(st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
 			s := orderSvc.Stats()
@@ -253,7 +307,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		}
 	}
 	deps := server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov}, ResponseCache: respCache}
+		Readiness: readiness{store: st, tokens: ts, gov: gov, feeds: runner}, ResponseCache: respCache}
 	handler, err := server.New(server.Config{
 		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
@@ -268,9 +322,24 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		return err
 	}
 
-	if sb != nil {
+	webhookSecret := cfg.WebhookSecret
+	if sb != nil && webhookSecret == "" {
+		webhookSecret = sb.WebhookSecret()
+	}
+	if sb != nil || runner != nil {
 		mux := http.NewServeMux()
-		mux.Handle("GET /demo/tokens", demoHandler(demo))
+		if sb != nil {
+			mux.Handle("GET /demo/tokens", demoHandler(demo))
+		}
+		if runner != nil {
+			// Outside caller authentication: Exact signs its notifications
+			// with the webhook secret instead (ARCHITECTURE §12).
+			wh, err := webhooks.New(webhooks.Options{Secret: webhookSecret, Wake: runner.WakeTopic, Division: division})
+			if err != nil {
+				return fmt.Errorf("webhooks: %w", err)
+			}
+			mux.Handle(webhookPath, wh)
+		}
 		mux.Handle("/", handler)
 		handler = mux
 	}
@@ -303,10 +372,23 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	}
 
 	printBanner(stdout, cfg, url, demo)
+	if runner != nil {
+		p := runner.Projection()
+		fmt.Fprintf(stdout, "Mirror: %d feeds; steady-state polling projects %.0f Exact calls a day (%.0f scheduled + %.0f for webhook wake-ups), %.0f%% share of a %d-call daily limit\n",
+			len(runner.Feeds()), p.Total, p.Scheduled, p.WakeAllowance, p.Share*100, p.DayLimit)
+		log.Info().Float64("projected_calls_per_day", p.Total).Int("day_limit", p.DayLimit).Float64("share", p.Share).Msg("mirror feeds started")
+		if sb != nil {
+			// Sandbox mode: subscribe the sandbox to this gateway, so its
+			// changes wake the feeds as Exact's webhooks would.
+			subscribeSandbox(ctx, client, url+webhookPath, log)
+		}
+	} else {
+		fmt.Fprintln(stdout, "Mirror: off (EXACTQL_SYNC=false); every read takes the cache-and-Exact path")
+	}
 	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
 	if onReady != nil {
 		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: sqliteStore,
-			ResponseCache: respCache})
+			ResponseCache: respCache, Feeds: runner, Mirror: mirror})
 	}
 
 	select {
@@ -436,6 +518,7 @@ type readiness struct {
 	store  interface{ Ping(context.Context) error }
 	tokens *erp.TokenSource
 	gov    *erp.Governor
+	feeds  *feeds.Runner // nil with EXACTQL_SYNC=false
 }
 
 func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
@@ -471,6 +554,11 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 	details["exact_budget"] = g
 	if n := r.gov.SharedBudgetErrors(); n > 0 {
 		details["shared_budget_errors"] = n // PostgreSQL could not be reached for the shared budget
+	}
+	if r.feeds != nil {
+		// The mirror never makes the gateway unready: until a feed's first
+		// pass completes, its data comes from the fallback path.
+		details["mirror"] = mirrorDetails(r.feeds.Status())
 	}
 	return ok, details
 }
@@ -521,7 +609,7 @@ func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, p
 // imageSource gives the images handler an item's picture URL (from the
 // cached read path) and the picture itself (from Exact, with the app's token).
 type imageSource struct {
-	reader *data.Reader
+	reader *live.Reader
 	client *erp.Client
 }
 
@@ -536,7 +624,7 @@ func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) 
 	return items[0].PictureURL, true, nil
 }
 
-// Visible applies the read path's sellability rule (data.Reader.Sellable,
+// Visible applies the read path's sellability rule (live.Reader.Sellable,
 // the one GraphQL uses) to the item: pictures of items GraphQL hides are
 // not served.
 func (s imageSource) Visible(ctx context.Context, id string) (bool, error) {
@@ -549,4 +637,35 @@ func (s imageSource) Visible(ctx context.Context, id string) (bool, error) {
 
 func (s imageSource) Picture(ctx context.Context, url string) ([]byte, string, error) {
 	return s.client.Picture(ctx, url)
+}
+
+// mirrorDetails reports each feed for /readyz: whether its first pass is
+// complete, its rows, its lag in seconds and the last error as a state
+// code (never its text).
+func mirrorDetails(st []feeds.FeedStatus) map[string]any {
+	out := make(map[string]any, len(st))
+	for _, f := range st {
+		d := map[string]any{"complete": f.Complete, "rows": f.Rows, "lag_seconds": int64(f.Lag.Seconds()),
+			"state": "ok"}
+		switch {
+		case f.ErrorCode != "":
+			d["state"] = f.ErrorCode
+		case !f.Complete:
+			d["state"] = "first_pass"
+		}
+		out[f.Feed] = d
+	}
+	return out
+}
+
+// subscribeSandbox subscribes the embedded sandbox's webhooks to the
+// gateway's callback for every topic the feeds listen to. A failure is
+// logged: the feeds still poll on their intervals.
+func subscribeSandbox(ctx context.Context, client *erp.Client, callback string, log zerolog.Logger) {
+	subs := client.WebhookSubscriptions()
+	for _, topic := range webhookTopics {
+		if _, err := subs.Create(ctx, callback, topic, "exactql mirror (sandbox)"); err != nil {
+			log.Warn().Err(err).Str("topic", topic).Msg("sandbox webhook subscription failed; the feed polls on its interval")
+		}
+	}
 }

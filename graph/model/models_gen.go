@@ -129,12 +129,6 @@ type PriceList struct {
 	Description string `json:"description"`
 }
 
-type ProductConnection struct {
-	Edges    []*ProductEdge `json:"edges"`
-	Nodes    []*Product     `json:"nodes"`
-	PageInfo *PageInfo      `json:"pageInfo"`
-}
-
 type ProductEdge struct {
 	Cursor string   `json:"cursor"`
 	Node   *Product `json:"node"`
@@ -372,6 +366,63 @@ func (e *PriceSource) UnmarshalJSON(b []byte) error {
 }
 
 func (e PriceSource) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
+}
+
+type ProductSort string
+
+const (
+	ProductSortCode        ProductSort = "CODE"
+	ProductSortDescription ProductSort = "DESCRIPTION"
+	ProductSortRelevance   ProductSort = "RELEVANCE"
+)
+
+var AllProductSort = []ProductSort{
+	ProductSortCode,
+	ProductSortDescription,
+	ProductSortRelevance,
+}
+
+func (e ProductSort) IsValid() bool {
+	switch e {
+	case ProductSortCode, ProductSortDescription, ProductSortRelevance:
+		return true
+	}
+	return false
+}
+
+func (e ProductSort) String() string {
+	return string(e)
+}
+
+func (e *ProductSort) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ProductSort(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ProductSort", str)
+	}
+	return nil
+}
+
+func (e ProductSort) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ProductSort) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ProductSort) MarshalJSON() ([]byte, error) {
 	var buf bytes.Buffer
 	e.MarshalGQL(&buf)
 	return buf.Bytes(), nil

@@ -259,3 +259,7 @@ func validEndpoint(v string) bool {
 	}
 	return true
 }
+
+// Register adds a collector owned by another package (the mirror's feed
+// runner) under name; registering a name twice is ErrRegistered.
+func (m *Metrics) Register(name string, c prometheus.Collector) error { return m.register(name, c) }

@@ -1,8 +1,8 @@
-// Package data is the gateway's read path between the resolvers and Exact:
+// Package live is the gateway's read path between the resolvers and Exact:
 // cache first, per-request dataloaders for misses, single-flight per key
 // across requests (through package cache), chunked $filter batches through
 // the erp client. ARCHITECTURE §3.
-package data
+package live
 
 import (
 	"context"

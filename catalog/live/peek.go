@@ -1,4 +1,4 @@
-package data
+package live
 
 import (
 	"strings"
@@ -11,6 +11,10 @@ import (
 // PeekPriceData assembles an item's price inputs from fresh cache entries
 // only, without loading: the hit path that never waits for a batch window.
 func (r *Reader) PeekPriceData(b *Buyer, it erp.Item) (pricing.Data, bool) {
+	if b.mirrored || (r.mirror() != nil && r.mirror().Prices()) {
+		// The mirror answers; a cache entry from the fallback may be older.
+		return pricing.Data{}, false
+	}
 	id := strings.ToLower(it.ID)
 	def, ok := cache.Peek[[]erp.SalesItemPrice](r.c, r.kDefault, r.key(r.kDefault.Name, r.Today().String(), id))
 	if !ok {
@@ -40,5 +44,12 @@ func (r *Reader) PeekPriceData(b *Buyer, it erp.Item) (pricing.Data, bool) {
 
 // PeekStock returns an item's stock rows from a fresh cache entry, if any.
 func (r *Reader) PeekStock(itemID string) (StockEntry, bool) {
+	if m := r.mirror(); m != nil {
+		if _, _, ok := m.ItemWarehouses(nil); ok {
+			// The mirror answers (through the loader, which notes its
+			// freshness); a cache entry from the fallback may be older.
+			return StockEntry{}, false
+		}
+	}
 	return cache.Peek[StockEntry](r.c, r.kStock, r.key(r.kStock.Name, strings.ToLower(itemID)))
 }

@@ -1,4 +1,4 @@
-package data
+package live
 
 import (
 	"context"
@@ -40,6 +40,12 @@ type Config struct {
 	Location    *time.Location // the division's time zone for "today"
 	Now         func() time.Time
 	TTLs        TTLs
+	// Freshness are the staleness bounds; zero means DefaultFreshness.
+	Freshness Freshness
+	// Mirror, when set, answers every read whose feeds have completed
+	// their first full pass, without the cache (the mirror is kept fresh
+	// by the feeds, and a cached copy would hide a webhook's change).
+	Mirror Mirror
 }
 
 // Reader answers the gateway's reads from the cache and, on misses, from
@@ -69,8 +75,11 @@ func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
 	if t == (TTLs{}) {
 		t = DefaultTTLs()
 	}
+	if cfg.Freshness == (Freshness{}) {
+		cfg.Freshness = DefaultFreshness()
+	}
 	k := func(name string, ttl time.Duration) cache.Kind {
-		return cache.Kind{Name: name, TTL: ttl, NegativeTTL: t.Absent}
+		return cache.Kind{Name: name, TTL: ttl, NegativeTTL: t.Absent, StaleAfter: cfg.Freshness.bound(staleClass[name])}
 	}
 	return &Reader{up: up, c: c, cfg: cfg,
 		kItem: k("item", t.Items), kItemCode: k("itemcode", t.Items), kPage: k("page", t.Items),
@@ -149,6 +158,12 @@ func costSlice[T any](per int) func([]T) int64 {
 
 // Items returns the items with the given IDs in order; nil where unknown.
 func (r *Reader) Items(ctx context.Context, ids []string) ([]*erp.Item, error) {
+	if m := r.mirror(); m != nil {
+		if items, ok := m.ItemsByIDs(ids); ok {
+			r.noteMirror(ctx, "items")
+			return inOrder(ids, items, func(it erp.Item) string { return it.ID }), nil
+		}
+	}
 	keys := r.keys(r.kItem.Name, nil, ids)
 	var loaded itemsLoaded // from Exact, to seed by code (seedItems)
 	defer func() { r.seedItems(ctx, loaded.get(), true) }()
@@ -176,6 +191,12 @@ func (r *Reader) Items(ctx context.Context, ids []string) ([]*erp.Item, error) {
 // ItemsByCode returns the items with the given codes in order; nil where unknown.
 // Codes are matched exactly as Exact stores them (case-insensitively on Exact's side).
 func (r *Reader) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item, error) {
+	if m := r.mirror(); m != nil {
+		if items, ok := m.ItemsByCodes(codes); ok {
+			r.noteMirror(ctx, "items")
+			return inOrder(codes, items, func(it erp.Item) string { return it.Code }), nil
+		}
+	}
 	norm := make([]string, len(codes))
 	for i, c := range codes {
 		norm[i] = strings.ToLower(c)
@@ -230,6 +251,12 @@ func (r *Reader) ItemsPage(ctx context.Context, q ItemQuery) (Page, error) {
 	q.WebshopOnly = r.cfg.WebshopOnly
 	h := sha256.Sum256([]byte(fmt.Sprintf("%q|%q|%q|%d|%s|%t", q.Search, q.ItemGroup, q.AfterCode, q.Limit, q.Today, q.WebshopOnly)))
 	key := r.key(r.kPage.Name, hex.EncodeToString(h[:12]))
+	if m := r.mirror(); m != nil {
+		if items, more, ok := m.ItemsPage(q); ok {
+			r.noteMirror(ctx, "items")
+			return Page{Items: items, More: more}, nil
+		}
+	}
 	return cache.Get(ctx, r.c, r.kPage, key, func(ctx context.Context) (Page, error) {
 		items, more, err := r.up.ItemsPage(ctx, q)
 		if err != nil {
@@ -241,42 +268,73 @@ func (r *Reader) ItemsPage(ctx context.Context, q ItemQuery) (Page, error) {
 
 // ItemGroups returns all item groups.
 func (r *Reader) ItemGroups(ctx context.Context) ([]erp.ItemGroup, error) {
+	if m := r.mirror(); m != nil {
+		if gs, ok := m.ItemGroups(); ok {
+			r.noteMirror(ctx, "itemGroups")
+			// Exact lists them by code ($orderby=Code); so does the mirror.
+			sort.SliceStable(gs, func(i, j int) bool { return gs[i].Code < gs[j].Code })
+			return gs, nil
+		}
+	}
 	return cache.Get(ctx, r.c, r.kGroups, r.key(r.kGroups.Name), r.up.ItemGroups, costSlice[erp.ItemGroup](160))
 }
 
 // Warehouses returns all warehouses, the main warehouse first, then by code.
 func (r *Reader) Warehouses(ctx context.Context) ([]erp.Warehouse, error) {
+	if m := r.mirror(); m != nil {
+		if ws, ok := m.Warehouses(); ok {
+			r.noteMirror(ctx, "warehouses")
+			sortWarehouses(ws)
+			return ws, nil
+		}
+	}
 	return cache.Get(ctx, r.c, r.kWarehouses, r.key(r.kWarehouses.Name), func(ctx context.Context) ([]erp.Warehouse, error) {
 		ws, err := r.up.Warehouses(ctx)
 		if err != nil {
 			return nil, err
 		}
-		sort.SliceStable(ws, func(i, j int) bool {
-			if ws[i].Main != ws[j].Main {
-				return bool(ws[i].Main)
-			}
-			return erp.Code(ws[i].Code) < erp.Code(ws[j].Code)
-		})
+		sortWarehouses(ws)
 		return ws, nil
 	}, costSlice[erp.Warehouse](160))
 }
 
+// sortWarehouses puts the main warehouse first, then the others by code.
+func sortWarehouses(ws []erp.Warehouse) {
+	sort.SliceStable(ws, func(i, j int) bool {
+		if ws[i].Main != ws[j].Main {
+			return bool(ws[i].Main)
+		}
+		return erp.Code(ws[i].Code) < erp.Code(ws[j].Code)
+	})
+}
+
 // ShippingMethods returns the active shipping methods.
 func (r *Reader) ShippingMethods(ctx context.Context) ([]erp.ShippingMethod, error) {
+	if m := r.mirror(); m != nil {
+		if all, ok := m.ShippingMethods(); ok {
+			r.noteMirror(ctx, "shippingMethods")
+			return activeByCode(all), nil
+		}
+	}
 	return cache.Get(ctx, r.c, r.kShipping, r.key(r.kShipping.Name), func(ctx context.Context) ([]erp.ShippingMethod, error) {
 		all, err := r.up.ShippingMethods(ctx)
 		if err != nil {
 			return nil, err
 		}
-		out := all[:0:0]
-		for _, m := range all {
-			if m.Active {
-				out = append(out, m)
-			}
-		}
-		sort.SliceStable(out, func(i, j int) bool { return erp.Code(out[i].Code) < erp.Code(out[j].Code) })
-		return out, nil
+		return activeByCode(all), nil
 	}, costSlice[erp.ShippingMethod](160))
+}
+
+// activeByCode keeps the active shipping methods, by code.
+func activeByCode(all []erp.ShippingMethod) []erp.ShippingMethod {
+	out := all[:0:0]
+	for _, m := range all {
+		if m.Active {
+			out = append(out, m)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return erp.Code(out[i].Code) < erp.Code(out[j].Code) })
+	return out
 }
 
 // Account returns one account, or erp.ErrNotFound.
@@ -285,6 +343,16 @@ func (r *Reader) Account(ctx context.Context, id string) (*erp.Account, error) {
 		return nil, erp.ErrNotFound
 	}
 	id = strings.ToLower(id)
+	if m := r.mirror(); m != nil {
+		if accts, ok := m.Accounts([]string{id}); ok {
+			r.noteMirror(ctx, "accounts")
+			if len(accts) == 0 {
+				return nil, erp.ErrNotFound
+			}
+			a := accts[0]
+			return &a, nil
+		}
+	}
 	vals, found, err := cache.GetMany(ctx, r.c, r.kAccount, []string{r.key(r.kAccount.Name, id)}, func(ctx context.Context, missing []string) (map[string]erp.Account, error) {
 		accts, err := r.up.Accounts(ctx, idsOf(missing))
 		if err != nil {
@@ -308,6 +376,16 @@ func (r *Reader) PriceList(ctx context.Context, id string) (*erp.SalesPriceList,
 		return nil, erp.ErrNotFound
 	}
 	id = strings.ToLower(id)
+	if m := r.mirror(); m != nil {
+		if pls, ok := m.PriceLists([]string{id}); ok {
+			r.noteMirror(ctx, "priceLists")
+			if len(pls) == 0 {
+				return nil, erp.ErrNotFound
+			}
+			p := pls[0]
+			return &p, nil
+		}
+	}
 	vals, found, err := cache.GetMany(ctx, r.c, r.kPriceList, []string{r.key(r.kPriceList.Name, id)}, func(ctx context.Context, missing []string) (map[string]erp.SalesPriceList, error) {
 		pls, err := r.up.PriceLists(ctx, idsOf(missing))
 		if err != nil {
@@ -327,24 +405,38 @@ func (r *Reader) PriceList(ctx context.Context, id string) (*erp.SalesPriceList,
 
 // Contacts returns the account's contacts, the main contact first.
 func (r *Reader) Contacts(ctx context.Context, account string) ([]erp.Contact, error) {
+	if m := r.mirror(); m != nil {
+		if cs, ok := m.Contacts(account); ok {
+			r.noteMirror(ctx, "contacts")
+			sortContacts(cs)
+			return cs, nil
+		}
+	}
 	return cache.Get(ctx, r.c, r.kContacts, r.key(r.kContacts.Name, strings.ToLower(account)), func(ctx context.Context) ([]erp.Contact, error) {
 		cs, err := r.up.Contacts(ctx, account)
 		if err != nil {
 			return nil, err
 		}
-		sort.SliceStable(cs, func(i, j int) bool { return cs[i].IsMainContact && !cs[j].IsMainContact })
+		sortContacts(cs)
 		return cs, nil
 	}, costSlice[erp.Contact](256))
 }
 
 // Addresses returns the account's addresses, main ones first.
 func (r *Reader) Addresses(ctx context.Context, account string) ([]erp.Address, error) {
+	if m := r.mirror(); m != nil {
+		if as, ok := m.Addresses(account); ok {
+			r.noteMirror(ctx, "addresses")
+			sortAddresses(as)
+			return as, nil
+		}
+	}
 	return cache.Get(ctx, r.c, r.kAddresses, r.key(r.kAddresses.Name, strings.ToLower(account)), func(ctx context.Context) ([]erp.Address, error) {
 		as, err := r.up.Addresses(ctx, account)
 		if err != nil {
 			return nil, err
 		}
-		sort.SliceStable(as, func(i, j int) bool { return as[i].Main && !as[j].Main })
+		sortAddresses(as)
 		return as, nil
 	}, costSlice[erp.Address](256))
 }
@@ -357,6 +449,24 @@ type StockEntry struct {
 
 // Stock returns the ItemWarehouses rows per item, in order of ids.
 func (r *Reader) Stock(ctx context.Context, ids []string) ([]StockEntry, error) {
+	if m := r.mirror(); m != nil {
+		if rows, at, ok := m.ItemWarehouses(ids); ok {
+			r.noteMirror(ctx, "stock")
+			by := map[string][]erp.ItemWarehouse{}
+			for _, w := range rows {
+				id := strings.ToLower(w.Item)
+				by[id] = append(by[id], w)
+			}
+			out := make([]StockEntry, len(ids))
+			for i, id := range ids {
+				out[i] = StockEntry{Rows: by[strings.ToLower(id)], At: at}
+				if out[i].Rows == nil {
+					out[i].Rows = []erp.ItemWarehouse{}
+				}
+			}
+			return out, nil
+		}
+	}
 	keys := r.keys(r.kStock.Name, nil, lower(ids))
 	vals, _, err := cache.GetMany(ctx, r.c, r.kStock, keys, func(ctx context.Context, missing []string) (map[string]StockEntry, error) {
 		// The client chunks the IDs by its batch size; a chunk whose rows
@@ -392,6 +502,9 @@ type Buyer struct {
 	Agreements map[string][]erp.SalesItemPrice // by lower-case item ID
 	// Periods are the buyer's price-list periods valid today.
 	Periods []erp.SalesPriceListPeriod
+	// mirrored is set when the buyer came from the mirror without
+	// agreements and periods: only the mirror's PriceData prices it.
+	mirrored bool
 }
 
 // PublicBuyer is the pricing identity of an anonymous caller when public
@@ -407,6 +520,12 @@ func (r *Reader) BuyerData(ctx context.Context, account string) (*Buyer, error) 
 		return nil, err
 	}
 	b := &Buyer{Account: acct, Pricing: pricing.BuyerFromAccount(*acct, r.cfg.Currency)}
+	if m := r.mirror(); m != nil && m.Prices() {
+		r.noteMirror(ctx, "prices")
+		// The mirror's PriceData reads the agreements and periods itself.
+		b.mirrored = true
+		return b, nil
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	var rows []erp.SalesItemPrice
 	g.Go(func() error {
@@ -456,6 +575,17 @@ func (b *Buyer) periodIDs() []string {
 // PriceData returns, for each item, every Exact row the price rules may
 // consult for this buyer: one batched lookup per kind of data for all items.
 func (r *Reader) PriceData(ctx context.Context, b *Buyer, items []erp.Item) ([]pricing.Data, error) {
+	if m := r.mirror(); m != nil {
+		if d, ok := m.PriceData(b.Pricing, items); ok {
+			r.noteMirror(ctx, "prices")
+			return d, nil
+		}
+	}
+	if b.mirrored {
+		// Unreachable while feeds only ever complete; refuse rather than
+		// price without the buyer's agreements.
+		return nil, fmt.Errorf("live.PriceData: the mirror no longer serves prices")
+	}
 	ids := make([]string, len(items))
 	var groups []string
 	seenGroup := map[string]bool{}
@@ -591,4 +721,61 @@ func (r *Reader) OrderPrices(ctx context.Context, acct *erp.Account, items []erp
 		return nil, err
 	}
 	return r.PriceData(ctx, b, items)
+}
+
+// inOrder returns, per wanted key in order, the row whose key matches it
+// case-insensitively (nil where none does).
+func inOrder(want []string, rows []erp.Item, key func(erp.Item) string) []*erp.Item {
+	by := make(map[string]*erp.Item, len(rows))
+	for i := range rows {
+		k := strings.ToLower(strings.TrimSpace(key(rows[i])))
+		if _, dup := by[k]; !dup {
+			by[k] = &rows[i]
+		}
+	}
+	out := make([]*erp.Item, len(want))
+	for i, w := range want {
+		if it, ok := by[strings.ToLower(strings.TrimSpace(w))]; ok {
+			v := *it
+			out[i] = &v
+		}
+	}
+	return out
+}
+
+// sortContacts puts the main contact first, then the others by full name
+// and ID: Exact lists them in no defined order, and the mirror and the
+// fallback must answer alike.
+func sortContacts(cs []erp.Contact) {
+	sort.SliceStable(cs, func(i, j int) bool {
+		if cs[i].IsMainContact != cs[j].IsMainContact {
+			return cs[i].IsMainContact
+		}
+		if cs[i].FullName != cs[j].FullName {
+			return cs[i].FullName < cs[j].FullName
+		}
+		return strings.ToLower(cs[i].ID) < strings.ToLower(cs[j].ID)
+	})
+}
+
+// sortAddresses puts main addresses first, then the others by type and ID
+// (Exact lists them in no defined order).
+func sortAddresses(as []erp.Address) {
+	sort.SliceStable(as, func(i, j int) bool {
+		if as[i].Main != as[j].Main {
+			return as[i].Main
+		}
+		if as[i].Type != as[j].Type {
+			return as[i].Type < as[j].Type
+		}
+		return strings.ToLower(as[i].ID) < strings.ToLower(as[j].ID)
+	})
+}
+
+// staleClass names, per cache kind, the data whose freshness bound applies.
+var staleClass = map[string]string{
+	"item": "items", "itemcode": "items", "page": "items", "itemgroups": "itemGroups",
+	"warehouses": "warehouses", "shipping": "shippingMethods", "account": "accounts",
+	"agreements": "prices", "pricelist": "priceLists", "periods": "prices", "defaultprices": "prices",
+	"volumediscounts": "prices", "stock": "stock", "contacts": "contacts", "addresses": "addresses",
 }
