@@ -101,17 +101,22 @@ function retryAfter(err) {
 }
 
 // run sends one operation; on a rate limit it waits as told and retries, as a
-// well-behaved client does, at most 3 times.
+// well-behaved client does: at least the advised time, backing off further
+// (1, 2, 4 … 30 s) while the refusals go on, at most 7 times. A freshly
+// started sandbox gateway spends much of Exact's first minutes on the
+// mirror's first pass, so a cold journey can meet the budget more than once.
 let rateLimitedWaits = 0;
 async function run(fn) {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
-      const wait = retryAfter(err);
-      if (wait === null || attempt >= 3) throw err;
+      const advised = retryAfter(err);
+      if (advised === null || attempt >= 7) throw err;
+      const wait = Math.min(Math.max(advised, 2 ** attempt), 30);
       rateLimitedWaits++;
-      await new Promise((r) => setTimeout(r, 1000 * Math.min(wait, 60)));
+      console.log(`  rate limited (retry after ${advised}s): waiting ${wait}s, attempt ${attempt + 1}`);
+      await new Promise((r) => setTimeout(r, 1000 * wait));
     }
   }
 }
