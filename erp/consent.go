@@ -416,7 +416,7 @@ func parsePasted(line string, redirect *url.URL, state string) (string, error) {
 		return "", pasteErr("its state does not match this consent (an old or foreign redirect)")
 	}
 	if e := q.Get("error"); e != "" {
-		return "", fmt.Errorf("Exact reported %q: %w", clipText(e, 100), ErrConsentDenied)
+		return "", fmt.Errorf("erp: Exact reported %q: %w", clipText(e, 100), ErrConsentDenied)
 	}
 	code := q.Get("code") // already URL-decoded ("%21" → "!")
 	if code == "" {

@@ -50,7 +50,6 @@ type shapeState struct {
 	refused   atomic.Bool
 	confirmed atomic.Bool   // a query of the shape succeeded
 	probe     chan struct{} // one query at a time until confirmed
-	refusals  atomic.Int64  // refusals seen (at most one per process when calls are serialised)
 	_         [0]func()     // not comparable
 }
 
