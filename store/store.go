@@ -1,11 +1,13 @@
-// Package store speaks to exactql's embedded database: one SQLite file
-// (modernc.org/sqlite, no cgo) in EXACTQL_DATA_DIR. It keeps the Exact OAuth2
-// token chain now and is meant to hold the idempotency records and the order
-// journal later: each table arrives as an entry of the migrations list.
+// Package store speaks to exactql's databases: by default one SQLite file
+// (modernc.org/sqlite, no cgo) in EXACTQL_DATA_DIR, or PostgreSQL
+// (EXACTQL_DATABASE_URL, OpenPostgres) shared by several replicas. Both keep
+// the Exact OAuth2 token chain, the shared rate budget, the idempotency
+// records and order journal, the mirror's rows with their feeds' watermarks
+// and the store's named secrets; each table arrives as a migration.
 //
 // Everything the gateway needs from it is consumed through small interfaces
-// in the consuming packages (erp.TokenStore, …), so a shared database can
-// replace the file when the gateway grows past one machine.
+// in the consuming packages (erp.TokenStore, erp.BudgetStore, orders.Journal,
+// feeds.Store), and the contract tests run against both backends.
 package store
 
 import (

@@ -198,7 +198,7 @@ var settings = []setting{
 	{"EXACTQL_MAX_URL_LENGTH", "2000", "longest URL of one Exact lookup; keys are chunked by this length as well as by count"},
 	{"EXACTQL_SANDBOX_PESSIMISTIC", "false", "sandbox mode: turn on every pessimistic switch (substringof 501, Account eq null 400, URL length 2048, line re-pricing, Remarks cut at 100)"},
 	{"EXACTQL_SANDBOX_BLOCK_ERRORS", "false", "sandbox mode: block an endpoint for the hour after 10 error answers, as Exact does"},
-	{"EXACTQL_DATABASE_URL", "", "PostgreSQL URL (postgres://…; pool_max_conns=N sets the pool, default 10); when set the token chain, rate budget, idempotency records and order journal live there, shared by every replica; production mode only"},
+	{"EXACTQL_DATABASE_URL", "", "PostgreSQL URL (postgres://…; pool_max_conns=N sets the pool, default 10); when set the token chain, rate budget, idempotency records, order journal and the mirror's rows live there, shared by every replica; production mode only"},
 	{"EXACTQL_RESPONSE_CACHE", "on", "on or off: keep whole answers of read-only operations in memory per price scope (never shared across buyers)"},
 	{"EXACTQL_RESPONSE_CACHE_TTL", "30s", "longest a cached answer is served (1s to 24h); data changes, the buyer's own orders and midnight in EXACTQL_TIMEZONE drop it sooner"},
 	{"EXACTQL_RESPONSE_CACHE_BYTES", "33554432", "memory the response cache may keep (estimated); one answer may take at most 1/64 of it"},
