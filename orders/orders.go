@@ -586,11 +586,6 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 		if f.ShippingMethods, err = s.o.Catalog.ShippingMethods(ctx); err != nil {
 			return f, false, err
 		}
-	} else if acct.ShippingMethod != "" {
-		// Not needed to validate, only to show the account's default
-		// method on the payload: best effort, a failure only leaves the
-		// payload's shippingMethod null.
-		f.ShippingMethods, _ = s.o.Catalog.ShippingMethods(ctx)
 	}
 	if in.WarehouseID != nil {
 		if f.Warehouses, err = s.o.Catalog.Warehouses(ctx); err != nil {
