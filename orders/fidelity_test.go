@@ -250,10 +250,6 @@ func TestOrderAmountExcludesVATAndCreatedIsWallClock(t *testing.T) {
 	if _, err := e.cat.Items(ctx, []string{items[0].ID}); err != nil {
 		t.Fatal(err)
 	}
-	// The account's default shipping method is shown on the payload.
-	if _, err := e.cat.ShippingMethods(ctx); err != nil {
-		t.Fatal(err)
-	}
 	e.sb.Faults().FailNext(1, 503)
 	pend, err := e.svc.Place(ctx, b, "p", ordering.Input{Lines: []ordering.Line{lineID(items[0], "3")}})
 	if err != nil || pend.Order.Status != orders.StatusPending {

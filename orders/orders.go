@@ -586,11 +586,6 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 		if f.ShippingMethods, err = s.o.Catalog.ShippingMethods(ctx); err != nil {
 			return f, false, err
 		}
-	} else if acct.ShippingMethod != "" {
-		// Not needed to validate, only to show the account's default
-		// method on the payload: best effort, a failure only leaves the
-		// payload's shippingMethod null.
-		f.ShippingMethods, _ = s.o.Catalog.ShippingMethods(ctx)
 	}
 	if in.WarehouseID != nil {
 		if f.Warehouses, err = s.o.Catalog.Warehouses(ctx); err != nil {
@@ -884,13 +879,16 @@ func (s *Service) fromRecord(rec JournalRecord) (*Order, error) {
 // send makes one POST attempt for a claimed record and settles it. fresh
 // is true for the placing request's own attempt.
 func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner string, fresh bool) (*Result, error) {
-	// The journal must learn the outcome even if the caller goes away.
-	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
 	actx, acancel := context.WithTimeout(erp.WithPriority(ctx, erp.PriorityWrite), s.o.AttemptTimeout)
 	req := d.Request
 	created, err := s.o.Exact.CreateOrder(actx, &req)
 	acancel()
+	// The journal must learn the outcome even if the caller goes away. Its
+	// 10 s start after the POST: a POST that waited on Exact's rate limit
+	// must not leave the journal no time, or the lease would hold the order
+	// (and every replay of its key) until it runs out.
+	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	now := s.o.Now()
 	log := s.log.With().Str("order", rec.GatewayID).Int("attempt", rec.Attempts).Logger()
 	switch {

@@ -75,13 +75,18 @@ func (s *Service) RunOnce(ctx context.Context) (int, error) {
 
 // resume makes one worker attempt for a claimed pending order.
 func (s *Service) resume(ctx context.Context, rec JournalRecord, owner string) {
-	jctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
+	// The journal gets 10 s from when it is written to, not from the start
+	// of the attempt: the search below may wait on Exact's rate limit.
+	journal := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	}
 	log := s.log.With().Str("order", rec.GatewayID).Int("attempt", rec.Attempts).Logger()
 	retry := func(err error) {
 		now := s.o.Now()
 		next := s.nextAttempt(rec.Attempts, now, err)
 		log.Warn().Err(err).Time("next_attempt", next).Msg("pending order not settled; retrying later")
+		jctx, cancel := journal()
+		defer cancel()
 		if serr := s.o.Journal.Settle(jctx, rec.GatewayID, owner, Settlement{State: StatePending, LastError: errText(err), NextAttempt: next, At: now}); serr != nil {
 			log.Error().Err(serr).Msg("journal: recording a pending attempt failed")
 		}
@@ -109,6 +114,8 @@ func (s *Service) resume(ctx context.Context, rec JournalRecord, owner string) {
 	for i := range found {
 		if refOf(found[i].Remarks) == rec.GatewayID {
 			log.Info().Str("exact_id", found[i].OrderID).Msg("pending order found in Exact")
+			jctx, cancel := journal()
+			defer cancel()
 			s.settleWritten(jctx, rec, owner, &found[i], s.o.Now(), log)
 			s.count(OutcomeFound)
 			return

@@ -102,9 +102,8 @@ func (r *salesOrderResolver) DeliveryAddress(ctx context.Context, obj *model.Sal
 
 // ShippingMethod is the resolver for the shippingMethod field.
 func (r *salesOrderResolver) ShippingMethod(ctx context.Context, obj *model.SalesOrder) (*model.ShippingMethod, error) {
-	if obj.Validated {
-		// Straight from placeOrder: what validation read, or null when the
-		// account's default method was not at hand then.
+	if obj.Validated && obj.KnownShippingMethod != nil {
+		// Straight from placeOrder: the method validation read.
 		return obj.KnownShippingMethod, nil
 	}
 	if obj.ShippingMethodID == "" {
@@ -112,6 +111,13 @@ func (r *salesOrderResolver) ShippingMethod(ctx context.Context, obj *model.Sale
 	}
 	ms, err := r.loaders(ctx).Reader().ShippingMethods(ctx)
 	if err != nil {
+		if obj.Validated {
+			// placeOrder's payload with the account's default method
+			// (validation did not need the list): read after the POST,
+			// cached or stale if need be; when it cannot be had the field
+			// is null rather than an error on a PENDING payload.
+			return nil, nil
+		}
 		return nil, err
 	}
 	for _, m := range ms {
