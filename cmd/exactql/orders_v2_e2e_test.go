@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -409,8 +410,12 @@ func TestPreviewOrderSharesTheAttemptLimit(t *testing.T) {
 	g.mustQuery(tok, pageQuery, map[string]any{"first": 1}, &p)
 	input := map[string]any{"lines": []map[string]any{{"productCode": p.Products.Nodes[0].Code, "quantity": "1"}}}
 	codes := []string{}
-	for range 5 {
-		r := g.query(tok, previewV2, map[string]any{"input": input})
+	for i := range 5 {
+		// A different cart each time: an identical preview is answered by
+		// the response cache without reaching the order service (and so
+		// costs no attempt, nor reveals anything new).
+		cart := map[string]any{"lines": []map[string]any{{"productCode": p.Products.Nodes[0].Code, "quantity": strconv.Itoa(i + 1)}}}
+		r := g.query(tok, previewV2, map[string]any{"input": cart})
 		noInternal(t, "previewOrder", r)
 		codes = append(codes, errorCode(r))
 	}
