@@ -1,5 +1,5 @@
 // Diffs the schema a running exactql serves (EXACTQL_URL, by introspection)
-// against the design contract (SCHEMA, default ../../shared/design/schema.graphql
+// against the design contract (SCHEMA, default e2e/contract/schema.graphql
 // relative to this folder) with @graphql-inspector/cli. Any breaking change
 // fails. Prints one PASS or FAIL line.
 import { spawnSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import { dirname, resolve } from 'node:path';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const base = process.env.EXACTQL_URL;
-const contract = resolve(process.env.SCHEMA ?? resolve(here, '../../shared/design/schema.graphql'));
+const contract = resolve(process.env.SCHEMA ?? resolve(here, 'contract/schema.graphql'));
 
 function fail(msg) {
   console.log(`FAIL schema contract: ${msg}`);
