@@ -1,6 +1,6 @@
 // Diffs the schema a running exactql serves (EXACTQL_URL, by introspection)
 // against the design contract (SCHEMA, default e2e/contract/schema.graphql
-// relative to this folder) with @graphql-inspector/cli. Any breaking change
+// ) with @graphql-inspector/cli. Any breaking change
 // fails. Prints one PASS or FAIL line.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
