@@ -339,68 +339,53 @@ func activeByCode(all []erp.ShippingMethod) []erp.ShippingMethod {
 
 // Account returns one account, or erp.ErrNotFound.
 func (r *Reader) Account(ctx context.Context, id string) (*erp.Account, error) {
-	if !erp.IsGUID(id) {
-		return nil, erp.ErrNotFound
-	}
-	id = strings.ToLower(id)
-	if m := r.mirror(); m != nil {
-		if accts, ok := m.Accounts([]string{id}); ok {
-			r.noteMirror(ctx, "accounts")
-			if len(accts) == 0 {
-				return nil, erp.ErrNotFound
-			}
-			a := accts[0]
-			return &a, nil
-		}
-	}
-	vals, found, err := cache.GetMany(ctx, r.c, r.kAccount, []string{r.key(r.kAccount.Name, id)}, func(ctx context.Context, missing []string) (map[string]erp.Account, error) {
-		accts, err := r.up.Accounts(ctx, idsOf(missing))
-		if err != nil {
-			return nil, err
-		}
-		return byKey(r, r.kAccount.Name, nil, accts, func(a erp.Account) string { return strings.ToLower(a.ID) }), nil
-	}, costOf[erp.Account](512))
-	if err != nil {
-		return nil, err
-	}
-	if !found[0] {
-		return nil, erp.ErrNotFound
-	}
-	a := vals[0]
-	return &a, nil
+	return getOne(ctx, r, id, r.kAccount, "accounts",
+		func(m Mirror, ids []string) ([]erp.Account, bool) { return m.Accounts(ids) },
+		r.up.Accounts, func(a erp.Account) string { return a.ID }, 512)
 }
 
 // PriceList returns one price list, or erp.ErrNotFound.
 func (r *Reader) PriceList(ctx context.Context, id string) (*erp.SalesPriceList, error) {
+	return getOne(ctx, r, id, r.kPriceList, "priceLists",
+		func(m Mirror, ids []string) ([]erp.SalesPriceList, bool) { return m.PriceLists(ids) },
+		r.up.PriceLists, func(p erp.SalesPriceList) string { return p.ID }, 256)
+}
+
+// getOne reads one record by GUID: from the mirror when it holds the kind
+// (noted as mirrorKind for freshness), else through the cache of kind k,
+// loading a miss with fetch. An unknown or malformed ID is erp.ErrNotFound.
+func getOne[T any](ctx context.Context, r *Reader, id string, k cache.Kind, mirrorKind string,
+	fromMirror func(Mirror, []string) ([]T, bool), fetch func(context.Context, []string) ([]T, error),
+	idOf func(T) string, cost int) (*T, error) {
 	if !erp.IsGUID(id) {
 		return nil, erp.ErrNotFound
 	}
 	id = strings.ToLower(id)
 	if m := r.mirror(); m != nil {
-		if pls, ok := m.PriceLists([]string{id}); ok {
-			r.noteMirror(ctx, "priceLists")
-			if len(pls) == 0 {
+		if rows, ok := fromMirror(m, []string{id}); ok {
+			r.noteMirror(ctx, mirrorKind)
+			if len(rows) == 0 {
 				return nil, erp.ErrNotFound
 			}
-			p := pls[0]
-			return &p, nil
+			v := rows[0]
+			return &v, nil
 		}
 	}
-	vals, found, err := cache.GetMany(ctx, r.c, r.kPriceList, []string{r.key(r.kPriceList.Name, id)}, func(ctx context.Context, missing []string) (map[string]erp.SalesPriceList, error) {
-		pls, err := r.up.PriceLists(ctx, idsOf(missing))
+	vals, found, err := cache.GetMany(ctx, r.c, k, []string{r.key(k.Name, id)}, func(ctx context.Context, missing []string) (map[string]T, error) {
+		rows, err := fetch(ctx, idsOf(missing))
 		if err != nil {
 			return nil, err
 		}
-		return byKey(r, r.kPriceList.Name, nil, pls, func(p erp.SalesPriceList) string { return strings.ToLower(p.ID) }), nil
-	}, costOf[erp.SalesPriceList](256))
+		return byKey(r, k.Name, nil, rows, func(v T) string { return strings.ToLower(idOf(v)) }), nil
+	}, costOf[T](cost))
 	if err != nil {
 		return nil, err
 	}
 	if !found[0] {
 		return nil, erp.ErrNotFound
 	}
-	p := vals[0]
-	return &p, nil
+	v := vals[0]
+	return &v, nil
 }
 
 // Contacts returns the account's contacts, the main contact first.
