@@ -103,34 +103,14 @@ func (m *Mirror) today() pricing.Date { return pricing.Today(m.o.Now(), m.o.Loca
 
 // ItemsByIDs implements live.Mirror.
 func (m *Mirror) ItemsByIDs(ids []string) ([]erp.Item, bool) {
-	if !m.Serves(DataItems) {
-		return nil, false
-	}
-	s := m.o.Index.Snapshot()
-	out := make([]erp.Item, 0, len(ids))
-	for _, id := range ids {
-		if it, ok := s.Item(id); ok {
-			out = append(out, it)
-		}
-	}
-	return out, true
+	return lookup(m, DataItems, ids, (*index.Snapshot).Item)
 }
 
 // ItemsByCodes implements live.Mirror: codes compare case-insensitively,
 // as Exact compares Code in a filter; unsellable items are found too, as
 // at Exact (callers check sellability).
 func (m *Mirror) ItemsByCodes(codes []string) ([]erp.Item, bool) {
-	if !m.Serves(DataItems) {
-		return nil, false
-	}
-	s := m.o.Index.Snapshot()
-	out := make([]erp.Item, 0, len(codes))
-	for _, c := range codes {
-		if it, ok := s.ItemByCode(c); ok {
-			out = append(out, it)
-		}
-	}
-	return out, true
+	return lookup(m, DataItems, codes, (*index.Snapshot).ItemByCode)
 }
 
 // ItemsPage implements live.Mirror with the fallback's semantics: sellable
@@ -184,32 +164,12 @@ func (m *Mirror) ShippingMethods() ([]erp.ShippingMethod, bool) {
 
 // Accounts implements live.Mirror.
 func (m *Mirror) Accounts(ids []string) ([]erp.Account, bool) {
-	if !m.Serves(DataAccounts) {
-		return nil, false
-	}
-	s := m.o.Index.Snapshot()
-	out := make([]erp.Account, 0, len(ids))
-	for _, id := range ids {
-		if a, ok := s.Account(id); ok {
-			out = append(out, a)
-		}
-	}
-	return out, true
+	return lookup(m, DataAccounts, ids, (*index.Snapshot).Account)
 }
 
 // PriceLists implements live.Mirror.
 func (m *Mirror) PriceLists(ids []string) ([]erp.SalesPriceList, bool) {
-	if !m.Serves(DataPriceLists) {
-		return nil, false
-	}
-	s := m.o.Index.Snapshot()
-	out := make([]erp.SalesPriceList, 0, len(ids))
-	for _, id := range ids {
-		if p, ok := s.PriceList(id); ok {
-			out = append(out, p)
-		}
-	}
-	return out, true
+	return lookup(m, DataPriceLists, ids, (*index.Snapshot).PriceList)
 }
 
 // Contacts implements live.Mirror.
@@ -314,4 +274,21 @@ func (m *Mirror) Lag(data string) time.Duration {
 		}
 	}
 	return lag
+}
+
+// lookup answers keys from the index when the mirror serves kind k: the
+// rows found, in key order, and true; false sends the caller to the
+// fallback.
+func lookup[T any](m *Mirror, k Data, keys []string, get func(*index.Snapshot, string) (T, bool)) ([]T, bool) {
+	if !m.Serves(k) {
+		return nil, false
+	}
+	s := m.o.Index.Snapshot()
+	out := make([]T, 0, len(keys))
+	for _, key := range keys {
+		if v, ok := get(s, key); ok {
+			out = append(out, v)
+		}
+	}
+	return out, true
 }
