@@ -71,13 +71,8 @@ func (s *SQLite) MirrorRows(ctx context.Context, feed string, fn func(key string
 
 // MirrorApply commits b's rows, deletions and state in one transaction.
 func (s *SQLite) MirrorApply(ctx context.Context, b feeds.Batch) error {
-	if b.Feed == "" {
-		return fmt.Errorf("store.MirrorApply: %w", errors.New("batch without a feed"))
-	}
-	for _, r := range b.Upserts {
-		if r.Feed == "" || r.Key == "" || len(r.Data) == 0 {
-			return fmt.Errorf("store.MirrorApply: %w", errors.New("row without feed, key or data"))
-		}
+	if err := checkBatch(b); err != nil {
+		return err
 	}
 	if err := s.checkFault(OpMirrorApply); err != nil {
 		return fmt.Errorf("store.MirrorApply: %w", err)
@@ -117,6 +112,20 @@ func (s *SQLite) MirrorApply(ctx context.Context, b feeds.Batch) error {
 	})
 	if err != nil {
 		return fmt.Errorf("store.MirrorApply: %w", err)
+	}
+	return nil
+}
+
+// checkBatch refuses a mirror batch that names no feed or carries a row
+// without feed, key or data, before either backend touches its database.
+func checkBatch(b feeds.Batch) error {
+	if b.Feed == "" {
+		return fmt.Errorf("store.MirrorApply: %w", errors.New("batch without a feed"))
+	}
+	for _, r := range b.Upserts {
+		if r.Feed == "" || r.Key == "" || len(r.Data) == 0 {
+			return fmt.Errorf("store.MirrorApply: %w", errors.New("row without feed, key or data"))
+		}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -70,13 +69,8 @@ func (p *Postgres) MirrorRows(ctx context.Context, feed string, fn func(key stri
 
 // MirrorApply commits b's rows, deletions and state in one transaction.
 func (p *Postgres) MirrorApply(ctx context.Context, b feeds.Batch) error {
-	if b.Feed == "" {
-		return fmt.Errorf("store.MirrorApply: %w", errors.New("batch without a feed"))
-	}
-	for _, r := range b.Upserts {
-		if r.Feed == "" || r.Key == "" || len(r.Data) == 0 {
-			return fmt.Errorf("store.MirrorApply: %w", errors.New("row without feed, key or data"))
-		}
+	if err := checkBatch(b); err != nil {
+		return err
 	}
 	if err := p.checkFault(OpMirrorApply); err != nil {
 		return fmt.Errorf("store.MirrorApply: %w", err)
