@@ -20,6 +20,7 @@ import (
 	"github.com/exactql/exactql/catalog/feeds"
 	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/pricing"
 )
@@ -99,7 +100,7 @@ func (m *Mirror) ready(need []string) bool {
 // Serves reports whether the mirror answers data of kind k now.
 func (m *Mirror) Serves(k Data) bool { return m.ready(Needs[k]) }
 
-func (m *Mirror) today() pricing.Date { return pricing.Today(m.o.Now(), m.o.Location) }
+func (m *Mirror) today() civil.Date { return civil.Today(m.o.Now(), m.o.Location) }
 
 // ItemsByIDs implements live.Mirror.
 func (m *Mirror) ItemsByIDs(ids []string) ([]erp.Item, bool) {
@@ -120,7 +121,7 @@ func (m *Mirror) ItemsPage(q live.ItemQuery) ([]erp.Item, bool, bool) {
 	if !m.Serves(DataItems) {
 		return nil, false, false
 	}
-	today, err := pricing.ParseDate(q.Today)
+	today, err := civil.ParseDate(q.Today)
 	if err != nil {
 		today = m.today()
 	}
@@ -231,7 +232,7 @@ func (m *Mirror) Prices() bool { return m.Serves(DataPrices) }
 // PriceData implements live.Mirror. An item the index does not hold (an
 // item read from the fallback before the items feed completed) sends the
 // whole call to the fallback.
-func (m *Mirror) PriceData(b pricing.Buyer, items []erp.Item) ([]pricing.Data, bool) {
+func (m *Mirror) PriceData(b pricing.Terms, items []erp.Item) ([]pricing.Data, bool) {
 	if !m.Serves(DataPrices) {
 		return nil, false
 	}

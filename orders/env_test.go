@@ -12,11 +12,12 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
-	"github.com/exactql/exactql/ordering"
 	"github.com/exactql/exactql/orders"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
 	"github.com/exactql/exactql/store"
 )
@@ -131,15 +132,15 @@ func (e *env) restart() {
 	e.start(false)
 }
 
-func (e *env) buyer(rule string) orders.Buyer {
+func (e *env) buyer(rule string) orders.Caller {
 	e.t.Helper()
 	for _, b := range e.sb.DemoBuyers() {
 		if b.Rule == rule {
-			return orders.Buyer{Account: b.AccountID, Contact: b.ContactID, Subject: "user-" + b.Name}
+			return orders.Caller{Account: b.AccountID, Contact: b.ContactID, Subject: "user-" + b.Name}
 		}
 	}
 	e.t.Fatalf("no demo buyer with rule %s", rule)
-	return orders.Buyer{}
+	return orders.Caller{}
 }
 
 // posts counts order POSTs the sandbox received. The path is matched, not
@@ -164,27 +165,27 @@ func (e *env) ordersWithRef(gatewayID string) []map[string]any {
 
 // sellableItems returns n items that are sellable today and priced for the
 // buyer, skipping the first skip of them.
-func (e *env) sellableItems(b orders.Buyer, n int, fraction bool) []erp.Item {
+func (e *env) sellableItems(b orders.Caller, n int, fraction bool) []erp.Item {
 	e.t.Helper()
 	ctx := context.Background()
 	acct, err := e.cat.Account(ctx, b.Account)
 	if err != nil {
 		e.t.Fatalf("Account: %v", err)
 	}
-	today := pricing.Today(e.clock.Now(), time.UTC)
+	today := civil.Today(e.clock.Now(), time.UTC)
 	var out []erp.Item
 	for it, err := range e.client.Items.List(ctx, erp.Query{Filter: erp.Eq("IsSalesItem", erp.Bool(true)), OrderBy: []string{"Code"}}) {
 		if err != nil {
 			e.t.Fatalf("Items.List: %v", err)
 		}
-		if !ordering.Sellable(*it, today, false) || it.IsFractionAllowedItem != fraction {
+		if !validate.Sellable(*it, today, false) || it.IsFractionAllowedItem != fraction {
 			continue
 		}
 		data, err := e.cat.OrderPrices(ctx, acct, []erp.Item{*it})
 		if err != nil {
 			e.t.Fatalf("OrderPrices: %v", err)
 		}
-		if _, ok := pricing.Resolve(pricing.Context{Today: today, DivisionCurrency: "EUR"}, pricing.BuyerFromAccount(*acct, "EUR"), data[0], decimal.NewFromInt(1)); !ok {
+		if _, ok := pricing.Resolve(pricing.Context{Today: today, DivisionCurrency: "EUR"}, pricing.TermsFromAccount(*acct, "EUR"), data[0], decimal.NewFromInt(1)); !ok {
 			continue
 		}
 		out = append(out, *it)
@@ -369,12 +370,12 @@ func sp(s string) *string { return &s }
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
-func lineID(it erp.Item, qty string) ordering.Line {
-	return ordering.Line{ProductID: sp(it.ID), Quantity: dec(qty)}
+func lineID(it erp.Item, qty string) validate.Line {
+	return validate.Line{ProductID: sp(it.ID), Quantity: dec(qty)}
 }
 
-func lineCode(it erp.Item, qty string) ordering.Line {
-	return ordering.Line{ProductCode: sp(erp.Code(it.Code)), Quantity: dec(qty)}
+func lineCode(it erp.Item, qty string) validate.Line {
+	return validate.Line{ProductCode: sp(erp.Code(it.Code)), Quantity: dec(qty)}
 }
 
 func keyf(format string, args ...any) string { return fmt.Sprintf(format, args...) }

@@ -17,8 +17,8 @@ import (
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
-	"github.com/exactql/exactql/ordering"
 	"github.com/exactql/exactql/orders"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
 )
 
@@ -61,8 +61,8 @@ func TestPlaceSendsCurrencyDiscountZeroAndReferenceFirst(t *testing.T) {
 	e.withService(rec, nil)
 	b := e.buyer(gen.RulePriceList)
 	items := e.sellableItems(b, 2, false)
-	in := ordering.Input{
-		Lines: []ordering.Line{lineID(items[0], "3"), lineCode(items[1], "1")},
+	in := validate.Input{
+		Lines: []validate.Line{lineID(items[0], "3"), lineCode(items[1], "1")},
 		// Control characters are stripped (the choice documented in
 		// ordering): none of NUL, ESC, bidi overrides reach Exact, and
 		// CR/LF only survive in remarks and notes.
@@ -124,7 +124,7 @@ func TestWorkerMatchesBothReferenceForms(t *testing.T) {
 			b := e.buyer(gen.RuleDefaultPrice)
 			items := e.sellableItems(b, 1, false)
 			e.sb.Faults().DropConnectionAfterNextPost()
-			res, err := e.svc.Place(ctx, b, "k", ordering.Input{Lines: []ordering.Line{lineID(items[0], "2")}, Remarks: sp("Call first")})
+			res, err := e.svc.Place(ctx, b, "k", validate.Input{Lines: []validate.Line{lineID(items[0], "2")}, Remarks: sp("Call first")})
 			if err != nil || res.Order == nil || res.Order.Status != orders.StatusPending {
 				t.Fatalf("Place = %+v, %v", res, err)
 			}
@@ -177,7 +177,7 @@ func TestPriceMismatchIsLoggedCountedAndExactFiguresKept(t *testing.T) {
 		}
 		return unit
 	})
-	res, err := e.svc.Place(ctx, b, "k", ordering.Input{Lines: []ordering.Line{lineID(items[0], "10"), lineID(items[1], "2")}})
+	res, err := e.svc.Place(ctx, b, "k", validate.Input{Lines: []validate.Line{lineID(items[0], "10"), lineID(items[1], "2")}})
 	if err != nil || res.Order == nil || res.Order.Status != orders.StatusOpen {
 		t.Fatalf("Place = %+v, %v", res, err)
 	}
@@ -218,7 +218,7 @@ func TestPriceMismatchIsLoggedCountedAndExactFiguresKept(t *testing.T) {
 	}
 	// Without re-pricing nothing more is counted.
 	e.sb.SetNetPriceHook(nil)
-	if _, err := e.svc.Place(ctx, b, "k2", ordering.Input{Lines: []ordering.Line{lineID(items[0], "1")}}); err != nil {
+	if _, err := e.svc.Place(ctx, b, "k2", validate.Input{Lines: []validate.Line{lineID(items[0], "1")}}); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.svc.Stats().PriceMismatches; got != 1 {
@@ -251,7 +251,7 @@ func TestOrderAmountExcludesVATAndCreatedIsWallClock(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.sb.Faults().FailNext(1, 503)
-	pend, err := e.svc.Place(ctx, b, "p", ordering.Input{Lines: []ordering.Line{lineID(items[0], "3")}})
+	pend, err := e.svc.Place(ctx, b, "p", validate.Input{Lines: []validate.Line{lineID(items[0], "3")}})
 	if err != nil || pend.Order.Status != orders.StatusPending {
 		t.Fatalf("Place = %+v, %v", pend, err)
 	}
@@ -364,7 +364,7 @@ func TestAttemptsPerBuyerAndMinuteAreLimited(t *testing.T) {
 	ctx := context.Background()
 	a, other := e.buyer(gen.RuleCustomerPrice), e.buyer(gen.RuleDefaultPrice)
 	items := e.sellableItems(a, 1, false)
-	in := ordering.Input{Lines: []ordering.Line{lineID(items[0], "1")}}
+	in := validate.Input{Lines: []validate.Line{lineID(items[0], "1")}}
 	for i := range 3 {
 		if _, err := e.svc.Place(ctx, a, keyf("k%d", i), in); err != nil {
 			t.Fatalf("attempt %d: %v", i, err)
@@ -415,12 +415,12 @@ func TestUnknownReferencesStopTheLookups(t *testing.T) {
 	e.withService(&recExact{}, func(o *orders.Options) { o.Catalog = cc })
 	ctx := context.Background()
 	b := e.buyer(gen.RuleCustomerPrice)
-	var in ordering.Input
+	var in validate.Input
 	for i := range 200 {
-		in.Lines = append(in.Lines, ordering.Line{ProductCode: sp(keyf("NOPE-%03d", i)), Quantity: dec("1")})
+		in.Lines = append(in.Lines, validate.Line{ProductCode: sp(keyf("NOPE-%03d", i)), Quantity: dec("1")})
 	}
 	res, err := e.svc.Place(ctx, b, "flood", in)
-	if err != nil || res.Order != nil || len(res.UserErrors) != 1 || res.UserErrors[0].Code != ordering.CodeUnknownProduct {
+	if err != nil || res.Order != nil || len(res.UserErrors) != 1 || res.UserErrors[0].Code != validate.CodeUnknownProduct {
 		t.Fatalf("Place = %+v, %v; want one UNKNOWN_PRODUCT", res, err)
 	}
 	if cc.codes > 25 {
@@ -431,14 +431,14 @@ func TestUnknownReferencesStopTheLookups(t *testing.T) {
 	}
 	// A code with control characters is not looked up at all.
 	before := cc.codes
-	res, err = e.svc.Place(ctx, b, "ctl", ordering.Input{Lines: []ordering.Line{{ProductCode: sp("A\x00B"), Quantity: dec("1")}}})
-	if err != nil || len(res.UserErrors) != 1 || res.UserErrors[0].Code != ordering.CodeUnknownProduct || cc.codes != before {
+	res, err = e.svc.Place(ctx, b, "ctl", validate.Input{Lines: []validate.Line{{ProductCode: sp("A\x00B"), Quantity: dec("1")}}})
+	if err != nil || len(res.UserErrors) != 1 || res.UserErrors[0].Code != validate.CodeUnknownProduct || cc.codes != before {
 		t.Errorf("Place(code with NUL) = %+v, %v after %d lookups", res, err, cc.codes-before)
 	}
 	// Up to the limit unknown references are each reported on their line.
-	few := ordering.Input{Lines: in.Lines[:3]}
+	few := validate.Input{Lines: in.Lines[:3]}
 	res, err = e.svc.Place(ctx, b, "few", few)
-	if err != nil || len(res.UserErrors) != 3 || res.UserErrors[2].Code != ordering.CodeUnknownProduct ||
+	if err != nil || len(res.UserErrors) != 3 || res.UserErrors[2].Code != validate.CodeUnknownProduct ||
 		strings.Join(res.UserErrors[2].Field, ".") != "lines.2.productCode" {
 		t.Errorf("Place(3 unknown) = %+v, %v", res, err)
 	}
@@ -451,8 +451,8 @@ func TestQuantityAndAmountLimitsSendNothing(t *testing.T) {
 	items := e.sellableItems(b, 1, false)
 	for _, tc := range []struct {
 		qty, code string
-	}{{"100000000000", ordering.CodeQuantityTooLarge}, {"100000", ordering.CodeOrderTooLarge}} {
-		res, err := e.svc.Place(ctx, b, "k-"+tc.qty, ordering.Input{Lines: []ordering.Line{lineID(items[0], tc.qty)}})
+	}{{"100000000000", validate.CodeQuantityTooLarge}, {"100000", validate.CodeOrderTooLarge}} {
+		res, err := e.svc.Place(ctx, b, "k-"+tc.qty, validate.Input{Lines: []validate.Line{lineID(items[0], tc.qty)}})
 		if err != nil || res.Order != nil || len(res.UserErrors) != 1 || res.UserErrors[0].Code != tc.code {
 			t.Errorf("quantity %s: %+v, %v; want %s", tc.qty, res, err, tc.code)
 		}
@@ -473,7 +473,7 @@ func TestReferenceSurvivesRemarksTruncation(t *testing.T) {
 	b := e.buyer(gen.RuleAccountDiscount)
 	items := e.sellableItems(b, 1, false)
 	e.sb.Faults().DropConnectionAfterNextPost()
-	res, err := e.svc.Place(ctx, b, "long", ordering.Input{Lines: []ordering.Line{lineID(items[0], "1")},
+	res, err := e.svc.Place(ctx, b, "long", validate.Input{Lines: []validate.Line{lineID(items[0], "1")},
 		Remarks: sp(strings.Repeat("Please deliver between 8 and 10. ", 25))})
 	if err != nil || res.Order == nil || res.Order.Status != orders.StatusPending {
 		t.Fatalf("Place = %+v, %v", res, err)

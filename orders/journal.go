@@ -35,7 +35,7 @@ type JournalRecord struct {
 	// idempotency key.
 	Account        string
 	IdempotencyKey string
-	// Fingerprint is ordering.Fingerprint of the input.
+	// Fingerprint is validate.Fingerprint of the input.
 	Fingerprint string
 	// State is StatePending, StateWritten or StateRejected.
 	State string

@@ -80,7 +80,7 @@ func TestListLandedPendingOnceAcrossPages(t *testing.T) {
 	var ids []string
 	after := ""
 	for range 5 {
-		p, err := s.List(ctx, Buyer{Account: account}, 1, after)
+		p, err := s.List(ctx, Caller{Account: account}, 1, after)
 		if err != nil {
 			t.Fatalf("List: %v", err)
 		}

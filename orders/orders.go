@@ -24,8 +24,9 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/ordering"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
 )
 
@@ -78,9 +79,9 @@ func (e *UnavailableError) Error() string {
 // Unwrap returns the cause.
 func (e *UnavailableError) Unwrap() error { return e.Err }
 
-// Buyer is the caller placing or reading orders: its Exact account, the
+// Caller is the caller placing or reading orders: its Exact account, the
 // ordering contact (may be empty) and the token subject.
-type Buyer struct {
+type Caller struct {
 	Account, Contact, Subject string
 }
 
@@ -96,13 +97,13 @@ type Order struct {
 	// ExactID is Exact's OrderID ("" while PENDING or REJECTED).
 	ExactID string `json:"exactId,omitempty"`
 	// OrderNumber is Exact's OrderNumber (0 while PENDING or REJECTED).
-	OrderNumber     int           `json:"orderNumber,omitempty"`
-	Status          string        `json:"status"`
-	RejectionReason string        `json:"rejectionReason,omitempty"`
-	OrderDate       *pricing.Date `json:"orderDate,omitempty"`
-	DeliveryDate    *pricing.Date `json:"deliveryDate,omitempty"`
-	YourRef         string        `json:"yourRef,omitempty"`
-	Description     string        `json:"description,omitempty"`
+	OrderNumber     int         `json:"orderNumber,omitempty"`
+	Status          string      `json:"status"`
+	RejectionReason string      `json:"rejectionReason,omitempty"`
+	OrderDate       *civil.Date `json:"orderDate,omitempty"`
+	DeliveryDate    *civil.Date `json:"deliveryDate,omitempty"`
+	YourRef         string      `json:"yourRef,omitempty"`
+	Description     string      `json:"description,omitempty"`
 	// DeliveryAddressID and ShippingMethodID are Exact IDs ("" when none).
 	DeliveryAddressID string `json:"deliveryAddressId,omitempty"`
 	ShippingMethodID  string `json:"shippingMethodId,omitempty"`
@@ -152,7 +153,7 @@ type Line struct {
 // REJECTED_BY_ERP).
 type Result struct {
 	Order      *Order
-	UserErrors []ordering.UserError
+	UserErrors []validate.UserError
 }
 
 // Catalog is the read data Place validates and prices against; the cached
@@ -211,7 +212,7 @@ type Options struct {
 	// would be gone after a restart). Orders already accepted are still sent.
 	StoreHealth func() error
 	// MaxLineQuantity and MaxOrderAmount are EXACTQL_MAX_LINE_QUANTITY and
-	// EXACTQL_MAX_ORDER_AMOUNT (zero: ordering's defaults).
+	// EXACTQL_MAX_ORDER_AMOUNT (zero: validate's defaults).
 	MaxLineQuantity, MaxOrderAmount decimal.Decimal
 	// Attempts limits order attempts per buyer and minute
 	// (EXACTQL_ORDER_ATTEMPTS_PER_MINUTE); nil means no limit. Share it
@@ -262,7 +263,7 @@ func NewService(o Options) *Service {
 		o.Location = time.UTC
 	}
 	if o.MaxLines <= 0 {
-		o.MaxLines = ordering.DefaultMaxLines
+		o.MaxLines = validate.DefaultMaxLines
 	}
 	if o.Currency == "" {
 		o.Currency = "EUR"
@@ -420,7 +421,7 @@ func decodeDoc(rec JournalRecord) (doc, error) {
 // (ARCHITECTURE §6). Validation failures, IDEMPOTENCY_KEY_REUSED and
 // REJECTED_BY_ERP come back as Result.UserErrors; errors are ErrForbidden,
 // ErrInvalidKey, *UnavailableError (nothing recorded) or journal failures.
-func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.Input) (*Result, error) {
+func (s *Service) Place(ctx context.Context, b Caller, key string, in validate.Input) (*Result, error) {
 	account := strings.ToLower(strings.TrimSpace(b.Account))
 	if !erp.IsGUID(account) {
 		return nil, ErrForbidden
@@ -433,7 +434,7 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 			return nil, &UnavailableError{Err: err}
 		}
 	}
-	fp := ordering.Fingerprint(in)
+	fp := validate.Fingerprint(in)
 
 	unlock, err := s.lock(ctx, account+"\x00"+key)
 	if err != nil {
@@ -496,17 +497,17 @@ func (s *Service) Place(ctx context.Context, b Buyer, key string, in ordering.In
 // errors.
 type checked struct {
 	acct  *erp.Account
-	facts ordering.Facts
-	lines []ordering.ValidLine
-	uerrs []ordering.UserError
+	facts validate.Facts
+	lines []validate.ValidLine
+	uerrs []validate.UserError
 }
 
 // check is steps 1–2 of ARCHITECTURE §6 and the pricing of step 5, shared by
 // Place and Preview so both answer the same prices and user errors: the
 // attempt limiter, the buyer's account (ErrForbidden when unknown or
 // blocked), the facts (*UnavailableError when they cannot be had) and
-// ordering.Check. It writes nothing.
-func (s *Service) check(ctx context.Context, account string, in ordering.Input) (*checked, error) {
+// validate.Check. It writes nothing.
+func (s *Service) check(ctx context.Context, account string, in validate.Input) (*checked, error) {
 	if err := s.o.Attempts.Allow(account); err != nil {
 		return nil, err
 	}
@@ -526,18 +527,18 @@ func (s *Service) check(ctx context.Context, account string, in ordering.Input) 
 	}
 	c := &checked{acct: acct, facts: facts}
 	if tooManyUnknown {
-		c.uerrs = []ordering.UserError{{Field: []string{"lines"}, Code: ordering.CodeUnknownProduct,
+		c.uerrs = []validate.UserError{{Field: []string{"lines"}, Code: validate.CodeUnknownProduct,
 			Message: fmt.Sprintf("More than %d of the order's products are unknown; check the product references.", s.o.MaxUnknownRefs)}}
 		return c, nil
 	}
-	c.lines, c.uerrs = ordering.Check(in, facts)
+	c.lines, c.uerrs = validate.Check(in, facts)
 	return c, nil
 }
 
 // Preview is the outcome of Service.Preview.
 type Preview struct {
 	// Lines are the priced lines without a user error, in input order.
-	Lines []ordering.ValidLine
+	Lines []validate.ValidLine
 	// Amount is the sum of Lines' amounts, excluding VAT; Currency the
 	// currency the buyer is quoted in.
 	Amount   decimal.Decimal
@@ -545,14 +546,14 @@ type Preview struct {
 	// UserErrors are the errors Place would answer for the same input
 	// (never IDEMPOTENCY_KEY_REUSED or REJECTED_BY_ERP: Preview has no key
 	// and sends nothing).
-	UserErrors []ordering.UserError
+	UserErrors []validate.UserError
 }
 
 // Preview prices and validates an order for b exactly as Place would (the
 // same check), and writes nothing: no journal record, no call that changes
 // Exact. It draws on the same per-buyer attempt limit as Place. Errors are
 // ErrForbidden, *TooManyAttemptsError and *UnavailableError, as for Place.
-func (s *Service) Preview(ctx context.Context, b Buyer, in ordering.Input) (*Preview, error) {
+func (s *Service) Preview(ctx context.Context, b Caller, in validate.Input) (*Preview, error) {
 	account := strings.ToLower(strings.TrimSpace(b.Account))
 	if !erp.IsGUID(account) {
 		return nil, ErrForbidden
@@ -561,8 +562,8 @@ func (s *Service) Preview(ctx context.Context, b Buyer, in ordering.Input) (*Pre
 	if err != nil {
 		return nil, err
 	}
-	p := &Preview{Lines: c.lines, UserErrors: c.uerrs, Amount: ordering.Total(c.lines),
-		Currency: pricing.BuyerFromAccount(*c.acct, s.o.Currency).Currency}
+	p := &Preview{Lines: c.lines, UserErrors: c.uerrs, Amount: validate.Total(c.lines),
+		Currency: pricing.TermsFromAccount(*c.acct, s.o.Currency).Currency}
 	if len(c.lines) > 0 && c.lines[0].Price.Currency != "" {
 		p.Currency = c.lines[0].Price.Currency
 	}
@@ -573,9 +574,9 @@ func (s *Service) Preview(ctx context.Context, b Buyer, in ordering.Input) (*Pre
 // than MaxUnknownRefs distinct product references turned out unknown; the
 // lookups then stopped (so an order of 200 made-up codes costs one chunk's
 // reads, not eight) and f is incomplete.
-func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Input) (f ordering.Facts, tooManyUnknown bool, err error) {
-	f = ordering.Facts{
-		Today: pricing.Today(s.o.Now(), s.o.Location), MaxLines: s.o.MaxLines,
+func (s *Service) facts(ctx context.Context, acct *erp.Account, in validate.Input) (f validate.Facts, tooManyUnknown bool, err error) {
+	f = validate.Facts{
+		Today: civil.Today(s.o.Now(), s.o.Location), MaxLines: s.o.MaxLines,
 		WebshopOnly: s.o.WebshopOnly, AccountID: acct.ID,
 		MaxLineQuantity: s.o.MaxLineQuantity, MaxOrderAmount: s.o.MaxOrderAmount,
 	}
@@ -609,7 +610,7 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 	for _, c := range codes {
 		// A code with control characters names no item: it is not sent
 		// to Exact at all.
-		if c = strings.TrimSpace(c); c != "" && ordering.CleanText(c, false) == c {
+		if c = strings.TrimSpace(c); c != "" && validate.CleanText(c, false) == c {
 			trimmed = append(trimmed, c)
 		} else {
 			unknown++
@@ -654,7 +655,7 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 	}
 	var priced []erp.Item
 	for _, it := range f.Items {
-		if ordering.Sellable(it, f.Today, f.WebshopOnly) {
+		if validate.Sellable(it, f.Today, f.WebshopOnly) {
 			priced = append(priced, it)
 		}
 	}
@@ -671,7 +672,7 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 		}
 	}
 	pc := pricing.Context{Today: f.Today, DivisionCurrency: s.o.Currency}
-	buyer := pricing.BuyerFromAccount(*acct, s.o.Currency)
+	buyer := pricing.TermsFromAccount(*acct, s.o.Currency)
 	f.Price = func(it erp.Item, q decimal.Decimal) (pricing.Price, bool) {
 		d, ok := data[strings.ToLower(it.ID)]
 		if !ok {
@@ -683,7 +684,7 @@ func (s *Service) facts(ctx context.Context, acct *erp.Account, in ordering.Inpu
 }
 
 // build makes the POST body of ARCHITECTURE §6.5 and the order to show.
-func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input, lines []ordering.ValidLine, f ordering.Facts) doc {
+func (s *Service) build(id string, b Caller, acct *erp.Account, in validate.Input, lines []validate.ValidLine, f validate.Facts) doc {
 	str := func(p *string) string {
 		if p == nil {
 			return ""
@@ -691,10 +692,10 @@ func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input
 		return *p
 	}
 	// Control characters are stripped before anything reaches Exact
-	// (ordering.CleanText); CR/LF survive in remarks and notes only.
+	// (validate.CleanText); CR/LF survive in remarks and notes only.
 	req := erp.NewSalesOrder{
 		OrderedBy: acct.ID, DeliverTo: acct.ID, InvoiceTo: acct.ID,
-		YourRef: ordering.CleanText(str(in.YourReference), false), Description: ordering.CleanText(str(in.Description), false),
+		YourRef: validate.CleanText(str(in.YourReference), false), Description: validate.CleanText(str(in.Description), false),
 		ShippingMethod: acct.ShippingMethod,
 	}
 	if acct.InvoiceAccount != "" {
@@ -705,7 +706,7 @@ func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input
 	}
 	// The reference goes first (ARCHITECTURE §6.5), the buyer's remarks after.
 	remarks := RefPrefix + id
-	if r := ordering.CleanText(str(in.Remarks), true); r != "" {
+	if r := validate.CleanText(str(in.Remarks), true); r != "" {
 		remarks += "\n" + r
 	}
 	req.Remarks = remarks
@@ -727,7 +728,7 @@ func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input
 	// Currency is the currency the buyer was quoted: Accounts.SalesCurrency
 	// is Exact's Time & Billing currency and often empty, so the quote's
 	// currency (which falls back to EXACTQL_CURRENCY) is sent explicitly.
-	currency := pricing.BuyerFromAccount(*acct, s.o.Currency).Currency
+	currency := pricing.TermsFromAccount(*acct, s.o.Currency).Currency
 	if len(lines) > 0 && lines[0].Price.Currency != "" {
 		currency = lines[0].Price.Currency
 	}
@@ -737,13 +738,13 @@ func (s *Service) build(id string, b Buyer, acct *erp.Account, in ordering.Input
 		ID: id, GatewayID: id, Status: StatusPending, OrderDate: &today, DeliveryDate: in.DeliveryDate,
 		YourRef: req.YourRef, Description: req.Description, DeliveryAddressID: req.DeliveryAddress,
 		ShippingMethodID: req.ShippingMethod, Currency: currency,
-		Amount: ordering.Total(lines), Created: s.o.Now(),
+		Amount: validate.Total(lines), Created: s.o.Now(),
 	}
 	for i, l := range lines {
 		// Discount 0: the price sent is already the buyer's net price.
 		req.SalesOrderLines = append(req.SalesOrderLines, erp.NewSalesOrderLine{
 			Item: l.Item.ID, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Discount: decimal.Zero,
-			Notes: ordering.CleanText(l.Notes, true)})
+			Notes: validate.CleanText(l.Notes, true)})
 		it := l.Item
 		o.Lines = append(o.Lines, Line{LineNumber: i + 1, ItemID: l.Item.ID, ItemCode: erp.Code(l.Item.Code),
 			Description: l.Item.Description, Quantity: l.Quantity, UnitPrice: l.Price.UnitPrice, Amount: l.Amount, Item: &it})
@@ -813,7 +814,7 @@ func mainDeliveryAddress(as []erp.Address, account string) string {
 func (s *Service) replay(ctx context.Context, rec JournalRecord, fp string) (*Result, error) {
 	if rec.Fingerprint != fp {
 		s.count(OutcomeKeyReused)
-		return &Result{UserErrors: []ordering.UserError{ordering.KeyReused()}}, nil
+		return &Result{UserErrors: []validate.UserError{validate.KeyReused()}}, nil
 	}
 	rec, err := s.awaitLease(ctx, rec)
 	if err != nil {
@@ -826,7 +827,7 @@ func (s *Service) replay(ctx context.Context, rec JournalRecord, fp string) (*Re
 	}
 	res := &Result{Order: o}
 	if rec.State == StateRejected {
-		res.UserErrors = []ordering.UserError{ordering.RejectedByERP(rec.RejectionReason)}
+		res.UserErrors = []validate.UserError{validate.RejectedByERP(rec.RejectionReason)}
 	}
 	return res, nil
 }
@@ -925,7 +926,7 @@ func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner stri
 			return nil, derr
 		}
 		showValidated(o, &d.Order)
-		return &Result{Order: o, UserErrors: []ordering.UserError{ordering.RejectedByERP(reason)}}, nil
+		return &Result{Order: o, UserErrors: []validate.UserError{validate.RejectedByERP(reason)}}, nil
 	default:
 		next := s.nextAttempt(rec.Attempts, now, err)
 		log.Warn().Err(err).Time("next_attempt", next).Msg("order outcome unknown; queued")
@@ -1047,7 +1048,7 @@ func safeReason(err error) string {
 			fields[i] = f
 		}
 	}
-	msg = ordering.SafeMessage(strings.Join(fields, " "))
+	msg = validate.SafeMessage(strings.Join(fields, " "))
 	if utf8.RuneCountInString(msg) > maxReason {
 		r := []rune(msg)
 		msg = strings.TrimSpace(string(r[:maxReason-1])) + "…"
@@ -1119,8 +1120,8 @@ func refLine(line string) string {
 	return strings.ToLower(rest)
 }
 
-func datePtr(t erp.Time) *pricing.Date {
-	d, ok := pricing.DateOf(t)
+func datePtr(t erp.Time) *civil.Date {
+	d, ok := civil.DateOf(t)
 	if !ok {
 		return nil
 	}

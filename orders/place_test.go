@@ -12,16 +12,17 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/sandbox/gen"
-	"github.com/exactql/exactql/ordering"
 	"github.com/exactql/exactql/orders"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
 )
 
 // expectedLines prices the input lines for the buyer with the binding price
 // rules (pricing.Resolve over the buyer's Exact rows) as Place must.
-func expectedLines(t *testing.T, e *env, b orders.Buyer, items []erp.Item, qtys []string) []orders.Line {
+func expectedLines(t *testing.T, e *env, b orders.Caller, items []erp.Item, qtys []string) []orders.Line {
 	t.Helper()
 	ctx := context.Background()
 	acct, err := e.cat.Account(ctx, b.Account)
@@ -32,11 +33,11 @@ func expectedLines(t *testing.T, e *env, b orders.Buyer, items []erp.Item, qtys 
 	if err != nil {
 		t.Fatal(err)
 	}
-	pc := pricing.Context{Today: pricing.Today(e.clock.Now(), time.UTC), DivisionCurrency: "EUR"}
+	pc := pricing.Context{Today: civil.Today(e.clock.Now(), time.UTC), DivisionCurrency: "EUR"}
 	var out []orders.Line
 	for i, it := range items {
 		q := dec(qtys[i])
-		p, ok := pricing.Resolve(pc, pricing.BuyerFromAccount(*acct, "EUR"), data[i], q)
+		p, ok := pricing.Resolve(pc, pricing.TermsFromAccount(*acct, "EUR"), data[i], q)
 		if !ok {
 			t.Fatalf("no price for %s", it.Code)
 		}
@@ -66,8 +67,8 @@ func TestPlaceThreeLinesLandsOnceWithPrices(t *testing.T) {
 			b := e.buyer(rule)
 			items := e.sellableItems(b, 3, false)
 			qtys := []string{"1", "12", "250"}
-			in := ordering.Input{
-				Lines:         []ordering.Line{lineID(items[0], qtys[0]), lineCode(items[1], qtys[1]), lineID(items[2], qtys[2])},
+			in := validate.Input{
+				Lines:         []validate.Line{lineID(items[0], qtys[0]), lineCode(items[1], qtys[1]), lineID(items[2], qtys[2])},
 				YourReference: sp("PO-4711"), Description: sp("Weekly order"), Remarks: sp("Deliver at the back door"),
 			}
 			in.Lines[1].Notes = sp("gift wrap")
@@ -135,15 +136,15 @@ func TestPlaceThreeLinesLandsOnceWithPrices(t *testing.T) {
 			}
 			// The same key with another input: IDEMPOTENCY_KEY_REUSED.
 			other := in
-			other.Lines = append([]ordering.Line(nil), in.Lines...)
+			other.Lines = append([]validate.Line(nil), in.Lines...)
 			other.Lines[0].Quantity = dec("2")
 			reused, err := e.svc.Place(ctx, b, "key-1", other)
-			if err != nil || reused.Order != nil || len(reused.UserErrors) != 1 || reused.UserErrors[0].Code != ordering.CodeIdempotencyKeyReused {
+			if err != nil || reused.Order != nil || len(reused.UserErrors) != 1 || reused.UserErrors[0].Code != validate.CodeIdempotencyKeyReused {
 				t.Errorf("Place with other input = %+v, %v; want IDEMPOTENCY_KEY_REUSED", reused, err)
 			}
 			// 1.0 equals 1 after normalising: the same input.
 			same := in
-			same.Lines = append([]ordering.Line(nil), in.Lines...)
+			same.Lines = append([]validate.Line(nil), in.Lines...)
 			same.Lines[0].Quantity = dec("1.000")
 			if r, err := e.svc.Place(ctx, b, "key-1", same); err != nil || r.Order == nil || r.Order.ID != o.ID {
 				t.Errorf("Place with 1.000 for 1 = %+v, %v; want the same order", r, err)
@@ -184,7 +185,7 @@ func TestPlaceConcurrentDuplicatesMakeOneOrder(t *testing.T) {
 	ctx := context.Background()
 	b := e.buyer(gen.RuleCustomerPrice)
 	items := e.sellableItems(b, 2, false)
-	in := ordering.Input{Lines: []ordering.Line{lineID(items[0], "3"), lineID(items[1], "5")}}
+	in := validate.Input{Lines: []validate.Line{lineID(items[0], "3"), lineID(items[1], "5")}}
 	// A second service on the same journal stands for a second gateway
 	// process: its duplicates collapse through the journal, not a mutex.
 	o2 := e.opts
@@ -238,7 +239,7 @@ func TestPlaceDroppedConnectionEndsWithOneOrder(t *testing.T) {
 	ctx := context.Background()
 	b := e.buyer(gen.RuleDefaultPrice)
 	items := e.sellableItems(b, 1, false)
-	in := ordering.Input{Lines: []ordering.Line{lineID(items[0], "4")}}
+	in := validate.Input{Lines: []validate.Line{lineID(items[0], "4")}}
 
 	e.sb.Faults().DropConnectionAfterNextPost()
 	res, err := e.svc.Place(ctx, b, "k", in)
@@ -305,7 +306,7 @@ func TestPlaceMaintenancePendingLandsOnceAcrossRestart(t *testing.T) {
 	ctx := context.Background()
 	b := e.buyer(gen.RulePriceList)
 	items := e.sellableItems(b, 2, false)
-	in := ordering.Input{Lines: []ordering.Line{lineID(items[0], "2"), lineCode(items[1], "7")}}
+	in := validate.Input{Lines: []validate.Line{lineID(items[0], "2"), lineCode(items[1], "7")}}
 	want := expectedLines(t, e, b, items, []string{"2", "7"})
 	// Validation runs on cached data while Exact is down (§6.2): warm it.
 	if _, err := e.cat.Addresses(ctx, b.Account); err != nil {
@@ -381,7 +382,7 @@ func TestPlaceRejectedIsNeverRetried(t *testing.T) {
 	ctx := context.Background()
 	b := e.buyer(gen.RuleCustomerPrice)
 	items := e.sellableItems(b, 1, false)
-	in := ordering.Input{Lines: []ordering.Line{lineID(items[0], "1")}}
+	in := validate.Input{Lines: []validate.Line{lineID(items[0], "1")}}
 
 	e.sb.Faults().RejectNextOrder("Item 3f2b8c1e-1111-4222-8333-444455556666 is blocked for sales; see https://start.exactonline.nl/docs/x?token=abc123 key Gcp7!AbCdEf0123456789xyz")
 	res, err := e.svc.Place(ctx, b, "r", in)
@@ -396,7 +397,7 @@ func TestPlaceRejectedIsNeverRetried(t *testing.T) {
 	if o.RejectionReason != wantReason {
 		t.Errorf("rejectionReason = %q; want %q", o.RejectionReason, wantReason)
 	}
-	wantErr := []ordering.UserError{{Code: ordering.CodeRejectedByERP, Message: "Exact Online rejected the order: " + wantReason}}
+	wantErr := []validate.UserError{{Code: validate.CodeRejectedByERP, Message: "Exact Online rejected the order: " + wantReason}}
 	if diff := cmp.Diff(wantErr, res.UserErrors); diff != "" {
 		t.Errorf("user errors (-want +got):\n%s", diff)
 	}
@@ -427,8 +428,8 @@ func TestPlaceForbidden(t *testing.T) {
 	ctx := context.Background()
 	ok := e.buyer(gen.RuleDefaultPrice)
 	items := e.sellableItems(ok, 1, false)
-	in := ordering.Input{Lines: []ordering.Line{lineID(items[0], "1")}}
-	for name, b := range map[string]orders.Buyer{
+	in := validate.Input{Lines: []validate.Line{lineID(items[0], "1")}}
+	for name, b := range map[string]orders.Caller{
 		"blocked":    e.buyer(gen.RuleBlocked),
 		"no account": {Subject: "someone"},
 		"unknown":    {Account: "0f0f0f0f-0000-4000-8000-000000000000"},
@@ -481,8 +482,8 @@ func TestPlaceSendsChosenOptions(t *testing.T) {
 	if ship == "" || addr == "" {
 		t.Fatal("test data lacks a second shipping method or a delivery address")
 	}
-	tomorrow := pricing.Today(e.clock.Now().Add(24*time.Hour), time.UTC)
-	in := ordering.Input{Lines: []ordering.Line{lineID(items[0], "3")}, ShippingMethodID: sp(ship),
+	tomorrow := civil.Today(e.clock.Now().Add(24*time.Hour), time.UTC)
+	in := validate.Input{Lines: []validate.Line{lineID(items[0], "3")}, ShippingMethodID: sp(ship),
 		WarehouseID: sp(whs[len(whs)-1].ID), DeliveryAddressID: sp(addr), DeliveryDate: &tomorrow}
 	// A buyer without a contact in the token sends no contact person.
 	b.Contact = ""

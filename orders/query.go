@@ -26,7 +26,7 @@ type Page struct {
 // Get returns one of the buyer's orders by the gateway's ID or by Exact's
 // OrderID; either way the order carries its stable ID (Order.ID). Unknown
 // IDs and other buyers' orders are ErrNotFound alike.
-func (s *Service) Get(ctx context.Context, b Buyer, id string) (*Order, error) {
+func (s *Service) Get(ctx context.Context, b Caller, id string) (*Order, error) {
 	account := strings.ToLower(strings.TrimSpace(b.Account))
 	id = strings.ToLower(strings.TrimSpace(id))
 	if !erp.IsGUID(account) || !erp.IsGUID(id) {
@@ -142,7 +142,7 @@ func afterCursor(o *Order, c *cursor) bool {
 // Exact (OrderedBy = the account, including those entered by staff) merged
 // with the journal's PENDING and REJECTED orders, each with its lines.
 // first is 0..MaxPageSize; after is a cursor from an earlier page.
-func (s *Service) List(ctx context.Context, b Buyer, first int, after string) (*Page, error) {
+func (s *Service) List(ctx context.Context, b Caller, first int, after string) (*Page, error) {
 	account := strings.ToLower(strings.TrimSpace(b.Account))
 	if !erp.IsGUID(account) {
 		return nil, ErrForbidden

@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/exactql/exactql/erp/sandbox/gen"
-	"github.com/exactql/exactql/ordering"
 	"github.com/exactql/exactql/orders"
+	"github.com/exactql/exactql/orders/validate"
 )
 
 func TestGetAndListOrders(t *testing.T) {
@@ -26,7 +26,7 @@ func TestGetAndListOrders(t *testing.T) {
 		if prepare != nil {
 			prepare()
 		}
-		res, err := e.svc.Place(ctx, a, key, ordering.Input{Lines: []ordering.Line{lineID(items[0], "1"), lineID(items[1], "2")}})
+		res, err := e.svc.Place(ctx, a, key, validate.Input{Lines: []validate.Line{lineID(items[0], "1"), lineID(items[1], "2")}})
 		if err != nil || res.Order == nil {
 			t.Fatalf("Place %s = %+v, %v", key, res, err)
 		}
@@ -169,7 +169,7 @@ func TestListPagesThroughEqualCreationTimes(t *testing.T) {
 		if i == 3 {
 			e.sb.Faults().FailNext(1, 503) // one stays PENDING in the journal
 		}
-		if _, err := e.svc.Place(ctx, b, keyf("k%d", i), ordering.Input{Lines: []ordering.Line{lineID(items[0], "1")}}); err != nil {
+		if _, err := e.svc.Place(ctx, b, keyf("k%d", i), validate.Input{Lines: []validate.Line{lineID(items[0], "1")}}); err != nil {
 			t.Fatal(err)
 		}
 	}

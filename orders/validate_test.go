@@ -11,10 +11,11 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/sandbox/gen"
-	"github.com/exactql/exactql/ordering"
 	"github.com/exactql/exactql/orders"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
 )
 
@@ -37,7 +38,7 @@ func TestPlaceValidationErrorsSendAndRecordNothing(t *testing.T) {
 	e := newEnv(t, func(o *orders.Options) { o.MaxLines = 3 })
 	ctx := context.Background()
 	b := e.buyer(gen.RuleCustomerPrice)
-	today := pricing.Today(e.clock.Now(), time.UTC)
+	today := civil.Today(e.clock.Now(), time.UTC)
 	whole := e.sellableItems(b, 1, false)[0]
 	notForSale := findItem(t, e, erp.Eq("IsSalesItem", erp.Bool(false)), func(erp.Item) bool { return true })
 	addrs, err := e.cat.Addresses(ctx, b.Account)
@@ -56,42 +57,42 @@ func TestPlaceValidationErrorsSendAndRecordNothing(t *testing.T) {
 	}
 	otherBuyer := e.buyer(gen.RuleDefaultPrice)
 	otherAddr := mainDelivery(t, e, otherBuyer.Account)
-	yesterday := pricing.Today(e.clock.Now().Add(-24*time.Hour), time.UTC)
+	yesterday := civil.Today(e.clock.Now().Add(-24*time.Hour), time.UTC)
 	unknownID := "0f0f0f0f-0000-4000-8000-00000000abcd"
 	ok := lineID(whole, "1")
-	lines := func(ls ...ordering.Line) []ordering.Line { return ls }
+	lines := func(ls ...validate.Line) []validate.Line { return ls }
 	withNotes := ok
 	withNotes.Notes = sp(strings.Repeat("n", 1001))
 
 	tests := []struct {
 		name string
-		in   ordering.Input
-		want []ordering.UserError
+		in   validate.Input
+		want []validate.UserError
 	}{
-		{"empty order", ordering.Input{}, []ordering.UserError{{Field: []string{"lines"}, Code: ordering.CodeEmptyOrder}}},
-		{"too many lines", ordering.Input{Lines: lines(ok, ok, ok, ok)}, []ordering.UserError{{Field: []string{"lines"}, Code: ordering.CodeTooManyLines}}},
-		{"zero quantity", ordering.Input{Lines: lines(ok, lineID(whole, "0"))}, []ordering.UserError{{Field: []string{"lines", "1", "quantity"}, Code: ordering.CodeInvalidQuantity}}},
-		{"negative quantity", ordering.Input{Lines: lines(lineID(whole, "-2"))}, []ordering.UserError{{Field: []string{"lines", "0", "quantity"}, Code: ordering.CodeInvalidQuantity}}},
-		{"fraction", ordering.Input{Lines: lines(lineCode(whole, "1.5"))}, []ordering.UserError{{Field: []string{"lines", "0", "quantity"}, Code: ordering.CodeFractionNotAllowed}}},
-		{"neither product", ordering.Input{Lines: lines(ordering.Line{Quantity: dec("1")})}, []ordering.UserError{{Field: []string{"lines", "0"}, Code: ordering.CodeInvalidProductReference}}},
-		{"both products", ordering.Input{Lines: lines(ordering.Line{ProductID: sp(whole.ID), ProductCode: sp(whole.Code), Quantity: dec("1")})}, []ordering.UserError{{Field: []string{"lines", "0"}, Code: ordering.CodeInvalidProductReference}}},
-		{"unknown product id", ordering.Input{Lines: lines(ok, ordering.Line{ProductID: sp(unknownID), Quantity: dec("1")})}, []ordering.UserError{{Field: []string{"lines", "1", "productId"}, Code: ordering.CodeUnknownProduct}}},
-		{"unknown product code", ordering.Input{Lines: lines(ordering.Line{ProductCode: sp("NO-SUCH-CODE"), Quantity: dec("1")})}, []ordering.UserError{{Field: []string{"lines", "0", "productCode"}, Code: ordering.CodeUnknownProduct}}},
-		{"not sellable", ordering.Input{Lines: lines(lineID(notForSale, "1"))}, []ordering.UserError{{Field: []string{"lines", "0", "productId"}, Code: ordering.CodeProductNotSaleable}}},
-		{"visit address", ordering.Input{Lines: lines(ok), DeliveryAddressID: sp(visit)}, []ordering.UserError{{Field: []string{"deliveryAddressId"}, Code: ordering.CodeInvalidDeliveryAddress}}},
-		{"another buyer's address", ordering.Input{Lines: lines(ok), DeliveryAddressID: sp(otherAddr)}, []ordering.UserError{{Field: []string{"deliveryAddressId"}, Code: ordering.CodeInvalidDeliveryAddress}}},
-		{"unknown shipping method", ordering.Input{Lines: lines(ok), ShippingMethodID: sp(unknownID)}, []ordering.UserError{{Field: []string{"shippingMethodId"}, Code: ordering.CodeInvalidShippingMethod}}},
-		{"unknown warehouse", ordering.Input{Lines: lines(ok), WarehouseID: sp(unknownID)}, []ordering.UserError{{Field: []string{"warehouseId"}, Code: ordering.CodeInvalidWarehouse}}},
-		{"delivery date yesterday", ordering.Input{Lines: lines(ok), DeliveryDate: &yesterday}, []ordering.UserError{{Field: []string{"deliveryDate"}, Code: ordering.CodeInvalidDeliveryDate}}},
-		{"yourReference too long", ordering.Input{Lines: lines(ok), YourReference: sp(strings.Repeat("r", 31))}, []ordering.UserError{{Field: []string{"yourReference"}, Code: ordering.CodeTextTooLong}}},
-		{"description too long", ordering.Input{Lines: lines(ok), Description: sp(strings.Repeat("d", 61))}, []ordering.UserError{{Field: []string{"description"}, Code: ordering.CodeTextTooLong}}},
-		{"remarks too long", ordering.Input{Lines: lines(ok), Remarks: sp(strings.Repeat("é", 1001))}, []ordering.UserError{{Field: []string{"remarks"}, Code: ordering.CodeTextTooLong}}},
-		{"notes too long", ordering.Input{Lines: lines(ok, withNotes)}, []ordering.UserError{{Field: []string{"lines", "1", "notes"}, Code: ordering.CodeTextTooLong}}},
-		{"several at once", ordering.Input{Lines: lines(lineID(whole, "0"), ordering.Line{Quantity: dec("1")}), DeliveryDate: &yesterday},
-			[]ordering.UserError{
-				{Field: []string{"deliveryDate"}, Code: ordering.CodeInvalidDeliveryDate},
-				{Field: []string{"lines", "0", "quantity"}, Code: ordering.CodeInvalidQuantity},
-				{Field: []string{"lines", "1"}, Code: ordering.CodeInvalidProductReference},
+		{"empty order", validate.Input{}, []validate.UserError{{Field: []string{"lines"}, Code: validate.CodeEmptyOrder}}},
+		{"too many lines", validate.Input{Lines: lines(ok, ok, ok, ok)}, []validate.UserError{{Field: []string{"lines"}, Code: validate.CodeTooManyLines}}},
+		{"zero quantity", validate.Input{Lines: lines(ok, lineID(whole, "0"))}, []validate.UserError{{Field: []string{"lines", "1", "quantity"}, Code: validate.CodeInvalidQuantity}}},
+		{"negative quantity", validate.Input{Lines: lines(lineID(whole, "-2"))}, []validate.UserError{{Field: []string{"lines", "0", "quantity"}, Code: validate.CodeInvalidQuantity}}},
+		{"fraction", validate.Input{Lines: lines(lineCode(whole, "1.5"))}, []validate.UserError{{Field: []string{"lines", "0", "quantity"}, Code: validate.CodeFractionNotAllowed}}},
+		{"neither product", validate.Input{Lines: lines(validate.Line{Quantity: dec("1")})}, []validate.UserError{{Field: []string{"lines", "0"}, Code: validate.CodeInvalidProductReference}}},
+		{"both products", validate.Input{Lines: lines(validate.Line{ProductID: sp(whole.ID), ProductCode: sp(whole.Code), Quantity: dec("1")})}, []validate.UserError{{Field: []string{"lines", "0"}, Code: validate.CodeInvalidProductReference}}},
+		{"unknown product id", validate.Input{Lines: lines(ok, validate.Line{ProductID: sp(unknownID), Quantity: dec("1")})}, []validate.UserError{{Field: []string{"lines", "1", "productId"}, Code: validate.CodeUnknownProduct}}},
+		{"unknown product code", validate.Input{Lines: lines(validate.Line{ProductCode: sp("NO-SUCH-CODE"), Quantity: dec("1")})}, []validate.UserError{{Field: []string{"lines", "0", "productCode"}, Code: validate.CodeUnknownProduct}}},
+		{"not sellable", validate.Input{Lines: lines(lineID(notForSale, "1"))}, []validate.UserError{{Field: []string{"lines", "0", "productId"}, Code: validate.CodeProductNotSaleable}}},
+		{"visit address", validate.Input{Lines: lines(ok), DeliveryAddressID: sp(visit)}, []validate.UserError{{Field: []string{"deliveryAddressId"}, Code: validate.CodeInvalidDeliveryAddress}}},
+		{"another buyer's address", validate.Input{Lines: lines(ok), DeliveryAddressID: sp(otherAddr)}, []validate.UserError{{Field: []string{"deliveryAddressId"}, Code: validate.CodeInvalidDeliveryAddress}}},
+		{"unknown shipping method", validate.Input{Lines: lines(ok), ShippingMethodID: sp(unknownID)}, []validate.UserError{{Field: []string{"shippingMethodId"}, Code: validate.CodeInvalidShippingMethod}}},
+		{"unknown warehouse", validate.Input{Lines: lines(ok), WarehouseID: sp(unknownID)}, []validate.UserError{{Field: []string{"warehouseId"}, Code: validate.CodeInvalidWarehouse}}},
+		{"delivery date yesterday", validate.Input{Lines: lines(ok), DeliveryDate: &yesterday}, []validate.UserError{{Field: []string{"deliveryDate"}, Code: validate.CodeInvalidDeliveryDate}}},
+		{"yourReference too long", validate.Input{Lines: lines(ok), YourReference: sp(strings.Repeat("r", 31))}, []validate.UserError{{Field: []string{"yourReference"}, Code: validate.CodeTextTooLong}}},
+		{"description too long", validate.Input{Lines: lines(ok), Description: sp(strings.Repeat("d", 61))}, []validate.UserError{{Field: []string{"description"}, Code: validate.CodeTextTooLong}}},
+		{"remarks too long", validate.Input{Lines: lines(ok), Remarks: sp(strings.Repeat("é", 1001))}, []validate.UserError{{Field: []string{"remarks"}, Code: validate.CodeTextTooLong}}},
+		{"notes too long", validate.Input{Lines: lines(ok, withNotes)}, []validate.UserError{{Field: []string{"lines", "1", "notes"}, Code: validate.CodeTextTooLong}}},
+		{"several at once", validate.Input{Lines: lines(lineID(whole, "0"), validate.Line{Quantity: dec("1")}), DeliveryDate: &yesterday},
+			[]validate.UserError{
+				{Field: []string{"deliveryDate"}, Code: validate.CodeInvalidDeliveryDate},
+				{Field: []string{"lines", "0", "quantity"}, Code: validate.CodeInvalidQuantity},
+				{Field: []string{"lines", "1"}, Code: validate.CodeInvalidProductReference},
 			}},
 	}
 	for _, tc := range tests {
@@ -104,7 +105,7 @@ func TestPlaceValidationErrorsSendAndRecordNothing(t *testing.T) {
 			if res.Order != nil {
 				t.Errorf("order = %+v; want none", res.Order)
 			}
-			if diff := cmp.Diff(tc.want, res.UserErrors, cmpopts.IgnoreFields(ordering.UserError{}, "Message")); diff != "" {
+			if diff := cmp.Diff(tc.want, res.UserErrors, cmpopts.IgnoreFields(validate.UserError{}, "Message")); diff != "" {
 				t.Errorf("user errors (-want +got):\n%s", diff)
 			}
 			for _, ue := range res.UserErrors {
@@ -124,7 +125,7 @@ func TestPlaceValidationErrorsSendAndRecordNothing(t *testing.T) {
 		t.Errorf("Stats = %+v", st)
 	}
 	// A key used with an invalid input is free for a valid one.
-	res, err := e.svc.Place(ctx, b, "key-zero quantity", ordering.Input{Lines: lines(ok), DeliveryDate: &today})
+	res, err := e.svc.Place(ctx, b, "key-zero quantity", validate.Input{Lines: lines(ok), DeliveryDate: &today})
 	if err != nil || res.Order == nil || res.Order.Status != orders.StatusOpen {
 		t.Fatalf("Place with a valid input = %+v, %v", res, err)
 	}
@@ -141,25 +142,25 @@ func TestPlacePriceUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	today := pricing.Today(e.clock.Now(), time.UTC)
+	today := civil.Today(e.clock.Now(), time.UTC)
 	pc := pricing.Context{Today: today, DivisionCurrency: "EUR"}
 	it := findItem(t, e, erp.Eq("IsSalesItem", erp.Bool(true)), func(it erp.Item) bool {
-		if !ordering.Sellable(it, today, false) {
+		if !validate.Sellable(it, today, false) {
 			return false
 		}
 		d, err := e.cat.OrderPrices(ctx, acct, []erp.Item{it})
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, ok := pricing.Resolve(pc, pricing.BuyerFromAccount(*acct, "EUR"), d[0], decimal.NewFromInt(1))
+		_, ok := pricing.Resolve(pc, pricing.TermsFromAccount(*acct, "EUR"), d[0], decimal.NewFromInt(1))
 		return !ok
 	})
-	res, err := e.svc.Place(ctx, b, "k", ordering.Input{Lines: []ordering.Line{lineID(it, "1")}})
+	res, err := e.svc.Place(ctx, b, "k", validate.Input{Lines: []validate.Line{lineID(it, "1")}})
 	if err != nil {
 		t.Fatalf("Place: %v", err)
 	}
-	want := []ordering.UserError{{Field: []string{"lines", "0", "productId"}, Code: ordering.CodePriceUnavailable}}
-	if diff := cmp.Diff(want, res.UserErrors, cmpopts.IgnoreFields(ordering.UserError{}, "Message")); diff != "" {
+	want := []validate.UserError{{Field: []string{"lines", "0", "productId"}, Code: validate.CodePriceUnavailable}}
+	if diff := cmp.Diff(want, res.UserErrors, cmpopts.IgnoreFields(validate.UserError{}, "Message")); diff != "" {
 		t.Errorf("user errors (-want +got):\n%s", diff)
 	}
 	if got := e.posts(); got != 0 {
@@ -173,7 +174,7 @@ func TestPlaceUpstreamUnavailableRecordsNothing(t *testing.T) {
 	b := e.buyer(gen.RuleDefaultPrice)
 	items := e.sellableItems(b, 1, false)
 	e.sb.Faults().SetMaintenance(true) // addresses were never cached
-	_, err := e.svc.Place(ctx, b, "k", ordering.Input{Lines: []ordering.Line{lineID(items[0], "1")}})
+	_, err := e.svc.Place(ctx, b, "k", validate.Input{Lines: []validate.Line{lineID(items[0], "1")}})
 	var ue *orders.UnavailableError
 	if !errors.As(err, &ue) || !erp.IsTransient(err) {
 		t.Fatalf("Place = %v; want an *UnavailableError wrapping a transient erp error", err)

@@ -12,7 +12,7 @@ import (
 
 // fuzzData builds a Data set for the test item from arbitrary bytes, so the
 // fuzzer explores quantities, prices, dates, currencies, units and periods.
-func fuzzData(raw []byte) (Buyer, Data) {
+func fuzzData(raw []byte) (Terms, Data) {
 	next := func() int {
 		if len(raw) == 0 {
 			return 0
@@ -31,7 +31,7 @@ func fuzzData(raw []byte) (Buyer, Data) {
 	}
 	currencies := []string{"EUR", "USD", "", "eur"}
 	units := []string{"", "pc", "box", "pc      "}
-	b := Buyer{AccountID: acctID, Currency: currencies[next()%4], DiscountSales: decimal.New(int64(next()%120), -2)}
+	b := Terms{AccountID: acctID, Currency: currencies[next()%4], DiscountSales: decimal.New(int64(next()%120), -2)}
 	if next()%2 == 0 {
 		b.PriceList = plID
 	}
@@ -131,7 +131,7 @@ func FuzzResolve(f *testing.F) {
 	})
 }
 
-func benchData() (Buyer, Data) {
+func benchData() (Terms, Data) {
 	d := Data{Item: testItem()}
 	for i := range 20 {
 		d.DefaultRows = append(d.DefaultRows, row(fmt.Sprint(i*5), fmt.Sprintf("%d.%02d", 20-i/2, i)))
@@ -151,7 +151,7 @@ func benchData() (Buyer, Data) {
 			d.Discounts = append(d.Discounts, r)
 		}
 	}
-	return Buyer{AccountID: acctID, Currency: "EUR", PriceList: plID, DiscountSales: dec("0.03")}, d
+	return Terms{AccountID: acctID, Currency: "EUR", PriceList: plID, DiscountSales: dec("0.03")}, d
 }
 
 func BenchmarkResolve(b *testing.B) {

@@ -45,6 +45,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 )
 
@@ -60,10 +61,10 @@ const (
 	SourceDefaultPrice    Source = "DEFAULT_PRICE"
 )
 
-// Buyer is the account side of a price. An anonymous caller with public
-// prices is Buyer{Currency: divisionCurrency}: no agreements, no price list,
+// Terms is the account side of a price. An anonymous caller with public
+// prices is Terms{Currency: divisionCurrency}: no agreements, no price list,
 // no discount.
-type Buyer struct {
+type Terms struct {
 	// AccountID is the crm/Accounts ID; empty for an anonymous caller.
 	AccountID string
 	// Currency is the account's SalesCurrency; empty means the division's.
@@ -74,14 +75,14 @@ type Buyer struct {
 	DiscountSales decimal.Decimal
 }
 
-// BuyerFromAccount returns the Buyer for an Exact account. An account without
+// TermsFromAccount returns the Buyer for an Exact account. An account without
 // a SalesCurrency buys in the division's currency.
-func BuyerFromAccount(a erp.Account, divisionCurrency string) Buyer {
+func TermsFromAccount(a erp.Account, divisionCurrency string) Terms {
 	cur := strings.TrimSpace(a.SalesCurrency)
 	if cur == "" {
 		cur = strings.TrimSpace(divisionCurrency)
 	}
-	return Buyer{
+	return Terms{
 		AccountID:     a.ID,
 		Currency:      cur,
 		PriceList:     a.PriceList,
@@ -111,7 +112,7 @@ type Data struct {
 // Context carries what the rules need besides the rows.
 type Context struct {
 	// Today is the calendar date in the division's time zone.
-	Today Date
+	Today civil.Date
 	// DivisionCurrency is the currency of Items.StandardSalesPrice
 	// (EXACTQL_CURRENCY).
 	DivisionCurrency string
@@ -128,7 +129,7 @@ type Price struct {
 	Source             Source
 	// ValidUntil is the last day the producing rule is valid; nil when it
 	// does not end.
-	ValidUntil *Date
+	ValidUntil *civil.Date
 }
 
 // Break is one volume tier of a buyer's price for an item.
@@ -155,7 +156,7 @@ func LineAmount(unitPrice, qty decimal.Decimal) decimal.Decimal {
 
 // Resolve returns the buyer's price for d.Item at quantity q (ARCHITECTURE
 // §4), and false when no rule yields a price.
-func Resolve(c Context, b Buyer, d Data, q decimal.Decimal) (Price, bool) {
+func Resolve(c Context, b Terms, d Data, q decimal.Decimal) (Price, bool) {
 	return newResolver(c, b, d).resolve(q)
 }
 
@@ -164,7 +165,7 @@ func Resolve(c Context, b Buyer, d Data, q decimal.Decimal) (Price, bool) {
 // kept when its unit price differs from the last kept one. A threshold at
 // which there is no price is skipped, so an item without any price has no
 // breaks, and an item priced at quantity 1 has at least one.
-func Breaks(c Context, b Buyer, d Data) []Break {
+func Breaks(c Context, b Terms, d Data) []Break {
 	r := newResolver(c, b, d)
 	thresholds := []decimal.Decimal{one}
 	add := func(q decimal.Decimal) {
@@ -209,7 +210,7 @@ func Breaks(c Context, b Buyer, d Data) []Break {
 // choice), so Breaks can price many quantities cheaply.
 type resolver struct {
 	c          Context
-	b          Buyer
+	b          Terms
 	currency   string
 	standard   decimal.Decimal
 	hasStd     bool
@@ -222,7 +223,7 @@ type resolver struct {
 
 func normCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
-func newResolver(c Context, b Buyer, d Data) *resolver {
+func newResolver(c Context, b Terms, d Data) *resolver {
 	div := normCode(c.DivisionCurrency)
 	cur := normCode(b.Currency)
 	if cur == "" {
@@ -338,8 +339,8 @@ func singleUnit(n decimal.Decimal) bool { return n.IsZero() || n.Equal(one) }
 
 // compareStart compares two StartDates as calendar dates; null is earliest.
 func compareStart(a, b erp.Time) int {
-	da, oka := DateOf(a)
-	db, okb := DateOf(b)
+	da, oka := civil.DateOf(a)
+	db, okb := civil.DateOf(b)
 	switch {
 	case !oka && !okb:
 		return 0
@@ -382,7 +383,7 @@ func betterItemPrice(a, b *erp.SalesItemPrice) bool {
 
 // defaultPrice is step 3 without the account discount: the unrounded default
 // price at q and its validUntil.
-func (r *resolver) defaultPrice(q decimal.Decimal) (decimal.Decimal, *Date, bool) {
+func (r *resolver) defaultPrice(q decimal.Decimal) (decimal.Decimal, *civil.Date, bool) {
 	if row, ok := pickItemPrice(r.defaults, q); ok {
 		return row.Price, untilOf(row.EndDate), true
 	}
@@ -444,7 +445,7 @@ func (r *resolver) resolve(q decimal.Decimal) (Price, bool) {
 
 	var unit decimal.Decimal
 	var src Source
-	var until *Date
+	var until *civil.Date
 	if row, ok := pickItemPrice(r.account, q); ok {
 		unit, src, until = row.Price, SourceCustomerPrice, untilOf(row.EndDate)
 	} else if p, ok := r.listPrice(q, def, hasDef); ok {

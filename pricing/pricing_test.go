@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 )
 
@@ -22,10 +23,10 @@ func day(y int, m time.Month, d int) erp.Time {
 	return erp.NewTime(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
 }
 
-func datep(y int, m time.Month, d int) *Date { return &Date{y, m, d} }
+func datep(y int, m time.Month, d int) *civil.Date { return &civil.Date{Year: y, Month: m, Day: d} }
 
 var (
-	today     = Date{2026, time.November, 28}
+	today     = civil.Date{Year: 2026, Month: time.November, Day: 28}
 	yesterday = day(2026, time.November, 27)
 	todayT    = day(2026, time.November, 28)
 	tomorrow  = day(2026, time.November, 29)
@@ -100,13 +101,13 @@ func groupDiscount(periodID, qty, frac string) erp.SalesPriceListVolumeDiscount 
 }
 
 var (
-	eurBuyer = Buyer{AccountID: acctID, Currency: "EUR"}
-	plBuyer  = Buyer{AccountID: acctID, Currency: "EUR", PriceList: plID}
-	usdBuyer = Buyer{AccountID: acctID, Currency: "USD", PriceList: plID}
-	anon     = Buyer{Currency: "EUR"}
+	eurBuyer = Terms{AccountID: acctID, Currency: "EUR"}
+	plBuyer  = Terms{AccountID: acctID, Currency: "EUR", PriceList: plID}
+	usdBuyer = Terms{AccountID: acctID, Currency: "USD", PriceList: plID}
+	anon     = Terms{Currency: "EUR"}
 )
 
-func price(unit, list, pct, qty string, src Source, until *Date) Price {
+func price(unit, list, pct, qty string, src Source, until *civil.Date) Price {
 	return Price{UnitPrice: dec(unit), ListPrice: dec(list), DiscountPercentage: dec(pct), Quantity: dec(qty),
 		Currency: "EUR", Source: src, ValidUntil: until}
 }
@@ -120,7 +121,7 @@ func TestResolve(t *testing.T) {
 	tests := []struct {
 		name  string
 		c     Context
-		b     Buyer
+		b     Terms
 		d     Data
 		q     string
 		want  Price
@@ -203,7 +204,7 @@ func TestResolve(t *testing.T) {
 		{name: "row without currency is in the division currency", b: eurBuyer, q: "1",
 			d:    Data{Item: item, DefaultRows: []erp.SalesItemPrice{with(row("1", "12"), func(r *erp.SalesItemPrice) { r.Currency = "" })}},
 			want: price("12", "12", "0", "1", SourceDefaultPrice, nil)},
-		{name: "buyer without currency is in the division currency", b: Buyer{AccountID: acctID}, q: "1",
+		{name: "buyer without currency is in the division currency", b: Terms{AccountID: acctID}, q: "1",
 			d:    Data{Item: item, DefaultRows: []erp.SalesItemPrice{with(row("1", "12"), func(r *erp.SalesItemPrice) { r.Currency = "eur " })}},
 			want: price("12", "12", "0", "1", SourceDefaultPrice, nil)},
 		{name: "row in another unit is ignored", b: eurBuyer, q: "1",
@@ -235,16 +236,16 @@ func TestResolve(t *testing.T) {
 			want: price("9.99", "9.99", "0", "1", SourceDefaultPrice, nil)},
 
 		// Account discount.
-		{name: "account discount on default row", b: Buyer{AccountID: acctID, Currency: "EUR", DiscountSales: dec("0.1")}, q: "1",
+		{name: "account discount on default row", b: Terms{AccountID: acctID, Currency: "EUR", DiscountSales: dec("0.1")}, q: "1",
 			d:    Data{Item: item, DefaultRows: tiers},
 			want: price("9", "10", "10", "1", SourceAccountDiscount, nil)},
-		{name: "account discount on standard price rounds", b: Buyer{AccountID: acctID, Currency: "EUR", DiscountSales: dec("0.1")}, q: "1",
+		{name: "account discount on standard price rounds", b: Terms{AccountID: acctID, Currency: "EUR", DiscountSales: dec("0.1")}, q: "1",
 			d:    Data{Item: item},
 			want: price("8.99", "9.99", "10.01", "1", SourceAccountDiscount, nil)},
-		{name: "account discount not applied on top of a customer price", b: Buyer{AccountID: acctID, Currency: "EUR", DiscountSales: dec("0.1")}, q: "1",
+		{name: "account discount not applied on top of a customer price", b: Terms{AccountID: acctID, Currency: "EUR", DiscountSales: dec("0.1")}, q: "1",
 			d:    Data{Item: item, DefaultRows: tiers, AccountRows: []erp.SalesItemPrice{acctRow("1", "8")}},
 			want: price("8", "10", "20", "1", SourceCustomerPrice, nil)},
-		{name: "account discount not applied on top of a price list", b: Buyer{AccountID: acctID, Currency: "EUR", PriceList: plID, DiscountSales: dec("0.1")}, q: "1",
+		{name: "account discount not applied on top of a price list", b: Terms{AccountID: acctID, Currency: "EUR", PriceList: plID, DiscountSales: dec("0.1")}, q: "1",
 			d: Data{Item: item, DefaultRows: tiers, Periods: []erp.SalesPriceListPeriod{period("p1", erp.PeriodBasic, lastYear, erp.Time{})},
 				Discounts: []erp.SalesPriceListVolumeDiscount{newPrice("p1", "1", "7")}},
 			want: price("7", "10", "30", "1", SourcePriceList, nil)},
@@ -280,7 +281,7 @@ func TestResolve(t *testing.T) {
 		{name: "list price zero: discountPercentage 0", b: eurBuyer, q: "1",
 			d:    Data{Item: item, DefaultRows: []erp.SalesItemPrice{row("1", "0")}, AccountRows: []erp.SalesItemPrice{acctRow("1", "5")}},
 			want: price("5", "0", "0", "1", SourceCustomerPrice, nil)},
-		{name: "USD agreement for a USD buyer", b: Buyer{AccountID: acctID, Currency: "USD"}, q: "1",
+		{name: "USD agreement for a USD buyer", b: Terms{AccountID: acctID, Currency: "USD"}, q: "1",
 			d: Data{Item: item, DefaultRows: tiers, AccountRows: []erp.SalesItemPrice{acctRow("1", "5"), with(acctRow("1", "6"), func(r *erp.SalesItemPrice) { r.Currency = "USD" })}},
 			want: Price{UnitPrice: dec("6"), ListPrice: dec("6"), DiscountPercentage: dec("0"), Quantity: dec("1"),
 				Currency: "USD", Source: SourceCustomerPrice}},
@@ -321,13 +322,13 @@ func TestResolvePriceList(t *testing.T) {
 	special := period("special", erp.PeriodSpecialOffer, day(2026, time.March, 1), day(2026, time.December, 31))
 	expired := period("expired", erp.PeriodSpecialOffer, lastYear, yesterday)
 	future := period("future", erp.PeriodSpecialOffer, tomorrow, nextYear)
-	pl := func(unit, list, pct, qty string, until *Date) Price {
+	pl := func(unit, list, pct, qty string, until *civil.Date) Price {
 		return price(unit, list, pct, qty, SourcePriceList, until)
 	}
 
 	tests := []struct {
 		name    string
-		b       Buyer
+		b       Terms
 		periods []erp.SalesPriceListPeriod
 		rows    []erp.SalesPriceListVolumeDiscount
 		item    *erp.Item
@@ -490,7 +491,7 @@ func TestResolvePriceList(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			b := tt.b
-			if b == (Buyer{}) {
+			if b == (Terms{}) {
 				b = plBuyer
 			}
 			it := item
@@ -533,18 +534,18 @@ func TestToday(t *testing.T) {
 		name string
 		now  time.Time
 		loc  *time.Location
-		want Date
+		want civil.Date
 	}{
-		{"already tomorrow in Amsterdam", lateUTC, ams, Date{2026, time.November, 29}},
-		{"still today in UTC", lateUTC, time.UTC, Date{2026, time.November, 28}},
-		{"nil location is UTC", lateUTC, nil, Date{2026, time.November, 28}},
-		{"already tomorrow in UTC", earlyUTC, time.UTC, Date{2026, time.November, 29}},
-		{"still today in New York", earlyUTC, ny, Date{2026, time.November, 28}},
-		{"summer time in Amsterdam", time.Date(2026, time.June, 30, 22, 0, 0, 0, time.UTC), ams, Date{2026, time.July, 1}},
+		{"already tomorrow in Amsterdam", lateUTC, ams, civil.Date{Year: 2026, Month: time.November, Day: 29}},
+		{"still today in UTC", lateUTC, time.UTC, civil.Date{Year: 2026, Month: time.November, Day: 28}},
+		{"nil location is UTC", lateUTC, nil, civil.Date{Year: 2026, Month: time.November, Day: 28}},
+		{"already tomorrow in UTC", earlyUTC, time.UTC, civil.Date{Year: 2026, Month: time.November, Day: 29}},
+		{"still today in New York", earlyUTC, ny, civil.Date{Year: 2026, Month: time.November, Day: 28}},
+		{"summer time in Amsterdam", time.Date(2026, time.June, 30, 22, 0, 0, 0, time.UTC), ams, civil.Date{Year: 2026, Month: time.July, Day: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, Today(tt.now, tt.loc)); diff != "" {
+			if diff := cmp.Diff(tt.want, civil.Today(tt.now, tt.loc)); diff != "" {
 				t.Errorf("Today mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -557,41 +558,10 @@ func TestToday(t *testing.T) {
 		loc  *time.Location
 		want string
 	}{{ams, "9.99"}, {time.UTC, "10"}} {
-		p, ok := Resolve(Context{Today: Today(lateUTC, tc.loc), DivisionCurrency: "EUR"}, eurBuyer, d, dec("1"))
+		p, ok := Resolve(Context{Today: civil.Today(lateUTC, tc.loc), DivisionCurrency: "EUR"}, eurBuyer, d, dec("1"))
 		if !ok || !p.UnitPrice.Equal(dec(tc.want)) {
 			t.Errorf("Resolve in %v = %v, %v; want %s", tc.loc, p.UnitPrice, ok, tc.want)
 		}
-	}
-}
-
-func TestDate(t *testing.T) {
-	got, ok := DateOf(erp.NewTime(time.Date(2026, time.November, 28, 23, 0, 0, 0, time.UTC)))
-	if !ok || got != (Date{2026, time.November, 28}) {
-		t.Errorf("DateOf = %v, %v; want 2026-11-28, true", got, ok)
-	}
-	if _, ok := DateOf(erp.Time{}); ok {
-		t.Error("DateOf(null) ok = true, want false")
-	}
-	p, err := ParseDate("2026-02-03")
-	if err != nil || p != (Date{2026, time.February, 3}) || p.String() != "2026-02-03" {
-		t.Errorf("ParseDate = %v, %v", p, err)
-	}
-	if _, err := ParseDate("2026-02-30"); err == nil {
-		t.Error("ParseDate(2026-02-30) err = nil, want error")
-	}
-	if !p.Time().Equal(time.Date(2026, time.February, 3, 0, 0, 0, 0, time.UTC)) {
-		t.Errorf("Time = %v", p.Time())
-	}
-	order := []Date{{2025, 12, 31}, {2026, 1, 1}, {2026, 1, 2}, {2026, 2, 1}}
-	for i := range order {
-		for j := range order {
-			if got, want := order[i].Compare(order[j]), cmpInt(i, j); got != want {
-				t.Errorf("%v.Compare(%v) = %d, want %d", order[i], order[j], got, want)
-			}
-		}
-	}
-	if !(Date{}).IsZero() || p.IsZero() {
-		t.Error("IsZero wrong")
 	}
 }
 
@@ -645,16 +615,16 @@ func TestBuyerFromAccount(t *testing.T) {
 	tests := []struct {
 		name string
 		a    erp.Account
-		want Buyer
+		want Terms
 	}{
 		{"currency from the account", erp.Account{ID: acctID, SalesCurrency: "USD", PriceList: plID, DiscountSales: dec("0.05")},
-			Buyer{AccountID: acctID, Currency: "USD", PriceList: plID, DiscountSales: dec("0.05")}},
+			Terms{AccountID: acctID, Currency: "USD", PriceList: plID, DiscountSales: dec("0.05")}},
 		{"empty currency is the division's", erp.Account{ID: acctID},
-			Buyer{AccountID: acctID, Currency: "EUR"}},
+			Terms{AccountID: acctID, Currency: "EUR"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if diff := cmp.Diff(tt.want, BuyerFromAccount(tt.a, "EUR"), decimalEqual); diff != "" {
+			if diff := cmp.Diff(tt.want, TermsFromAccount(tt.a, "EUR"), decimalEqual); diff != "" {
 				t.Errorf("BuyerFromAccount mismatch (-want +got):\n%s", diff)
 			}
 		})
@@ -674,7 +644,7 @@ func TestBreaks(t *testing.T) {
 
 	tests := []struct {
 		name string
-		b    Buyer
+		b    Terms
 		d    Data
 		want []Break
 	}{
@@ -712,7 +682,7 @@ func TestBreaks(t *testing.T) {
 					groupDiscount("basic", "25", "0.2"),
 				}},
 			want: []Break{brk("1", "10"), brk("25", "8")}},
-		{name: "thresholds from all three steps", b: Buyer{AccountID: acctID, Currency: "EUR", PriceList: plID, DiscountSales: dec("0.05")},
+		{name: "thresholds from all three steps", b: Terms{AccountID: acctID, Currency: "EUR", PriceList: plID, DiscountSales: dec("0.05")},
 			d: Data{Item: item,
 				DefaultRows: []erp.SalesItemPrice{row("1", "10"), row("10", "9")},
 				AccountRows: []erp.SalesItemPrice{acctRow("100", "6")},

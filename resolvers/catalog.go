@@ -157,10 +157,10 @@ func (r *Resolver) priceContext() pricing.Context {
 // buyerOf is the pricing identity of the request's caller. It is only
 // called after PriceData reported that the caller sees prices, so the
 // loaders' buyer is loaded.
-func (r *Resolver) buyerOf(ctx context.Context) pricing.Buyer {
+func (r *Resolver) buyerOf(ctx context.Context) pricing.Terms {
 	b, err := r.loaders(ctx).Buyer(ctx)
 	if err != nil || b == nil {
-		return pricing.Buyer{}
+		return pricing.Terms{}
 	}
 	return b.Pricing
 }

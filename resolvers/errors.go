@@ -169,7 +169,7 @@ func presentAt(ctx context.Context, err error, now time.Time) *gqlerror.Error {
 		setCode(out, CodeRateLimited, msgRateLimited)
 		out.Extensions["retryAfterSeconds"] = retrySeconds(rateLimit.RetryAfter)
 	case errors.As(cause, &retrier):
-		// The per-caller budget (server/callerlimit).
+		// The per-caller budget (erp/callerlimit).
 		setCode(out, CodeRateLimited, msgRateLimited)
 		out.Extensions["retryAfterSeconds"] = max(1, retrier.RetryAfterSeconds())
 	case errors.As(cause, &erpRate):

@@ -6,34 +6,34 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph/model"
-	"github.com/exactql/exactql/ordering"
 	"github.com/exactql/exactql/orders"
-	"github.com/exactql/exactql/pricing"
+	"github.com/exactql/exactql/orders/validate"
 )
 
 // OrderService is the order flow the order resolvers use (*orders.Service).
 type OrderService interface {
-	Place(ctx context.Context, b orders.Buyer, key string, in ordering.Input) (*orders.Result, error)
-	Get(ctx context.Context, b orders.Buyer, id string) (*orders.Order, error)
-	List(ctx context.Context, b orders.Buyer, first int, after string) (*orders.Page, error)
-	Preview(ctx context.Context, b orders.Buyer, in ordering.Input) (*orders.Preview, error)
+	Place(ctx context.Context, b orders.Caller, key string, in validate.Input) (*orders.Result, error)
+	Get(ctx context.Context, b orders.Caller, id string) (*orders.Order, error)
+	List(ctx context.Context, b orders.Caller, first int, after string) (*orders.Page, error)
+	Preview(ctx context.Context, b orders.Caller, in validate.Input) (*orders.Preview, error)
 }
 
 var _ OrderService = (*orders.Service)(nil)
 
 // buyer returns the order-flow identity of the caller: UNAUTHENTICATED
 // without a token, FORBIDDEN for a token without exact_account.
-func buyer(ctx context.Context) (orders.Buyer, error) {
+func buyer(ctx context.Context) (orders.Caller, error) {
 	c := FromContext(ctx)
 	switch {
 	case c.Anonymous:
-		return orders.Buyer{}, ErrUnauthenticated
+		return orders.Caller{}, ErrUnauthenticated
 	case c.Account == "":
-		return orders.Buyer{}, ErrForbidden
+		return orders.Caller{}, ErrForbidden
 	}
-	return orders.Buyer{Account: c.Account, Contact: c.Contact, Subject: c.Subject}, nil
+	return orders.Caller{Account: c.Account, Contact: c.Contact, Subject: c.Subject}, nil
 }
 
 // orderErr maps the order service's errors to the presenter's typed errors.
@@ -61,25 +61,25 @@ func orderErr(err error) error {
 	return err
 }
 
-func orderInput(in model.PlaceOrderInput) ordering.Input {
-	out := ordering.Input{YourReference: in.YourReference, Description: in.Description, Remarks: in.Remarks,
+func orderInput(in model.PlaceOrderInput) validate.Input {
+	out := validate.Input{YourReference: in.YourReference, Description: in.Description, Remarks: in.Remarks,
 		DeliveryAddressID: in.DeliveryAddressID, ShippingMethodID: in.ShippingMethodID, WarehouseID: in.WarehouseID}
 	if in.DeliveryDate != nil {
-		d := pricing.Date{Year: in.DeliveryDate.Year, Month: in.DeliveryDate.Month, Day: in.DeliveryDate.Day}
+		d := civil.Date{Year: in.DeliveryDate.Year, Month: in.DeliveryDate.Month, Day: in.DeliveryDate.Day}
 		out.DeliveryDate = &d
 	}
 	for _, l := range in.Lines {
 		if l == nil {
 			continue
 		}
-		out.Lines = append(out.Lines, ordering.Line{ProductID: l.ProductID, ProductCode: l.ProductCode, Quantity: l.Quantity.Decimal, Notes: l.Notes})
+		out.Lines = append(out.Lines, validate.Line{ProductID: l.ProductID, ProductCode: l.ProductCode, Quantity: l.Quantity.Decimal, Notes: l.Notes})
 	}
 	return out
 }
 
 // previewInput maps previewOrder's input onto the order input placeOrder
 // validates (no key, no texts: those are placeOrder's own).
-func previewInput(in model.OrderPreviewInput) ordering.Input {
+func previewInput(in model.OrderPreviewInput) validate.Input {
 	return orderInput(model.PlaceOrderInput{Lines: in.Lines, DeliveryAddressID: in.DeliveryAddressID,
 		ShippingMethodID: in.ShippingMethodID, WarehouseID: in.WarehouseID, DeliveryDate: in.DeliveryDate})
 }
@@ -120,7 +120,7 @@ func availableOf(rows []erp.ItemWarehouse) decimal.Decimal {
 	return sum
 }
 
-func dateModel(d *pricing.Date) *model.Date {
+func dateModel(d *civil.Date) *model.Date {
 	if d == nil || d.IsZero() {
 		return nil
 	}
@@ -166,7 +166,7 @@ func orderModel(o *orders.Order, account string) *model.SalesOrder {
 	return m
 }
 
-func userErrors(errs []ordering.UserError) []*model.UserError {
+func userErrors(errs []validate.UserError) []*model.UserError {
 	out := make([]*model.UserError, 0, len(errs))
 	for _, e := range errs {
 		out = append(out, &model.UserError{Field: e.Field, Code: model.UserErrorCode(e.Code), Message: e.Message})

@@ -5,8 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/pricing"
 )
 
 // ProductsAfterCode returns up to n sellable products in CODE order whose
@@ -15,7 +15,7 @@ import (
 // reports whether another product follows. It serves the wave-1 product
 // list, whose cursors name the last code shown, from the mirror, so a walk
 // keeps working when the mirror takes over from the fallback.
-func (s *Snapshot) ProductsAfterCode(after, group string, n int, today pricing.Date, match func(erp.Item) bool) (items []erp.Item, more bool) {
+func (s *Snapshot) ProductsAfterCode(after, group string, n int, today civil.Date, match func(erp.Item) bool) (items []erp.Item, more bool) {
 	if n <= 0 {
 		return nil, false
 	}

@@ -7,12 +7,12 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/pricing"
 )
 
 var (
-	today  = pricing.Date{Year: 2026, Month: time.November, Day: 28}
+	today  = civil.Date{Year: 2026, Month: time.November, Day: 28}
 	todayT = day(2026, time.November, 28)
 )
 

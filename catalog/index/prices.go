@@ -5,24 +5,25 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/pricing"
 )
 
 // Buyer returns the pricing identity of a mirrored account (its currency,
 // price list and default discount); false when the account is unknown.
-func (s *Snapshot) Buyer(accountID string) (pricing.Buyer, bool) {
+func (s *Snapshot) Buyer(accountID string) (pricing.Terms, bool) {
 	a, ok := s.s.accounts.get(normID(accountID))
 	if !ok {
-		return pricing.Buyer{}, false
+		return pricing.Terms{}, false
 	}
-	return pricing.BuyerFromAccount(a, s.cfg.DivisionCurrency), true
+	return pricing.TermsFromAccount(a, s.cfg.DivisionCurrency), true
 }
 
 // PublicBuyer is the buyer of an anonymous caller with public prices: the
 // step-3 default price in the division's currency.
-func (s *Snapshot) PublicBuyer() pricing.Buyer {
-	return pricing.Buyer{Currency: s.cfg.DivisionCurrency}
+func (s *Snapshot) PublicBuyer() pricing.Terms {
+	return pricing.Terms{Currency: s.cfg.DivisionCurrency}
 }
 
 // PriceData gathers every mirrored row the price rules may consult for
@@ -30,7 +31,7 @@ func (s *Snapshot) PublicBuyer() pricing.Buyer {
 // agreements for it, the periods of the buyer's price list and, per period,
 // its volume-discount rows for the item and for the item's group. False
 // when the item is unknown.
-func (s *Snapshot) PriceData(b pricing.Buyer, itemID string) (pricing.Data, bool) {
+func (s *Snapshot) PriceData(b pricing.Terms, itemID string) (pricing.Data, bool) {
 	e, ok := s.s.items.get(normID(itemID))
 	if !ok {
 		return pricing.Data{}, false
@@ -53,7 +54,7 @@ func (s *Snapshot) PriceData(b pricing.Buyer, itemID string) (pricing.Data, bool
 	return d, true
 }
 
-func (s *Snapshot) pricingContext(today pricing.Date) pricing.Context {
+func (s *Snapshot) pricingContext(today civil.Date) pricing.Context {
 	return pricing.Context{Today: today, DivisionCurrency: s.cfg.DivisionCurrency}
 }
 
@@ -61,7 +62,7 @@ func (s *Snapshot) pricingContext(today pricing.Date) pricing.Context {
 // (ARCHITECTURE §4): unit price, list price, source and validUntil. False
 // when no rule yields a price or the item is unknown. Sellability is the
 // caller's concern.
-func (s *Snapshot) Price(b pricing.Buyer, itemID string, q decimal.Decimal, today pricing.Date) (pricing.Price, bool) {
+func (s *Snapshot) Price(b pricing.Terms, itemID string, q decimal.Decimal, today civil.Date) (pricing.Price, bool) {
 	d, ok := s.PriceData(b, itemID)
 	if !ok {
 		return pricing.Price{}, false
@@ -72,7 +73,7 @@ func (s *Snapshot) Price(b pricing.Buyer, itemID string, q decimal.Decimal, toda
 
 // PriceBreaks returns the buyer's volume tiers for the item on today,
 // lowest minimum quantity first; none when the item has no price.
-func (s *Snapshot) PriceBreaks(b pricing.Buyer, itemID string, today pricing.Date) []pricing.Break {
+func (s *Snapshot) PriceBreaks(b pricing.Terms, itemID string, today civil.Date) []pricing.Break {
 	d, ok := s.PriceData(b, itemID)
 	if !ok {
 		return nil

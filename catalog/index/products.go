@@ -4,8 +4,8 @@ import (
 	"math"
 	"strings"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/pricing"
 )
 
 // itemEntry is an item with everything search and sellability need worked
@@ -59,7 +59,7 @@ func newItemEntry(it erp.Item) *itemEntry {
 func dayOf(unix int64) int32 { return int32(unix / 86400) }
 
 // dayNum is today's calendar date as a day number.
-func dayNum(d pricing.Date) int32 { return dayOf(d.Time().Unix()) }
+func dayNum(d civil.Date) int32 { return dayOf(d.Time().Unix()) }
 
 // sellable reports ARCHITECTURE §3's rule for a product on day today.
 func (e *itemEntry) sellable(today int32, webshopOnly bool) bool {
@@ -105,13 +105,13 @@ func (s *Snapshot) Item(id string) (erp.Item, bool) {
 // Sellable reports whether the item with this ID is a sellable product on
 // today (IsSalesItem, StartDate, EndDate and, when Config.WebshopOnly,
 // IsWebshopItem; ARCHITECTURE §3).
-func (s *Snapshot) Sellable(id string, today pricing.Date) bool {
+func (s *Snapshot) Sellable(id string, today civil.Date) bool {
 	e, ok := s.s.items.get(normID(id))
 	return ok && e.sellable(dayNum(today), s.cfg.WebshopOnly)
 }
 
 // Product returns the sellable product with this item ID.
-func (s *Snapshot) Product(id string, today pricing.Date) (erp.Item, bool) {
+func (s *Snapshot) Product(id string, today civil.Date) (erp.Item, bool) {
 	e, ok := s.s.items.get(normID(id))
 	if !ok || !e.sellable(dayNum(today), s.cfg.WebshopOnly) {
 		return erp.Item{}, false
@@ -122,14 +122,14 @@ func (s *Snapshot) Product(id string, today pricing.Date) (erp.Item, bool) {
 // ProductByCode returns the sellable product with this item code. The code
 // is trimmed and compared case-insensitively, as Exact compares Code in a
 // filter. Should two items differ only in case, the first in code order wins.
-func (s *Snapshot) ProductByCode(code string, today pricing.Date) (erp.Item, bool) {
+func (s *Snapshot) ProductByCode(code string, today civil.Date) (erp.Item, bool) {
 	return s.first(s.s.codes[strings.ToLower(strings.TrimSpace(code))], today)
 }
 
 // ProductsByBarcode returns the sellable products with this barcode, in
 // code order. The barcode is trimmed and compared case- and
 // accent-insensitively.
-func (s *Snapshot) ProductsByBarcode(barcode string, today pricing.Date) []erp.Item {
+func (s *Snapshot) ProductsByBarcode(barcode string, today civil.Date) []erp.Item {
 	var out []erp.Item
 	t := dayNum(today)
 	for _, e := range s.s.barcode[Fold(strings.TrimSpace(barcode))] {
@@ -140,7 +140,7 @@ func (s *Snapshot) ProductsByBarcode(barcode string, today pricing.Date) []erp.I
 	return out
 }
 
-func (s *Snapshot) first(es []*itemEntry, today pricing.Date) (erp.Item, bool) {
+func (s *Snapshot) first(es []*itemEntry, today civil.Date) (erp.Item, bool) {
 	t := dayNum(today)
 	for _, e := range es {
 		if e.sellable(t, s.cfg.WebshopOnly) {

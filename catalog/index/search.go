@@ -12,8 +12,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/pricing"
 )
 
 // Sort is a product list's order (schema-v2 ProductSort).
@@ -58,7 +58,7 @@ type Query struct {
 	// After is the EndCursor of an earlier page of the same query.
 	After string
 	// Today decides sellability.
-	Today pricing.Date
+	Today civil.Date
 }
 
 // Page is one page of products.

@@ -8,8 +8,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/pricing"
 )
 
 func searchFixture(t *testing.T) *Index {
@@ -162,7 +162,7 @@ func TestProductsRefusesBadArguments(t *testing.T) {
 		{"long search", Query{First: 1, Search: strings.Repeat("x", 101)}},
 		{"invalid UTF-8", Query{First: 1, Search: "ab\xff"}},
 		{"unknown sort", Query{First: 1, Sort: 9}},
-		{"no today", Query{First: 1, Today: pricing.Date{}}},
+		{"no today", Query{First: 1, Today: civil.Date{}}},
 		{"garbage cursor", Query{First: 1, After: "!!!"}},
 		{"not JSON", Query{First: 1, After: "bm90IGpzb24"}},
 		{"huge cursor", Query{First: 1, After: strings.Repeat("A", 2000)}},

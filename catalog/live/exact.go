@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/pricing"
 )
 
 // ExactUpstream implements Upstream over the Exact client: every lookup is a
@@ -23,7 +23,7 @@ const exactPage = 60
 // for one row more than wanted to learn whether more follow, except when
 // that would cost a second page: a full 60-row page tells it by __next.
 func (u ExactUpstream) ItemsPage(ctx context.Context, q ItemQuery) ([]erp.Item, bool, error) {
-	today, err := pricing.ParseDate(q.Today)
+	today, err := civil.ParseDate(q.Today)
 	if err != nil {
 		return nil, false, fmt.Errorf("data.ItemsPage: %w", err)
 	}
@@ -141,7 +141,7 @@ func (u ExactUpstream) AccountPrices(ctx context.Context, account string) ([]erp
 
 // DefaultPrices lists the general (account-less) price rows of items that
 // have not ended before today: expired rows never reach the gateway.
-func (u ExactUpstream) DefaultPrices(ctx context.Context, itemIDs []string, today pricing.Date) ([]erp.SalesItemPrice, error) {
+func (u ExactUpstream) DefaultPrices(ctx context.Context, itemIDs []string, today civil.Date) ([]erp.SalesItemPrice, error) {
 	// Expired rows are most of the history; future rows are few and are
 	// filtered by the price rules (a shorter filter keeps the URL short).
 	valid := erp.Or(erp.Eq("EndDate", erp.Null()), erp.Ge("EndDate", erp.DateTime(today.Time())))

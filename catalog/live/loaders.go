@@ -30,7 +30,7 @@ type Loaders struct {
 
 	buyerMu   sync.Mutex
 	buyerDone bool
-	buyer     *Buyer
+	buyer     *BuyerData
 	buyerErr  error
 	buyerID   string
 	public    bool
@@ -147,13 +147,13 @@ func (l *Loaders) Stock(ctx context.Context, itemID string) (StockEntry, error) 
 // the asking context ending (a cancelled sibling in a batch): the next
 // caller, with a live context, asks again (from the cache, so Exact is not
 // asked twice).
-func (l *Loaders) Buyer(ctx context.Context) (*Buyer, error) {
+func (l *Loaders) Buyer(ctx context.Context) (*BuyerData, error) {
 	l.buyerMu.Lock()
 	defer l.buyerMu.Unlock()
 	if l.buyerDone {
 		return l.buyer, l.buyerErr
 	}
-	var b *Buyer
+	var b *BuyerData
 	var err error
 	switch {
 	case l.buyerID != "":

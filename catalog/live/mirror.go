@@ -39,7 +39,7 @@ type Mirror interface {
 	Prices() bool
 	// PriceData returns, per item in order, every mirrored row the price
 	// rules consult for the buyer.
-	PriceData(b pricing.Buyer, items []erp.Item) ([]pricing.Data, bool)
+	PriceData(b pricing.Terms, items []erp.Item) ([]pricing.Data, bool)
 	// Lag is how old the mirror's copy of the named data is: the longest
 	// time since a feed it needs last read Exact successfully. Names:
 	// items, itemGroups, warehouses, shippingMethods, accounts, priceLists,

@@ -10,7 +10,7 @@ import (
 
 // PeekPriceData assembles an item's price inputs from fresh cache entries
 // only, without loading: the hit path that never waits for a batch window.
-func (r *Reader) PeekPriceData(b *Buyer, it erp.Item) (pricing.Data, bool) {
+func (r *Reader) PeekPriceData(b *BuyerData, it erp.Item) (pricing.Data, bool) {
 	if b.mirrored || (r.mirror() != nil && r.mirror().Prices()) {
 		// The mirror answers; a cache entry from the fallback may be older.
 		return pricing.Data{}, false

@@ -10,8 +10,9 @@ import (
 	"time"
 
 	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/ordering"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
 	"golang.org/x/sync/errgroup"
 )
@@ -96,7 +97,7 @@ func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
 func (r *Reader) Config() Config { return r.cfg }
 
 // Today is the calendar date in the division's time zone.
-func (r *Reader) Today() pricing.Date { return pricing.Today(r.cfg.Now(), r.cfg.Location) }
+func (r *Reader) Today() civil.Date { return civil.Today(r.cfg.Now(), r.cfg.Location) }
 
 func (r *Reader) key(kind string, parts ...string) string {
 	return cache.Key(r.cfg.Division, kind, parts...)
@@ -479,11 +480,11 @@ func lower(ids []string) []string {
 	return out
 }
 
-// Buyer is everything about one buyer account that its prices depend on,
+// BuyerData is everything about one buyer account that its prices depend on,
 // fetched per buyer as a whole (ARCHITECTURE §3.3).
-type Buyer struct {
+type BuyerData struct {
 	Account    *erp.Account // nil for anonymous public prices
-	Pricing    pricing.Buyer
+	Pricing    pricing.Terms
 	Agreements map[string][]erp.SalesItemPrice // by lower-case item ID
 	// Periods are the buyer's price-list periods valid today.
 	Periods []erp.SalesPriceListPeriod
@@ -494,17 +495,17 @@ type Buyer struct {
 
 // PublicBuyer is the pricing identity of an anonymous caller when public
 // prices are enabled: the division's currency, no agreements.
-func (r *Reader) PublicBuyer() *Buyer {
-	return &Buyer{Pricing: pricing.Buyer{Currency: r.cfg.Currency}}
+func (r *Reader) PublicBuyer() *BuyerData {
+	return &BuyerData{Pricing: pricing.Terms{Currency: r.cfg.Currency}}
 }
 
 // BuyerData loads the account, its agreements and its price-list periods.
-func (r *Reader) BuyerData(ctx context.Context, account string) (*Buyer, error) {
+func (r *Reader) BuyerData(ctx context.Context, account string) (*BuyerData, error) {
 	acct, err := r.Account(ctx, account)
 	if err != nil {
 		return nil, err
 	}
-	b := &Buyer{Account: acct, Pricing: pricing.BuyerFromAccount(*acct, r.cfg.Currency)}
+	b := &BuyerData{Account: acct, Pricing: pricing.TermsFromAccount(*acct, r.cfg.Currency)}
 	if m := r.mirror(); m != nil && m.Prices() {
 		r.noteMirror(ctx, "prices")
 		// The mirror's PriceData reads the agreements and periods itself.
@@ -548,7 +549,7 @@ func (r *Reader) BuyerData(ctx context.Context, account string) (*Buyer, error) 
 }
 
 // periodIDs returns the sorted IDs of the buyer's valid periods.
-func (b *Buyer) periodIDs() []string {
+func (b *BuyerData) periodIDs() []string {
 	ids := make([]string, len(b.Periods))
 	for i, p := range b.Periods {
 		ids[i] = strings.ToLower(p.ID)
@@ -559,7 +560,7 @@ func (b *Buyer) periodIDs() []string {
 
 // PriceData returns, for each item, every Exact row the price rules may
 // consult for this buyer: one batched lookup per kind of data for all items.
-func (r *Reader) PriceData(ctx context.Context, b *Buyer, items []erp.Item) ([]pricing.Data, error) {
+func (r *Reader) PriceData(ctx context.Context, b *BuyerData, items []erp.Item) ([]pricing.Data, error) {
 	if m := r.mirror(); m != nil {
 		if d, ok := m.PriceData(b.Pricing, items); ok {
 			r.noteMirror(ctx, "prices")
@@ -682,17 +683,17 @@ func (r *Reader) Sellable(it *erp.Item) bool {
 	if it == nil {
 		return false
 	}
-	// ordering.Sellable is the one rule (IsSalesItem, StartDate, EndDate,
+	// validate.Sellable is the one rule (IsSalesItem, StartDate, EndDate,
 	// webshop flag), shared with order validation.
-	return ordering.Sellable(*it, r.Today(), r.cfg.WebshopOnly)
+	return validate.Sellable(*it, r.Today(), r.cfg.WebshopOnly)
 }
 
 // validOn reports whether a start/end window (either may be null) holds the date.
-func validOn(start, end erp.Time, today pricing.Date) bool {
-	if d, ok := pricing.DateOf(start); ok && d.After(today) {
+func validOn(start, end erp.Time, today civil.Date) bool {
+	if d, ok := civil.DateOf(start); ok && d.After(today) {
 		return false
 	}
-	if d, ok := pricing.DateOf(end); ok && d.Before(today) {
+	if d, ok := civil.DateOf(end); ok && d.Before(today) {
 		return false
 	}
 	return true

@@ -7,8 +7,8 @@ package live
 import (
 	"context"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/pricing"
 )
 
 // ItemQuery selects a page of sellable items sorted by code.
@@ -39,7 +39,7 @@ type Upstream interface {
 	Accounts(ctx context.Context, ids []string) ([]erp.Account, error)
 	AccountPrices(ctx context.Context, account string) ([]erp.SalesItemPrice, error)
 	// DefaultPrices lists the general price rows of the items valid on today.
-	DefaultPrices(ctx context.Context, itemIDs []string, today pricing.Date) ([]erp.SalesItemPrice, error)
+	DefaultPrices(ctx context.Context, itemIDs []string, today civil.Date) ([]erp.SalesItemPrice, error)
 	PriceLists(ctx context.Context, ids []string) ([]erp.SalesPriceList, error)
 	PriceListPeriods(ctx context.Context, priceList string) ([]erp.SalesPriceListPeriod, error)
 	// VolumeDiscounts lists the rows of the periods for the items (Item) and

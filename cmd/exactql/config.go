@@ -11,7 +11,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/exactql/exactql/ordering"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/server/cors"
 )
@@ -337,8 +337,8 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	c.WebhookSecret = getenv("EXACT_WEBHOOK_SECRET")
 	c.OrderAttemptsPerMinute = p.integer("EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", 10, 0, 1<<20)
 	c.OrderMaxUnknownRefs = p.integer("EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", 10, 1, 10000)
-	c.MaxLineQuantity = p.positiveDecimal("EXACTQL_MAX_LINE_QUANTITY", ordering.DefaultMaxLineQuantity)
-	c.MaxOrderAmount = p.positiveDecimal("EXACTQL_MAX_ORDER_AMOUNT", ordering.DefaultMaxOrderAmount)
+	c.MaxLineQuantity = p.positiveDecimal("EXACTQL_MAX_LINE_QUANTITY", validate.DefaultMaxLineQuantity)
+	c.MaxOrderAmount = p.positiveDecimal("EXACTQL_MAX_ORDER_AMOUNT", validate.DefaultMaxOrderAmount)
 	c.SandboxPessimistic = p.boolean("EXACTQL_SANDBOX_PESSIMISTIC", false)
 	c.SandboxBlockErrors = p.boolean("EXACTQL_SANDBOX_BLOCK_ERRORS", false)
 	c.MaxURLLength = p.integer("EXACTQL_MAX_URL_LENGTH", 2000, 500, 8000)

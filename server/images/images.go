@@ -20,7 +20,7 @@ import (
 
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/server/callerlimit"
+	"github.com/exactql/exactql/erp/callerlimit"
 )
 
 // Defaults for the zero values of Options.

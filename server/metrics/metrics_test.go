@@ -27,7 +27,7 @@ import (
 
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/server/callerlimit"
+	"github.com/exactql/exactql/erp/callerlimit"
 	"github.com/exactql/exactql/server/metrics"
 )
 

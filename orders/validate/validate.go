@@ -1,4 +1,4 @@
-// Package ordering validates a placeOrder input as pure functions over the
+// Package validate validates a placeOrder input as pure functions over the
 // facts the caller looked up in Exact (ARCHITECTURE §6.1), and fingerprints
 // an input for idempotency comparison (§6.3). It does no I/O and reads no
 // clock.
@@ -23,7 +23,7 @@
 //     for "bad character", and a buyer's pasted text should not fail an order.
 //   - QUANTITY_TOO_LARGE is about one line's quantity; ORDER_TOO_LARGE about
 //     the sum of the line amounts (excluding VAT) in the buyer's currency.
-package ordering
+package validate
 
 import (
 	"fmt"
@@ -33,6 +33,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/pricing"
 )
@@ -105,7 +106,7 @@ type Input struct {
 	DeliveryAddressID *string
 	ShippingMethodID  *string
 	WarehouseID       *string
-	DeliveryDate      *pricing.Date
+	DeliveryDate      *civil.Date
 }
 
 // PriceFunc prices one item for the buyer at a quantity, normally a closure
@@ -115,7 +116,7 @@ type PriceFunc func(item erp.Item, quantity decimal.Decimal) (pricing.Price, boo
 // Facts are what the caller looked up for validating one input.
 type Facts struct {
 	// Today is the calendar date in the division's time zone.
-	Today pricing.Date
+	Today civil.Date
 	// MaxLines is EXACTQL_MAX_ORDER_LINES; 0 means DefaultMaxLines.
 	MaxLines int
 	// WebshopOnly is EXACTQL_WEBSHOP_ONLY.
@@ -182,15 +183,15 @@ func codeKey(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 // Sellable reports whether an item may be ordered on today's date: a sales
 // item that has not ended and, when webshopOnly, is flagged for the webshop
 // (ARCHITECTURE §3).
-func Sellable(it erp.Item, today pricing.Date, webshopOnly bool) bool {
+func Sellable(it erp.Item, today civil.Date, webshopOnly bool) bool {
 	if !it.IsSalesItem {
 		return false
 	}
 	// Not sellable before its StartDate (ARCHITECTURE §3).
-	if start, ok := pricing.DateOf(it.StartDate); ok && today.Before(start) {
+	if start, ok := civil.DateOf(it.StartDate); ok && today.Before(start) {
 		return false
 	}
-	if end, ok := pricing.DateOf(it.EndDate); ok && end.Before(today) {
+	if end, ok := civil.DateOf(it.EndDate); ok && end.Before(today) {
 		return false
 	}
 	return !webshopOnly || bool(it.IsWebshopItem)

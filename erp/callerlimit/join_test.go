@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/exactql/exactql/cache"
-	"github.com/exactql/exactql/server/callerlimit"
+	"github.com/exactql/exactql/erp/callerlimit"
 )
 
 // TestSpentCallerDoesNotRateLimitJoiners: caller A has spent its budget and

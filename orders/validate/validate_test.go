@@ -1,4 +1,4 @@
-package ordering
+package validate
 
 import (
 	"strings"
@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/pricing"
 )
@@ -24,7 +25,7 @@ func day(y int, m time.Month, d int) erp.Time {
 	return erp.NewTime(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
 }
 
-var today = pricing.Date{Year: 2026, Month: time.November, Day: 28}
+var today = civil.Date{Year: 2026, Month: time.November, Day: 28}
 
 const (
 	acct    = "aaaaaaaa-0000-0000-0000-000000000001"
@@ -94,7 +95,7 @@ func TestValidateErrors(t *testing.T) {
 		return in
 	}
 	withHeader := func(in Input, f func(*Input)) Input { f(&in); return in }
-	pastDate := pricing.Date{Year: 2026, Month: time.November, Day: 27}
+	pastDate := civil.Date{Year: 2026, Month: time.November, Day: 27}
 
 	tests := []struct {
 		name  string
@@ -315,7 +316,7 @@ func TestSellable(t *testing.T) {
 }
 
 func TestFingerprint(t *testing.T) {
-	date := pricing.Date{Year: 2026, Month: time.December, Day: 1}
+	date := civil.Date{Year: 2026, Month: time.December, Day: 1}
 	base := func() Input {
 		return Input{
 			Lines:         []Line{{ProductID: sp(idA), Quantity: dec("1.50"), Notes: sp("n")}, byCode("B200", "10")},

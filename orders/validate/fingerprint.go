@@ -1,4 +1,4 @@
-package ordering
+package validate
 
 import (
 	"crypto/sha256"

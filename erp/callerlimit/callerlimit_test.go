@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/exactql/exactql/cache"
+	"github.com/exactql/exactql/erp/callerlimit"
 	"github.com/exactql/exactql/erp/erptest"
-	"github.com/exactql/exactql/server/callerlimit"
 )
 
 // who stands in for the gateway's caller: a subject for authenticated
