@@ -269,13 +269,7 @@ type MutationResolver interface {
 	PlaceOrder(ctx context.Context, input model.PlaceOrderInput) (*model.PlaceOrderPayload, error)
 }
 type ProductResolver interface {
-	ItemGroup(ctx context.Context, obj *model.Product) (*model.ItemGroup, error)
 	PictureURL(ctx context.Context, obj *model.Product) (*string, error)
-
-	Price(ctx context.Context, obj *model.Product, quantity *model.Decimal) (*model.Price, error)
-	PriceBreaks(ctx context.Context, obj *model.Product) ([]*model.PriceBreak, error)
-	Stock(ctx context.Context, obj *model.Product, warehouse *string) ([]*model.StockLevel, error)
-	AvailableQuantity(ctx context.Context, obj *model.Product) (*model.Decimal, error)
 }
 type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
@@ -3875,7 +3869,7 @@ func (ec *executionContext) _Product_itemGroup(ctx context.Context, field graphq
 			return ec.fieldContext_Product_itemGroup(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().ItemGroup(ctx, obj)
+			return obj.ItemGroup(), nil
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ItemGroup) graphql.Marshaler {
@@ -3890,7 +3884,7 @@ func (ec *executionContext) fieldContext_Product_itemGroup(_ context.Context, fi
 		Object:     "Product",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_ItemGroup(ctx, field)
 		},
@@ -3954,7 +3948,7 @@ func (ec *executionContext) _Product_price(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Product().Price(ctx, obj, fc.Args["quantity"].(*model.Decimal))
+			return obj.Price(fc.Args["quantity"].(*model.Decimal))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Price) graphql.Marshaler {
@@ -3969,7 +3963,7 @@ func (ec *executionContext) fieldContext_Product_price(ctx context.Context, fiel
 		Object:     "Product",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Price(ctx, field)
 		},
@@ -3997,7 +3991,7 @@ func (ec *executionContext) _Product_priceBreaks(ctx context.Context, field grap
 			return ec.fieldContext_Product_priceBreaks(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().PriceBreaks(ctx, obj)
+			return obj.PriceBreaks()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.PriceBreak) graphql.Marshaler {
@@ -4012,7 +4006,7 @@ func (ec *executionContext) fieldContext_Product_priceBreaks(_ context.Context, 
 		Object:     "Product",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_PriceBreak(ctx, field)
 		},
@@ -4030,14 +4024,14 @@ func (ec *executionContext) _Product_stock(ctx context.Context, field graphql.Co
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Product().Stock(ctx, obj, fc.Args["warehouse"].(*string))
+			return obj.Stock(fc.Args["warehouse"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*model.StockLevel) graphql.Marshaler {
-			return ec.marshalNStockLevel2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐStockLevelᚄ(ctx, selections, v)
+			return ec.marshalOStockLevel2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐStockLevelᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Product_stock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -4045,7 +4039,7 @@ func (ec *executionContext) fieldContext_Product_stock(ctx context.Context, fiel
 		Object:     "Product",
 		Field:      field,
 		IsMethod:   true,
-		IsResolver: true,
+		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_StockLevel(ctx, field)
 		},
@@ -4073,18 +4067,18 @@ func (ec *executionContext) _Product_availableQuantity(ctx context.Context, fiel
 			return ec.fieldContext_Product_availableQuantity(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.Product().AvailableQuantity(ctx, obj)
+			return obj.AvailableQuantity()
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.Decimal) graphql.Marshaler {
-			return ec.marshalNDecimal2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
+			return ec.marshalODecimal2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDecimal(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Product_availableQuantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Product", field, true, true, "Decimal")
+	return graphql.NewScalarFieldContext("Product", field, true, false, "Decimal")
 }
 
 func (ec *executionContext) _ProductConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ProductConnection) (ret graphql.Marshaler) {
@@ -7854,11 +7848,10 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "itemGroup":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_itemGroup(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_itemGroup(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "pictureUrl":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -7871,29 +7864,25 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "price":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, false,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_price(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_price(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "priceBreaks":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_priceBreaks(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_priceBreaks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "stock":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_stock(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_stock(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "availableQuantity":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._Product_availableQuantity(ctx, field, obj)
-				})
+			out.Values[i] = ec._Product_availableQuantity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -9016,20 +9005,6 @@ func (ec *executionContext) marshalNDecimal2githubᚗcomᚋexactqlᚋexactqlᚋg
 	return v
 }
 
-func (ec *executionContext) unmarshalNDecimal2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDecimal(ctx context.Context, v any) (*model.Decimal, error) {
-	var res = new(model.Decimal)
-	err := res.UnmarshalGQL(v)
-	return res, graphql.ErrorOnPath(ctx, err)
-}
-
-func (ec *executionContext) marshalNDecimal2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐDecimal(ctx context.Context, sel ast.SelectionSet, v *model.Decimal) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "Decimal!")
-		return graphql.Null
-	}
-	return v
-}
-
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9379,22 +9354,6 @@ func (ec *executionContext) marshalNShippingMethod2ᚖgithubᚗcomᚋexactqlᚋe
 		return graphql.Null
 	}
 	return ec._ShippingMethod(ctx, sel, v)
-}
-
-func (ec *executionContext) marshalNStockLevel2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐStockLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StockLevel) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNStockLevel2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐStockLevel(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
 }
 
 func (ec *executionContext) marshalNStockLevel2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐStockLevel(ctx context.Context, sel ast.SelectionSet, v *model.StockLevel) graphql.Marshaler {
@@ -9839,6 +9798,25 @@ func (ec *executionContext) marshalOShippingMethod2ᚖgithubᚗcomᚋexactqlᚋe
 		return graphql.Null
 	}
 	return ec._ShippingMethod(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOStockLevel2ᚕᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐStockLevelᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.StockLevel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNStockLevel2ᚖgithubᚗcomᚋexactqlᚋexactqlᚋgraphᚋmodelᚐStockLevel(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {

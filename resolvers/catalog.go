@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"crypto/sha256"
 	"encoding/base64"
@@ -72,8 +73,153 @@ func decodeCursor(s, search, group string) (string, error) {
 	return c.Code, nil
 }
 
-// productOf wraps an item as a Product.
-func productOf(it erp.Item) *model.Product { return &model.Product{Item: it} }
+// productView is one request's model.ProductViewer: it answers the
+// per-viewer fields (price, priceBreaks, stock, availableQuantity) of the
+// products a resolver returns from what the request's loaders hold (the
+// page's prefetched prices and stock first), for the request's caller only.
+// gqlgen calls it inline while it writes each product, so a page costs no
+// goroutine per field and product.
+//
+// It keeps the context of the resolver that made it: the fields are
+// answered while that resolver's answer is being written, within the same
+// operation, and a lookup the page did not prefetch (or whose prefetch
+// failed) goes through the loaders with it, batched across the products as
+// before. An error is returned to gqlgen, which puts it at the field's path.
+type productView struct {
+	r   *Resolver
+	ctx context.Context //nolint:containedctx // see above: the listing resolver's, used only during its answer
+	l   *live.Loaders
+
+	mu         sync.Mutex
+	priceCtx   pricing.Context
+	priceCtxOK bool
+	warehouses []erp.Warehouse // nil until loaded (an error is not kept: the next field asks again)
+}
+
+// view returns a fresh productView for the products a resolver returns.
+func (r *Resolver) view(ctx context.Context) *productView {
+	return &productView{r: r, ctx: ctx, l: r.loaders(ctx)}
+}
+
+// product wraps an item as a Product answered by v.
+func (v *productView) product(it erp.Item) *model.Product {
+	return &model.Product{Item: it, Viewer: v}
+}
+
+// products wraps items as Products answered by v, in one allocation.
+func (v *productView) products(items []erp.Item) []model.Product {
+	out := make([]model.Product, len(items))
+	for i := range items {
+		out[i] = model.Product{Item: items[i], Viewer: v}
+	}
+	return out
+}
+
+// pricing returns the request's price context (today, once per request, so
+// one answer never mixes two days) and the caller's pricing terms.
+func (v *productView) pricing() (pricing.Context, pricing.Terms) {
+	v.mu.Lock()
+	if !v.priceCtxOK {
+		v.priceCtx, v.priceCtxOK = v.r.priceContext(), true
+	}
+	pc := v.priceCtx
+	v.mu.Unlock()
+	return pc, v.r.buyerOf(v.ctx)
+}
+
+var one = decimal.NewFromInt(1)
+
+// Price implements model.ProductViewer.
+func (v *productView) Price(it *erp.Item, quantity *model.Decimal) (*model.Price, error) {
+	q := one
+	if quantity != nil {
+		q = quantity.Decimal
+	}
+	if !q.IsPositive() {
+		return nil, BadInputf("quantity: must be greater than 0")
+	}
+	d, ok, err := v.l.PriceData(v.ctx, *it)
+	if err != nil || !ok {
+		return nil, err
+	}
+	pc, terms := v.pricing()
+	p, ok := pricing.Resolve(pc, terms, d, q)
+	if !ok {
+		return nil, nil
+	}
+	return priceModel(p), nil
+}
+
+// PriceBreaks implements model.ProductViewer.
+func (v *productView) PriceBreaks(it *erp.Item) ([]*model.PriceBreak, error) {
+	d, ok, err := v.l.PriceData(v.ctx, *it)
+	if err != nil {
+		return nil, err
+	}
+	out := []*model.PriceBreak{}
+	if !ok {
+		return out, nil
+	}
+	pc, terms := v.pricing()
+	for _, b := range pricing.Breaks(pc, terms, d) {
+		out = append(out, &model.PriceBreak{MinimumQuantity: model.NewDecimal(b.MinimumQuantity), UnitPrice: money(b.UnitPrice, b.Currency)})
+	}
+	return out, nil
+}
+
+// warehousesOf returns the warehouses, loaded once per view.
+func (v *productView) warehousesOf() ([]erp.Warehouse, error) {
+	v.mu.Lock()
+	ws := v.warehouses
+	v.mu.Unlock()
+	if ws != nil {
+		return ws, nil
+	}
+	ws, err := v.l.Reader().Warehouses(v.ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ws == nil {
+		ws = []erp.Warehouse{}
+	}
+	v.mu.Lock()
+	v.warehouses = ws
+	v.mu.Unlock()
+	return ws, nil
+}
+
+// Stock implements model.ProductViewer. A stock figure that cannot be had
+// (Exact down or rate limited on the fallback path) is the field's error:
+// the field is null, the rest of the page stands.
+func (v *productView) Stock(it *erp.Item, warehouse *string) ([]*model.StockLevel, error) {
+	only := ""
+	if warehouse != nil {
+		if !erp.IsGUID(*warehouse) {
+			return nil, BadInputf("warehouse: not a warehouse ID")
+		}
+		only = strings.ToLower(*warehouse)
+	}
+	ws, err := v.warehousesOf()
+	if err != nil {
+		return nil, err
+	}
+	e, err := v.l.Stock(v.ctx, it.ID)
+	if err != nil {
+		return nil, err
+	}
+	return stockLevels(ws, e, only), nil
+}
+
+// AvailableQuantity implements model.ProductViewer (null with the error
+// when stock cannot be had, as Stock).
+func (v *productView) AvailableQuantity(it *erp.Item) (*model.Decimal, error) {
+	e, err := v.l.Stock(v.ctx, it.ID)
+	if err != nil {
+		return nil, err
+	}
+	d := model.NewDecimal(availableOf(e.Rows))
+	return &d, nil
+}
 
 func money(d decimal.Decimal, currency string) *model.Money {
 	return model.NewMoney(d, currency)
@@ -268,14 +414,26 @@ func (r *Resolver) productsFromIndex(ctx context.Context, q index.Query) (*model
 	}
 	r.prefetch(ctx, page.Items)
 	total := page.TotalCount
-	conn := &model.ProductConnection{Edges: []*model.ProductEdge{}, Nodes: []*model.Product{},
-		PageInfo: &model.PageInfo{HasNextPage: page.HasNextPage}, Total: &total}
-	for i, it := range page.Items {
-		p := productOf(it)
-		c := page.Cursors[i]
-		conn.Edges = append(conn.Edges, &model.ProductEdge{Cursor: c, Node: p})
-		conn.Nodes = append(conn.Nodes, p)
-		conn.PageInfo.EndCursor = &c
-	}
+	conn := r.connection(ctx, page.Items, page.Cursors, page.HasNextPage)
+	conn.Total = &total
 	return conn, nil
+}
+
+// connection builds a product list's connection (edges and nodes share the
+// products) from its items and their cursors.
+func (r *Resolver) connection(ctx context.Context, items []erp.Item, cursors []string, more bool) *model.ProductConnection {
+	ps := r.view(ctx).products(items)
+	conn := &model.ProductConnection{Edges: make([]*model.ProductEdge, len(items)), Nodes: make([]*model.Product, len(items)),
+		PageInfo: &model.PageInfo{HasNextPage: more}}
+	edges := make([]model.ProductEdge, len(items))
+	for i := range ps {
+		p := &ps[i]
+		edges[i] = model.ProductEdge{Cursor: cursors[i], Node: p}
+		conn.Edges[i] = &edges[i]
+		conn.Nodes[i] = p
+	}
+	if n := len(cursors); n > 0 {
+		conn.PageInfo.EndCursor = &cursors[n-1]
+	}
+	return conn
 }

@@ -15,17 +15,7 @@ import (
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
-	"github.com/exactql/exactql/pricing"
-	"github.com/shopspring/decimal"
 )
-
-// ItemGroup is the resolver for the itemGroup field.
-func (r *productResolver) ItemGroup(ctx context.Context, obj *model.Product) (*model.ItemGroup, error) {
-	if obj.Item.ItemGroup == "" {
-		return nil, nil
-	}
-	return &model.ItemGroup{ID: obj.Item.ItemGroup, Code: erp.Code(obj.Item.ItemGroupCode), Description: obj.Item.ItemGroupDescription}, nil
-}
 
 // PictureURL is the resolver for the pictureUrl field.
 func (r *productResolver) PictureURL(ctx context.Context, obj *model.Product) (*string, error) {
@@ -34,79 +24,6 @@ func (r *productResolver) PictureURL(ctx context.Context, obj *model.Product) (*
 	}
 	u := "/images/" + strings.ToLower(obj.Item.ID)
 	return &u, nil
-}
-
-// Price is the resolver for the price field.
-func (r *productResolver) Price(ctx context.Context, obj *model.Product, quantity *model.Decimal) (*model.Price, error) {
-	q := decimal.NewFromInt(1)
-	if quantity != nil {
-		q = quantity.Decimal
-	}
-	if !q.IsPositive() {
-		return nil, BadInputf("quantity: must be greater than 0")
-	}
-	d, ok, err := r.loaders(ctx).PriceData(ctx, obj.Item)
-	if err != nil || !ok {
-		return nil, err
-	}
-	p, ok := pricing.Resolve(r.priceContext(), r.buyerOf(ctx), d, q)
-	if !ok {
-		return nil, nil
-	}
-	return priceModel(p), nil
-}
-
-// PriceBreaks is the resolver for the priceBreaks field.
-func (r *productResolver) PriceBreaks(ctx context.Context, obj *model.Product) ([]*model.PriceBreak, error) {
-	d, ok, err := r.loaders(ctx).PriceData(ctx, obj.Item)
-	if err != nil {
-		return nil, err
-	}
-	out := []*model.PriceBreak{}
-	if !ok {
-		return out, nil
-	}
-	for _, b := range pricing.Breaks(r.priceContext(), r.buyerOf(ctx), d) {
-		out = append(out, &model.PriceBreak{MinimumQuantity: model.NewDecimal(b.MinimumQuantity), UnitPrice: money(b.UnitPrice, b.Currency)})
-	}
-	return out, nil
-}
-
-// Stock is the resolver for the stock field.
-func (r *productResolver) Stock(ctx context.Context, obj *model.Product, warehouse *string) ([]*model.StockLevel, error) {
-	only := ""
-	if warehouse != nil {
-		if !erp.IsGUID(*warehouse) {
-			return nil, BadInputf("warehouse: not a warehouse ID")
-		}
-		only = strings.ToLower(*warehouse)
-	}
-	l := r.loaders(ctx)
-	ws, err := l.Reader().Warehouses(ctx)
-	if err != nil {
-		return nil, err
-	}
-	e, err := l.Stock(ctx, obj.Item.ID)
-	if err != nil {
-		return nil, err
-	}
-	return stockLevels(ws, e, only), nil
-}
-
-// AvailableQuantity is the resolver for the availableQuantity field.
-func (r *productResolver) AvailableQuantity(ctx context.Context, obj *model.Product) (*model.Decimal, error) {
-	e, err := r.loaders(ctx).Stock(ctx, obj.Item.ID)
-	if err != nil {
-		return nil, err
-	}
-	sum := decimal.Zero
-	for _, row := range e.Rows {
-		if a := row.CurrentStock.Sub(row.PlannedStockOut); a.IsPositive() {
-			sum = sum.Add(a)
-		}
-	}
-	d := model.NewDecimal(sum)
-	return &d, nil
 }
 
 // TotalCount is the resolver for the totalCount field.
@@ -137,7 +54,7 @@ func (r *queryResolver) Product(ctx context.Context, id *string, code *string) (
 	if err != nil || it == nil || !l.Reader().Sellable(it) {
 		return nil, err
 	}
-	return productOf(*it), nil
+	return r.view(ctx).product(*it), nil
 }
 
 // Products is the resolver for the products field.
@@ -196,20 +113,17 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 		return nil, err
 	}
 	r.prefetch(ctx, page.Items)
-	conn := &model.ProductConnection{Edges: []*model.ProductEdge{}, Nodes: []*model.Product{}, PageInfo: &model.PageInfo{HasNextPage: page.More}}
+	cursors := make([]string, len(page.Items))
+	for i, it := range page.Items {
+		cursors[i] = encodeCursor(it.Code, term, group)
+	}
+	conn := r.connection(ctx, page.Items, cursors, page.More)
 	if m := r.Deps.Mirror; m != nil && m.Serves(catalog.DataItems) && term == "" {
 		// The list came from the mirror (same answers as the fallback, code
 		// cursors); the index counts it.
 		if all, err := m.Index().Snapshot().Products(index.Query{ItemGroup: group, First: 1, Today: r.Deps.Reader.Today()}); err == nil {
 			conn.Total = &all.TotalCount
 		}
-	}
-	for _, it := range page.Items {
-		p := productOf(it)
-		c := encodeCursor(it.Code, term, group)
-		conn.Edges = append(conn.Edges, &model.ProductEdge{Cursor: c, Node: p})
-		conn.Nodes = append(conn.Nodes, p)
-		conn.PageInfo.EndCursor = &c
 	}
 	return conn, nil
 }
@@ -234,6 +148,7 @@ func (r *queryResolver) ProductsByCode(ctx context.Context, codes []string) ([]*
 		return out, nil
 	}
 	l := r.loaders(ctx)
+	v := r.view(ctx)
 	items, err := l.ItemsByCode(ctx, ask)
 	if err != nil {
 		return nil, err
@@ -241,7 +156,7 @@ func (r *queryResolver) ProductsByCode(ctx context.Context, codes []string) ([]*
 	var found []erp.Item
 	for j, it := range items {
 		if it != nil && l.Reader().Sellable(it) {
-			out[at[j]] = productOf(*it)
+			out[at[j]] = v.product(*it)
 			found = append(found, *it)
 		}
 	}

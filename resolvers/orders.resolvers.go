@@ -154,7 +154,7 @@ func (r *salesOrderResolver) Lines(ctx context.Context, obj *model.SalesOrder) (
 func (r *salesOrderLineResolver) Product(ctx context.Context, obj *model.SalesOrderLine) (*model.Product, error) {
 	if obj.KnownItem != nil {
 		// The item validation used (placeOrder's payload).
-		return productOf(*obj.KnownItem), nil
+		return r.view(ctx).product(*obj.KnownItem), nil
 	}
 	if obj.ItemID == "" {
 		return nil, nil
@@ -163,7 +163,7 @@ func (r *salesOrderLineResolver) Product(ctx context.Context, obj *model.SalesOr
 	if err != nil || it == nil {
 		return nil, err
 	}
-	return productOf(*it), nil
+	return r.view(ctx).product(*it), nil
 }
 
 // Mutation returns graph.MutationResolver implementation.

@@ -94,8 +94,9 @@ func (r *Resolver) previewModel(ctx context.Context, p *orders.Preview) *model.O
 		out.Amount = money(p.Amount, p.Currency)
 	}
 	l := r.loaders(ctx)
+	v := r.view(ctx)
 	for _, vl := range p.Lines {
-		line := &model.OrderPreviewLine{Index: vl.Index, Product: productOf(vl.Item), Quantity: model.NewDecimal(vl.Quantity),
+		line := &model.OrderPreviewLine{Index: vl.Index, Product: v.product(vl.Item), Quantity: model.NewDecimal(vl.Quantity),
 			UnitPrice: money(vl.Price.UnitPrice, vl.Price.Currency), Amount: money(vl.Amount, vl.Price.Currency),
 			Source: model.PriceSource(vl.Price.Source)}
 		if e, err := l.Stock(ctx, vl.Item.ID); err == nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/exactql/exactql/resolvers"
@@ -26,16 +27,33 @@ type pricedRoot struct {
 	runs *atomic.Int64
 }
 
-func (p pricedRoot) Product() graph.ProductResolver { return pricedProduct{runs: p.runs} }
+func (p pricedRoot) Query() graph.QueryResolver { return pricedQuery{runs: p.runs} }
 
-type pricedProduct struct {
-	graph.ProductResolver
+type pricedQuery struct {
+	testQuery
 	runs *atomic.Int64
 }
 
-func (p pricedProduct) Price(ctx context.Context, _ *model.Product, _ *model.Decimal) (*model.Price, error) {
+// Product returns the test product answered for the request's caller, as
+// the real resolvers attach the request's viewer to every product.
+func (q pricedQuery) Product(ctx context.Context, id, code *string) (*model.Product, error) {
+	p, err := q.testQuery.Product(ctx, id, code)
+	if err != nil {
+		return nil, err
+	}
+	p.Viewer = pricedViewer{caller: resolvers.FromContext(ctx), runs: q.runs}
+	return p, nil
+}
+
+type pricedViewer struct {
+	model.ProductViewer
+	caller resolvers.Caller
+	runs   *atomic.Int64
+}
+
+func (p pricedViewer) Price(_ *erp.Item, _ *model.Decimal) (*model.Price, error) {
 	p.runs.Add(1)
-	c := resolvers.FromContext(ctx)
+	c := p.caller
 	amount := map[string]string{testAccount: "10.00", otherAccount: "12.50"}[c.Account]
 	if !c.IsBuyer() || amount == "" {
 		return nil, nil

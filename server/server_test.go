@@ -47,11 +47,13 @@ func (testRoot) Query() graph.QueryResolver { return testQuery{} }
 
 func (testRoot) Product() graph.ProductResolver { return testProduct{} }
 
-// testProduct echoes the price quantity it was asked for, to show how the
-// Decimal and Money scalars travel.
 type testProduct struct{ graph.ProductResolver }
 
-func (testProduct) Price(_ context.Context, _ *model.Product, q *model.Decimal) (*model.Price, error) {
+// testViewer echoes the price quantity it was asked for, to show how the
+// Decimal and Money scalars travel.
+type testViewer struct{ model.ProductViewer }
+
+func (testViewer) Price(_ *erp.Item, q *model.Decimal) (*model.Price, error) {
 	return &model.Price{
 		UnitPrice:          model.NewMoney(q.Mul(decimal.RequireFromString("1.5")), "EUR"),
 		ListPrice:          model.NewMoney(decimal.NewFromInt(2), "EUR"),
@@ -76,7 +78,7 @@ func (testQuery) Warehouses(ctx context.Context) ([]*model.Warehouse, error) {
 }
 
 func (testQuery) Product(context.Context, *string, *string) (*model.Product, error) {
-	return &model.Product{Item: erp.Item{ID: "i1", Code: "ART-1   ", Description: "Bolt", Unit: "pc      "}}, nil
+	return &model.Product{Item: erp.Item{ID: "i1", Code: "ART-1   ", Description: "Bolt", Unit: "pc      "}, Viewer: testViewer{}}, nil
 }
 
 func (testQuery) Products(context.Context, *int, *string, *string, *string, *bool, *string, *model.ProductSort) (*model.ProductConnection, error) {

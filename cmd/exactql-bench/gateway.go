@@ -107,13 +107,20 @@ func (p *proc) stop() {
 }
 
 // rssKB reads VmRSS of the subprocess from /proc; 0 when unavailable.
-func (p *proc) rssKB() int64 {
+func (p *proc) rssKB() int64 { return p.statusKB("VmRSS:") }
+
+// peakRSSKB reads VmHWM (the peak resident set so far) of the subprocess
+// from /proc; 0 when unavailable.
+func (p *proc) peakRSSKB() int64 { return p.statusKB("VmHWM:") }
+
+// statusKB reads one kB figure of /proc/<pid>/status; 0 when unavailable.
+func (p *proc) statusKB(field string) int64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0
 	}
 	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			f := strings.Fields(v)
 			if len(f) > 0 {
 				n, _ := strconv.ParseInt(f[0], 10, 64)

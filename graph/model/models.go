@@ -1,6 +1,7 @@
 package model
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/exactql/exactql/erp"
@@ -8,10 +9,71 @@ import (
 )
 
 // Product is the GraphQL Product type. It carries the Exact item; the plain
-// fields are methods mapping it, the relations (price, stock, itemGroup,
-// pictureUrl, …) are resolvers so they can be batched.
+// fields are methods mapping it. The per-viewer fields (price, priceBreaks,
+// stock, availableQuantity) are methods too, answered by the Viewer the
+// resolver that made the Product attached: being methods without a context,
+// gqlgen calls them inline while it writes the product, instead of starting
+// a goroutine per field and product as it does for resolvers (issue 15).
 type Product struct {
 	Item erp.Item
+	// Viewer answers the per-viewer fields for the request that listed the
+	// product (its caller's prices, what its page prefetched). Nil answers
+	// those fields with an error.
+	Viewer ProductViewer
+}
+
+// ProductViewer answers a product's per-viewer fields for one request. Its
+// methods are called concurrently (gqlgen writes list elements in
+// parallel) and must be safe for that.
+type ProductViewer interface {
+	Price(it *erp.Item, quantity *Decimal) (*Price, error)
+	PriceBreaks(it *erp.Item) ([]*PriceBreak, error)
+	Stock(it *erp.Item, warehouse *string) ([]*StockLevel, error)
+	AvailableQuantity(it *erp.Item) (*Decimal, error)
+}
+
+// errNoViewer is the error of a per-viewer field of a Product made without
+// a Viewer: a programming error, reported (as INTERNAL) instead of a panic.
+var errNoViewer = errors.New("product has no viewer for its per-viewer fields")
+
+// Price is the viewer's net price per unit at quantity.
+func (p *Product) Price(quantity *Decimal) (*Price, error) {
+	if p.Viewer == nil {
+		return nil, errNoViewer
+	}
+	return p.Viewer.Price(&p.Item, quantity)
+}
+
+// PriceBreaks are the viewer's volume tiers.
+func (p *Product) PriceBreaks() ([]*PriceBreak, error) {
+	if p.Viewer == nil {
+		return nil, errNoViewer
+	}
+	return p.Viewer.PriceBreaks(&p.Item)
+}
+
+// Stock is the stock per warehouse (or in the one named).
+func (p *Product) Stock(warehouse *string) ([]*StockLevel, error) {
+	if p.Viewer == nil {
+		return nil, errNoViewer
+	}
+	return p.Viewer.Stock(&p.Item, warehouse)
+}
+
+// AvailableQuantity is the available quantity over all warehouses.
+func (p *Product) AvailableQuantity() (*Decimal, error) {
+	if p.Viewer == nil {
+		return nil, errNoViewer
+	}
+	return p.Viewer.AvailableQuantity(&p.Item)
+}
+
+// ItemGroup is the item's group, nil when it has none.
+func (p *Product) ItemGroup() *ItemGroup {
+	if p.Item.ItemGroup == "" {
+		return nil
+	}
+	return &ItemGroup{ID: p.Item.ItemGroup, Code: erp.Code(p.Item.ItemGroupCode), Description: p.Item.ItemGroupDescription}
 }
 
 // ID is the Exact item ID.
