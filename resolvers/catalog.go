@@ -49,8 +49,40 @@ func queryHash(search, group string) string {
 }
 
 func encodeCursor(code, search, group string) string {
-	b, _ := json.Marshal(cursor{Code: code, Query: queryHash(search, group)})
+	return encodeCursorHash(code, queryHash(search, group))
+}
+
+// encodeCursorHash is encodeCursor with the query's hash computed once per
+// page. It writes the same bytes json.Marshal(cursor{…}) would, without
+// reflection: a code of plain printable ASCII (no quote, backslash or the
+// characters json.Marshal escapes for HTML) is copied as is, anything else
+// goes through json.Marshal.
+func encodeCursorHash(code, hash string) string {
+	var buf [96]byte
+	b := append(buf[:0], `{"c":`...)
+	if plainJSON(code) {
+		b = append(b, '"')
+		b = append(b, code...)
+		b = append(b, '"')
+	} else {
+		q, _ := json.Marshal(code)
+		b = append(b, q...)
+	}
+	b = append(b, `,"q":"`...)
+	b = append(b, hash...) // hex digits
+	b = append(b, `"}`...)
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// plainJSON reports whether json.Marshal writes s between quotes unchanged.
+func plainJSON(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeCursor returns the code after which to continue; any cursor that is

@@ -114,8 +114,9 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 	}
 	r.prefetch(ctx, page.Items)
 	cursors := make([]string, len(page.Items))
+	hash := queryHash(term, group)
 	for i, it := range page.Items {
-		cursors[i] = encodeCursor(it.Code, term, group)
+		cursors[i] = encodeCursorHash(it.Code, hash)
 	}
 	conn := r.connection(ctx, page.Items, cursors, page.More)
 	if m := r.Deps.Mirror; m != nil && m.Serves(catalog.DataItems) && term == "" {

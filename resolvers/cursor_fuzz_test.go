@@ -2,6 +2,7 @@ package resolvers
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -60,4 +61,17 @@ func FuzzDecodeCursor(f *testing.F) {
 			t.Fatalf("cursor of search %q accepted for search %q", search, other)
 		}
 	})
+}
+
+// TestEncodeCursorSameAsJSON: the cursor encoder without reflection writes
+// exactly the bytes json.Marshal of the cursor struct writes (cursors
+// handed out before keep their form), for plain and escaped codes.
+func TestEncodeCursorSameAsJSON(t *testing.T) {
+	for _, code := range []string{"ART-000001", "ZÜRICH-01", `a"b`, `a\b`, "<b>&", "tab\there", "\x7f", "\xff", " spaced ", strings.Repeat("W", 120)} {
+		b, _ := json.Marshal(cursor{Code: code, Query: queryHash("s", "g")})
+		want := base64.RawURLEncoding.EncodeToString(b)
+		if got := encodeCursor(code, "s", "g"); got != want {
+			t.Errorf("encodeCursor(%q) = %q, want %q", code, got, want)
+		}
+	}
 }
