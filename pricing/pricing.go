@@ -40,6 +40,7 @@
 package pricing
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -223,6 +224,44 @@ type resolver struct {
 
 func normCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
+// sameCode reports normCode(a) == normCode(b) without allocating for ASCII
+// codes (strings.ToUpper copies any code with a lower-case letter, and the
+// rules compare every row's unit and currency).
+func sameCode(a, b string) bool {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if !isASCII(a) || !isASCII(b) {
+		return strings.ToUpper(a) == strings.ToUpper(b)
+	}
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		if upperASCII(a[i]) != upperASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// blankCode reports normCode(s) == "".
+func blankCode(s string) bool { return strings.TrimSpace(s) == "" }
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+func upperASCII(c byte) byte {
+	if 'a' <= c && c <= 'z' {
+		return c - ('a' - 'A')
+	}
+	return c
+}
+
 func newResolver(c Context, b Terms, d Data) *resolver {
 	div := normCode(c.DivisionCurrency)
 	cur := normCode(b.Currency)
@@ -231,24 +270,22 @@ func newResolver(c Context, b Terms, d Data) *resolver {
 	}
 	r := &resolver{c: c, b: b, currency: cur, discounted: b.DiscountSales.IsPositive()}
 	sameCurrency := func(rowCur string) bool {
-		rc := normCode(rowCur)
-		if rc == "" {
-			rc = div
+		if blankCode(rowCur) {
+			return div == cur
 		}
-		return rc == cur
+		return sameCode(rowCur, cur)
 	}
-	itemUnit := normCode(d.Item.Unit)
+	itemUnit := d.Item.Unit
+	noItemUnit := blankCode(itemUnit)
 	sameUnit := func(u string) bool {
-		u = normCode(u)
-		return u == "" || u == itemUnit
+		return blankCode(u) || sameCode(u, itemUnit)
 	}
 	itemID := d.Item.ID
 	usable := func(row *erp.SalesItemPrice) bool {
 		unitOK := sameUnit(row.Unit)
-		if itemUnit == "" {
+		if noItemUnit {
 			// The item did not say its unit: the row's DefaultItemUnit is it.
-			u, def := normCode(row.Unit), normCode(row.DefaultItemUnit)
-			unitOK = u == "" || def == "" || u == def
+			unitOK = blankCode(row.Unit) || blankCode(row.DefaultItemUnit) || sameCode(row.Unit, row.DefaultItemUnit)
 		}
 		return strings.EqualFold(row.Item, itemID) && sameCurrency(row.Currency) &&
 			unitOK && singleUnit(row.NumberOfItemsPerUnit) && validOn(row.StartDate, row.EndDate, c.Today)
@@ -279,8 +316,10 @@ func newResolver(c Context, b Terms, d Data) *resolver {
 // item (or, when no period has any, for the item's group). The choice does
 // not depend on the quantity.
 func (r *resolver) choosePeriod(d Data, sameCurrency, sameUnit func(string) bool) {
-	var periods []erp.SalesPriceListPeriod
-	for _, p := range d.Periods {
+	// Pointers into d.Periods (read only), not copies of the rows.
+	periods := make([]*erp.SalesPriceListPeriod, 0, len(d.Periods))
+	for i := range d.Periods {
+		p := &d.Periods[i]
 		if p.PriceList != "" && !strings.EqualFold(p.PriceList, r.b.PriceList) {
 			continue
 		}
@@ -292,15 +331,20 @@ func (r *resolver) choosePeriod(d Data, sameCurrency, sameUnit func(string) bool
 		}
 		periods = append(periods, p)
 	}
-	sort.SliceStable(periods, func(i, j int) bool {
-		a, b := periods[i], periods[j]
+	slices.SortStableFunc(periods, func(a, b *erp.SalesPriceListPeriod) int {
 		if a.Type != b.Type {
-			return a.Type == erp.PeriodSpecialOffer
+			if a.Type == erp.PeriodSpecialOffer {
+				return -1
+			}
+			if b.Type == erp.PeriodSpecialOffer {
+				return 1
+			}
+			return 0
 		}
 		if c := compareStart(a.StartDate, b.StartDate); c != 0 {
-			return c > 0
+			return -c
 		}
-		return a.ID < b.ID
+		return strings.Compare(a.ID, b.ID)
 	})
 
 	item := d.Item
@@ -326,7 +370,7 @@ func (r *resolver) choosePeriod(d Data, sameCurrency, sameUnit func(string) bool
 				}
 			}
 			if len(found) > 0 {
-				r.period, r.listRows = &periods[i], found
+				r.period, r.listRows = periods[i], found
 				return
 			}
 		}

@@ -705,3 +705,19 @@ func TestBreaks(t *testing.T) {
 		})
 	}
 }
+
+// TestSameCode: the allocation-free comparison agrees with comparing
+// normCode's results, ASCII or not.
+func TestSameCode(t *testing.T) {
+	codes := []string{"", " ", "pc", "PC", " pc  ", "Pc", "pcs", "eur", "EUR", "EUR ", "ß", "SS", "ǆ", "ǅ", "Ǆ", "k", "K", "\u212a", "é", "É", "ı", "I", "i", "\t", "p\u00a0"}
+	for _, a := range codes {
+		for _, b := range codes {
+			if got, want := sameCode(a, b), normCode(a) == normCode(b); got != want {
+				t.Errorf("sameCode(%q, %q) = %v, normCode compares %v", a, b, got, want)
+			}
+		}
+		if got, want := blankCode(a), normCode(a) == ""; got != want {
+			t.Errorf("blankCode(%q) = %v, want %v", a, got, want)
+		}
+	}
+}

@@ -48,7 +48,7 @@ func (d Decimal) String() string { return d.Decimal.String() }
 
 // MarshalGQL writes d as a JSON string without trailing zeros.
 func (d Decimal) MarshalGQL(w io.Writer) {
-	_, _ = io.WriteString(w, strconv.Quote(d.Decimal.String()))
+	writeQuoted(w, d.Decimal.String())
 }
 
 // UnmarshalGQL reads a Decimal from a JSON string ("12.5") or, leniently, from
@@ -180,7 +180,7 @@ func (a Amount) String() string { return a.Decimal.StringFixed(2) }
 
 // MarshalGQL writes a as a JSON string with exactly two decimals.
 func (a Amount) MarshalGQL(w io.Writer) {
-	_, _ = io.WriteString(w, strconv.Quote(a.String()))
+	writeQuoted(w, a.String())
 }
 
 // UnmarshalGQL reads an amount like a Decimal and rounds it to two decimals.
@@ -204,4 +204,14 @@ type Money struct {
 // NewMoney builds a Money value, rounding amount to two decimals.
 func NewMoney(amount decimal.Decimal, currency string) *Money {
 	return &Money{Amount: MoneyAmount(amount), CurrencyCode: currency}
+}
+
+// writeQuoted writes a decimal's text form (digits, '-' and '.', never an
+// exponent: nothing JSON escapes) as a JSON string, without the quoted copy
+// strconv.Quote would allocate (gqlgen writes into a buffer that takes
+// strings as they are).
+func writeQuoted(w io.Writer, s string) {
+	_, _ = io.WriteString(w, `"`)
+	_, _ = io.WriteString(w, s)
+	_, _ = io.WriteString(w, `"`)
 }
