@@ -126,6 +126,22 @@ type productView struct {
 	priceCtx   pricing.Context
 	priceCtxOK bool
 	warehouses []erp.Warehouse // nil until loaded (an error is not kept: the next field asks again)
+
+	// page is the list products made, when a list made them; slot maps
+	// each one's Item to its index. The first price asked at the default
+	// quantity prices the whole page at once (pageOnce) from what Prefetch
+	// loaded: one loop in one goroutine instead of the rules' deep call
+	// chain on every product's own goroutine stack.
+	page      []model.Product
+	slot      map[*erp.Item]int
+	pageOnce  sync.Once
+	pagePrice []pagePrice
+}
+
+// pagePrice is one product's price at quantity 1, computed for the page.
+type pagePrice struct {
+	done  bool // false: not prefetched, the field asks the loaders itself
+	price *model.Price
 }
 
 // view returns a fresh productView for the products a resolver returns.
@@ -138,13 +154,61 @@ func (v *productView) product(it erp.Item) *model.Product {
 	return &model.Product{Item: it, Viewer: v}
 }
 
-// products wraps items as Products answered by v, in one allocation.
+// products wraps items as Products answered by v, in one allocation: the
+// page whose prices v computes together.
 func (v *productView) products(items []erp.Item) []model.Product {
 	out := make([]model.Product, len(items))
+	v.slot = make(map[*erp.Item]int, len(items))
 	for i := range items {
 		out[i] = model.Product{Item: items[i], Viewer: v}
+		v.slot[&out[i].Item] = i
 	}
+	v.page = out
 	return out
+}
+
+// pagePriceOf returns the product's price at quantity 1 computed for its
+// page, and false when the field must compute its own (not a page product,
+// or its price inputs were not prefetched: the loaders then fetch them, and
+// report their error, exactly as before). The same inputs and rules as
+// Price, so the answer is the same.
+func (v *productView) pagePriceOf(it *erp.Item) (*model.Price, bool) {
+	i, ok := v.slot[it]
+	if !ok {
+		return nil, false
+	}
+	v.pageOnce.Do(v.pricePage)
+	if i >= len(v.pagePrice) {
+		return nil, false
+	}
+	pp := v.pagePrice[i]
+	return pp.price, pp.done
+}
+
+// pricePage prices every page product whose inputs Prefetch loaded.
+func (v *productView) pricePage() {
+	v.pagePrice = make([]pagePrice, len(v.page))
+	b, err := v.l.Buyer(v.ctx)
+	if err != nil {
+		return // each field asks (and reports the error) itself
+	}
+	if b == nil {
+		for i := range v.pagePrice {
+			v.pagePrice[i].done = true // the caller sees no prices: null
+		}
+		return
+	}
+	pc, terms := v.pricing()
+	for i := range v.page {
+		d, ok := v.l.Prefetched(v.page[i].Item.ID)
+		if !ok {
+			continue
+		}
+		v.pagePrice[i].done = true
+		if p, ok := pricing.Resolve(pc, terms, d, one); ok {
+			v.pagePrice[i].price = priceModel(p)
+		}
+	}
 }
 
 // pricing returns the request's price context (today, once per request, so
@@ -170,6 +234,20 @@ func (v *productView) Price(it *erp.Item, quantity *model.Decimal) (*model.Price
 	if !q.IsPositive() {
 		return nil, BadInputf("quantity: must be greater than 0")
 	}
+	if q.Equal(one) {
+		if p, ok := v.pagePriceOf(it); ok {
+			return p, nil
+		}
+	}
+	return v.priceOf(it, q)
+}
+
+// priceOf is Price for one product on its own. It is a function of its own
+// so that Price keeps a small stack frame: the rules' deep call chain then
+// only grows the stack of the goroutines that take this path.
+//
+//go:noinline
+func (v *productView) priceOf(it *erp.Item, q decimal.Decimal) (*model.Price, error) {
 	d, ok, err := v.l.PriceData(v.ctx, *it)
 	if err != nil || !ok {
 		return nil, err

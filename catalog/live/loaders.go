@@ -192,6 +192,16 @@ func (l *Loaders) PriceData(ctx context.Context, it erp.Item) (d pricing.Data, o
 	return d, err == nil, err
 }
 
+// Prefetched returns the price inputs Prefetch loaded for the item in this
+// request, without asking anyone else: false when Prefetch did not load
+// them (not asked, or failed).
+func (l *Loaders) Prefetched(itemID string) (pricing.Data, bool) {
+	l.memoMu.Lock()
+	defer l.memoMu.Unlock()
+	d, ok := l.priceMemo[strings.ToLower(itemID)]
+	return d, ok
+}
+
 // Prefetch loads, for a whole list of items at once, the price inputs
 // and/or stock the request's fields will ask for, so that a page costs one
 // batched lookup per kind of data without depending on a batch window
