@@ -199,6 +199,8 @@ func (v *productView) pricePage() {
 		return
 	}
 	pc, terms := v.pricing()
+	prices := make([]model.Price, len(v.page))
+	amounts := make([][2]model.Money, len(v.page))
 	for i := range v.page {
 		d, ok := v.l.Prefetched(v.page[i].Item.ID)
 		if !ok {
@@ -206,7 +208,8 @@ func (v *productView) pricePage() {
 		}
 		v.pagePrice[i].done = true
 		if p, ok := pricing.Resolve(pc, terms, d, one); ok {
-			v.pagePrice[i].price = priceModel(p)
+			fillPrice(&prices[i], &amounts[i], p)
+			v.pagePrice[i].price = &prices[i]
 		}
 	}
 }
@@ -336,9 +339,20 @@ func money(d decimal.Decimal, currency string) *model.Money {
 }
 
 func priceModel(p pricing.Price) *model.Price {
-	out := &model.Price{
-		UnitPrice:          money(p.UnitPrice, p.Currency),
-		ListPrice:          money(p.ListPrice, p.Currency),
+	out := &model.Price{}
+	var m [2]model.Money
+	fillPrice(out, &m, p)
+	return out
+}
+
+// fillPrice writes p into out, its two amounts into m (so a page can
+// allocate all its prices and amounts at once).
+func fillPrice(out *model.Price, m *[2]model.Money, p pricing.Price) {
+	m[0] = model.Money{Amount: model.MoneyAmount(p.UnitPrice), CurrencyCode: p.Currency}
+	m[1] = model.Money{Amount: model.MoneyAmount(p.ListPrice), CurrencyCode: p.Currency}
+	*out = model.Price{
+		UnitPrice:          &m[0],
+		ListPrice:          &m[1],
 		DiscountPercentage: model.NewDecimal(p.DiscountPercentage),
 		Quantity:           model.NewDecimal(p.Quantity),
 		Source:             model.PriceSource(p.Source),
@@ -346,7 +360,6 @@ func priceModel(p pricing.Price) *model.Price {
 	if p.ValidUntil != nil && !p.ValidUntil.IsZero() {
 		out.ValidUntil = &model.Date{Year: p.ValidUntil.Year, Month: p.ValidUntil.Month, Day: p.ValidUntil.Day}
 	}
-	return out
 }
 
 func warehouseModel(w erp.Warehouse) *model.Warehouse {
