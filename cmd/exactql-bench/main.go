@@ -46,7 +46,7 @@ func main() {
 }
 
 // scenarios in the order they run.
-var scenarios = []string{"cold", "coalesce", "throughput", "shopday", "scale"}
+var scenarios = []string{"cold", "coalesce", "throughput", "shopday", "scale", "mirrorscale"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("exactql-bench", flag.ContinueOnError)
@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep := &report{Title: "exactql benchmark (" + mode + ")"}
 	rep.Preamble = append(rep.Preamble, machine(), "load average at start: "+loadAvg())
 	runs := map[string]func(*report) error{"cold": e.coldCost, "coalesce": e.coalescing,
-		"throughput": e.throughput, "shopday": e.shopDay, "scale": e.scale}
+		"throughput": e.throughput, "shopday": e.shopDay, "scale": e.scale, "mirrorscale": e.mirrorScale}
 	var failed []string
 	// Each table is printed (and the markdown file rewritten) as soon as it
 	// is measured, so an interrupted run keeps what it has.
