@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	quick := fs.Bool("quick", false, "short version (about 2 minutes): fewer rounds, 30 s shop day, 5,000-item scale test")
 	out := fs.String("out", "", "also write the tables as markdown to this file")
 	only := fs.String("only", strings.Join(scenarios, ","), "comma-separated scenarios to run: "+strings.Join(scenarios, ", "))
-	dayLimit := fs.Int("shop-day-limit", 100_000, "the sandbox's daily call budget in the shop day (Exact's is 5,000; the default keeps the minute budget of 60 the binding one)")
+	dayLimit := fs.Int("shop-day-limit", 5_000, "the sandbox's daily call budget in the shop day (Exact's default, 5,000)")
 	keep := fs.Bool("keep", false, "keep the work directory (gateway logs) instead of removing it")
 	serveBare := fs.String("serve-bare", "", "internal: serve the bare gqlgen baseline on this address")
 	if err := fs.Parse(args); err != nil {

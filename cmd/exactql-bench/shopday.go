@@ -203,7 +203,9 @@ func (e *env) shopDay(rep *report) error {
 	}
 	calls := g.SB.Calls()
 	stats := g.SB.Stats()
-	feedCalls := feedValues(g.metrics(e.ctx, "exactql_mirror_sync_calls_total"), "exactql_mirror_sync_calls_total")
+	endMetrics := g.metrics(e.ctx, "exactql_mirror_sync_calls_total", "exactql_mirror_projected_calls_per_day")
+	feedCalls := feedValues(endMetrics, "exactql_mirror_sync_calls_total")
+	projected, hasProjection := endMetrics["exactql_mirror_projected_calls_per_day"]
 	bd := breakdown(calls, time.Time{}, feedCalls)
 	passDone := st.mirror.Done()
 
@@ -296,7 +298,15 @@ func (e *env) shopDay(rep *report) error {
 			fmt.Sprintf("%d of %d requests; goal ≥ 99.9 %%: %s; errors: %s; failed by action: %s", a.ok, a.total, met(a.total > 0 && a.ok*1000 >= a.total*999), orNone(strings.Join(ac, ", ")), fmtCounts(a.failed)))
 	}
 	s.add("Exact calls of the run by purpose", bd.Total, fmt.Sprintf("feeds %d, orders %d, fallback reads %d", bd.Feeds, bd.Orders, bd.Fallback))
-	s.add("feed calls by feed (gateway's exactql_mirror_sync_calls_total)", bd.PerFeedSum, bd.perFeedString())
+	s.add("feed calls by feed (gateway's exactql_mirror_sync_calls_total)", bd.PerFeedSum, bd.perFeedString()+"; the counter counts attempts, including calls the governor refused before sending")
+	if hasProjection {
+		s.add("steady-state projection (/metrics)", fmt.Sprintf("%.0f calls a day", projected),
+			fmt.Sprintf("%.1f %% of the %d-call day; goal ≤ 30 %%: %s", 100*projected/float64(e.dayLimit), e.dayLimit, met(projected <= 0.3*float64(e.dayLimit))))
+	}
+	// The governor spreads what is left of the day (less its 10 % write
+	// reserve) evenly until midnight UTC: the read rate of this run.
+	left := time.Until(time.Date(start.UTC().Year(), start.UTC().Month(), start.UTC().Day()+1, 0, 0, 0, 0, time.UTC))
+	s.note("the governor's even spread of reads at the start (0.9 × %d calls over the %s to midnight UTC, the gateway's rule): %.1f calls a minute; right after midnight it would be %.1f", e.dayLimit, left.Round(time.Minute), 0.9*float64(e.dayLimit)/left.Minutes(), 0.9*float64(e.dayLimit)/1440)
 	s.note("Exact calls by endpoint (sandbox's log): %s", bd.endpointString())
 	for i, m := range st.minutes {
 		pm := func(n int) string { return fmt.Sprintf("%.0f %%", 100*float64(n)/float64(max(m.total, 1))) }
@@ -313,8 +323,7 @@ func (e *env) shopDay(rep *report) error {
 	}
 	slices.Sort(acts)
 	s.note("requests by action: %s; buyers by price situation: %s", strings.Join(acts, ", "), fmtCounts(kinds))
-	s.note("a cold gateway starts the day: the first minutes are spent filling the cache within 60 calls/min")
-	s.note("the gateway's governor spreads the daily budget (less a 10 %% write reserve) evenly over the time left until midnight UTC; with a day limit of 5,000 (flag -shop-day-limit 5000) that leaves reads a few calls a minute, and the day limit, not the minute limit, decides the day")
+	s.note("a cold gateway starts the day with the mirror on (EXACTQL_SYNC default): until a feed's first full pass is done its data comes from the fallback (cache and Exact); nothing is compressed: real clock, Exact's real limits, %s of the day", elapsed.Round(time.Second))
 	return nil
 }
 
