@@ -18,6 +18,12 @@ type Priority int
 const (
 	PriorityBackground Priority = iota + 1
 	PriorityInteractive
+	// PriorityFirstPass is the mirror's first full pass (ARCHITECTURE §3:
+	// "ahead of fallback reads"): it queues before interactive reads and is
+	// not held to the even daily spread of reads (the feeds cap it at a
+	// share of each minute themselves); like any read it never spends the
+	// write reserve, of the day or of the minute.
+	PriorityFirstPass
 	PriorityWrite
 )
 
@@ -285,6 +291,9 @@ func (g *Governor) admitLocked(p Priority, now time.Time) (ok bool, next time.Ti
 	if g.minRemaining <= g.minuteReserveLocked() {
 		return false, g.minReset.Add(g.slack), true
 	}
+	if p == PriorityFirstPass {
+		return true, now, false
+	}
 	if g.tokens < 1 {
 		rate := g.readRateLocked(now)
 		if rate <= 0 {
@@ -303,7 +312,7 @@ func (g *Governor) grantLocked(p Priority) {
 	g.minRemaining--
 	g.dayRemaining--
 	g.inflight++
-	if p != PriorityWrite {
+	if p != PriorityWrite && p != PriorityFirstPass {
 		g.tokens--
 	}
 }
