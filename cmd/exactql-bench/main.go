@@ -1,12 +1,13 @@
 // Command exactql-bench measures where exactql stands (issue #7): the Exact
 // calls a product page costs cold, with reference data cached and warm; how
 // concurrent cold queries coalesce; cached throughput as a ratio to a bare
-// gqlgen server; a compressed shop day against Exact's real budget; and
-// memory and cache behaviour on a large catalog.
+// gqlgen server; a shop day with the mirror against Exact's real budget;
+// memory and cache behaviour on a large catalog; and the mirror's first
+// pass, memory and search latency at 50,000 items (issue #12).
 //
 // Run it from the repository root:
 //
-//	go run ./cmd/exactql-bench [-quick] [-out bench.md] [-only cold,coalesce,throughput,shopday,scale]
+//	go run ./cmd/exactql-bench [-quick] [-out bench.md] [-only cold,coalesce,throughput,shopday,scale,mirrorscale]
 //
 // It builds ./cmd/exactql and runs it as a subprocess in production mode
 // against an in-process Exact sandbox, so every Exact call is counted at the
