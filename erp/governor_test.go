@@ -413,3 +413,35 @@ func TestGovernorFirstPassQueuesAheadOfReads(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestGovernorHoldsTheMinuteForARunningFirstPass: while a first pass runs,
+// reads leave it its share of the minute (less what it used); when it
+// ends, reads may spend the rest again. Writes are not held back.
+func TestGovernorHoldsTheMinuteForARunningFirstPass(t *testing.T) {
+	clk := newFakeClock()
+	g := NewGovernor(GovernorOptions{Now: clk.Now, DayLimit: 100000, MaxWait: time.Millisecond})
+	done := g.FirstPassRunning(0.5)
+	// 60 a minute: 6 for writes, 30 held for the pass, 24 for reads.
+	for i := 0; i < 24; i++ {
+		mustWait(t, g, PriorityInteractive)()
+	}
+	if _, err := g.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+		t.Fatalf("read beyond the pass's hold: err = %v, want *RateLimitError", err)
+	}
+	for i := 0; i < 10; i++ {
+		mustWait(t, g, PriorityFirstPass)()
+	}
+	// 26 left: still 6 + the pass's unused 20.
+	if _, err := g.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+		t.Fatalf("read while the pass still has 20 calls held: err = %v, want *RateLimitError", err)
+	}
+	mustWait(t, g, PriorityWrite)()
+	done()
+	done() // a second call changes nothing
+	for i := 0; i < 19; i++ {
+		mustWait(t, g, PriorityInteractive)()
+	}
+	if s := g.Snapshot(); s.MinuteRemaining != 6 {
+		t.Errorf("minute remaining = %d, want the 6 of the write reserve", s.MinuteRemaining)
+	}
+}

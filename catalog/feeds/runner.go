@@ -364,6 +364,8 @@ func (r *Runner) poll(ctx context.Context, f *feedRun) {
 		// outside the governor's even daily spread of reads; the minute
 		// share (before) still caps it, and writes still come first.
 		prio = erp.PriorityFirstPass
+		// Reads leave the pass its share of each minute while it runs.
+		defer r.client.Governor().FirstPassRunning(r.o.MinuteShare)()
 	}
 	cctx := withFirstPass(erp.WithPriority(ctx, prio), first)
 	var calls int
