@@ -315,7 +315,7 @@ func (g *Governor) refund(p Priority) {
 	defer g.mu.Unlock()
 	g.minRemaining = min(g.minRemaining+1, g.minLimit)
 	g.dayRemaining = min(g.dayRemaining+1, g.dayLimit)
-	if p != PriorityWrite {
+	if p != PriorityWrite && p != PriorityFirstPass {
 		g.tokens = min(g.tokens+1, float64(g.burstLocked()))
 	}
 }

@@ -18,6 +18,12 @@ type Priority int
 const (
 	PriorityBackground Priority = iota + 1
 	PriorityInteractive
+	// PriorityFirstPass is the mirror's first full pass (ARCHITECTURE §3:
+	// "ahead of fallback reads"): it queues before interactive reads and is
+	// not held to the even daily spread of reads (the feeds cap it at a
+	// share of each minute themselves); like any read it never spends the
+	// write reserve, of the day or of the minute.
+	PriorityFirstPass
 	PriorityWrite
 )
 
@@ -131,6 +137,12 @@ type Governor struct {
 	rateLimited  int64
 	errors       map[string]*endpointErrors
 	shared       *sharedBudget // set by ShareBudget (budget.go)
+	// A first pass in progress (FirstPassRunning): reads leave it its
+	// share of the minute, less what it already used in this window.
+	fpRunning int
+	fpShare   float64
+	fpUsed    int
+	fpWindow  time.Time // minReset of the window fpUsed counts in
 }
 
 // endpointErrors is one endpoint's error accounting: the times of the 4xx
@@ -285,6 +297,12 @@ func (g *Governor) admitLocked(p Priority, now time.Time) (ok bool, next time.Ti
 	if g.minRemaining <= g.minuteReserveLocked() {
 		return false, g.minReset.Add(g.slack), true
 	}
+	if p == PriorityFirstPass {
+		return true, now, false
+	}
+	if hold := g.firstPassHoldLocked(); hold > 0 && g.minRemaining <= g.minuteReserveLocked()+hold {
+		return false, g.minReset.Add(g.slack), true
+	}
 	if g.tokens < 1 {
 		rate := g.readRateLocked(now)
 		if rate <= 0 {
@@ -303,7 +321,13 @@ func (g *Governor) grantLocked(p Priority) {
 	g.minRemaining--
 	g.dayRemaining--
 	g.inflight++
-	if p != PriorityWrite {
+	if p == PriorityFirstPass {
+		if !g.fpWindow.Equal(g.minReset) {
+			g.fpWindow, g.fpUsed = g.minReset, 0
+		}
+		g.fpUsed++
+	}
+	if p != PriorityWrite && p != PriorityFirstPass {
 		g.tokens--
 	}
 }
@@ -705,4 +729,41 @@ func (h *waiterHeap) Pop() any {
 	*h = old[:len(old)-1]
 	w.index = -1
 	return w
+}
+
+// FirstPassRunning tells g that a first-pass read of the mirror is running
+// until done is called: meanwhile reads (interactive and background) leave
+// it share of each minute's limit, less the first-pass calls already made
+// in that minute, so fallback reads admitted while no first-pass call
+// happens to be waiting cannot spend the minute the pass needs. Writes are
+// not held back.
+func (g *Governor) FirstPassRunning(share float64) (done func()) {
+	g.mu.Lock()
+	g.fpRunning++
+	g.fpShare = share
+	g.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			g.mu.Lock()
+			g.fpRunning--
+			now := g.now()
+			g.rollLocked(now)
+			g.dispatchLocked(now)
+			g.mu.Unlock()
+		})
+	}
+}
+
+// firstPassHoldLocked is how many calls of the current minute reads must
+// leave to a running first pass.
+func (g *Governor) firstPassHoldLocked() int {
+	if g.fpRunning <= 0 || g.fpShare <= 0 {
+		return 0
+	}
+	used := g.fpUsed
+	if !g.fpWindow.Equal(g.minReset) {
+		used = 0
+	}
+	return max(0, int(math.Ceil(g.fpShare*float64(g.minLimit)))-used)
 }

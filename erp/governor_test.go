@@ -348,3 +348,100 @@ func TestGovernorMinuteReserveForWrites(t *testing.T) {
 		rel()
 	}
 }
+
+// TestGovernorFirstPassOutsideDailySpread: the mirror's first pass is not
+// held to the even daily spread of reads (a read without tokens waits or
+// fails, a first-pass call goes), but like any read it leaves the minute's
+// write reserve alone.
+func TestGovernorFirstPassOutsideDailySpread(t *testing.T) {
+	clk := newFakeClock()
+	start := clk.Now()
+	g := NewGovernor(GovernorOptions{Now: clk.Now, DayLimit: 5000, Burst: 2, MaxWait: time.Millisecond})
+	mustWait(t, g, PriorityInteractive)()
+	mustWait(t, g, PriorityInteractive)()
+	if _, err := g.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+		t.Fatalf("a read past the burst without tokens: err = %v, want *RateLimitError", err)
+	}
+	// 52 more first-pass calls: the minute's 54 read calls in all.
+	for i := 0; i < 52; i++ {
+		mustWait(t, g, PriorityFirstPass)()
+	}
+	_, err := g.Wait(context.Background(), PriorityFirstPass)
+	wantRateLimit(t, err, start.Add(time.Minute+time.Second), true)
+	mustWait(t, g, PriorityWrite)() // the write reserve is still there
+	if s := g.Snapshot(); s.DayRemaining != 5000-55 {
+		t.Errorf("day remaining = %d, want %d: first-pass calls count against the day", s.DayRemaining, 5000-55)
+	}
+}
+
+// TestGovernorFirstPassQueuesAheadOfReads: with a read waiting for
+// budget, a first-pass call that queued later is granted first.
+func TestGovernorFirstPassQueuesAheadOfReads(t *testing.T) {
+	clk := newFakeClock()
+	now := clk.Now()
+	g := NewGovernor(GovernorOptions{Now: clk.Now, MaxWait: time.Hour})
+	g.Update(rateHeaders(60, 0, now.Add(30*time.Second), 5000, 4000, now.Add(5*time.Hour)), 200)
+	order := make(chan Priority, 2)
+	var wg sync.WaitGroup
+	start := func(p Priority) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rel, err := g.Wait(context.Background(), p)
+			if err != nil {
+				t.Errorf("Wait(%d): %v", p, err)
+				return
+			}
+			order <- p
+			rel()
+		}()
+	}
+	start(PriorityInteractive)
+	waitQueued(t, g, 1)
+	start(PriorityFirstPass)
+	waitQueued(t, g, 2)
+	// A new window with room for one read (7 left, 6 of them the reserve).
+	clk.Advance(31 * time.Second)
+	g.Update(rateHeaders(60, 7, now.Add(90*time.Second), 5000, 3999, now.Add(5*time.Hour)), 200)
+	if got := <-order; got != PriorityFirstPass {
+		t.Fatalf("first admitted = %d, want the first pass", got)
+	}
+	waitIdle(t, g)
+	g.Update(rateHeaders(60, 7, now.Add(91*time.Second), 5000, 3998, now.Add(5*time.Hour)), 200)
+	if got := <-order; got != PriorityInteractive {
+		t.Fatalf("then admitted %d, want the read", got)
+	}
+	wg.Wait()
+}
+
+// TestGovernorHoldsTheMinuteForARunningFirstPass: while a first pass runs,
+// reads leave it its share of the minute (less what it used); when it
+// ends, reads may spend the rest again. Writes are not held back.
+func TestGovernorHoldsTheMinuteForARunningFirstPass(t *testing.T) {
+	clk := newFakeClock()
+	g := NewGovernor(GovernorOptions{Now: clk.Now, DayLimit: 100000, MaxWait: time.Millisecond})
+	done := g.FirstPassRunning(0.5)
+	// 60 a minute: 6 for writes, 30 held for the pass, 24 for reads.
+	for i := 0; i < 24; i++ {
+		mustWait(t, g, PriorityInteractive)()
+	}
+	if _, err := g.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+		t.Fatalf("read beyond the pass's hold: err = %v, want *RateLimitError", err)
+	}
+	for i := 0; i < 10; i++ {
+		mustWait(t, g, PriorityFirstPass)()
+	}
+	// 26 left: still 6 + the pass's unused 20.
+	if _, err := g.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+		t.Fatalf("read while the pass still has 20 calls held: err = %v, want *RateLimitError", err)
+	}
+	mustWait(t, g, PriorityWrite)()
+	done()
+	done() // a second call changes nothing
+	for i := 0; i < 19; i++ {
+		mustWait(t, g, PriorityInteractive)()
+	}
+	if s := g.Snapshot(); s.MinuteRemaining != 6 {
+		t.Errorf("minute remaining = %d, want the 6 of the write reserve", s.MinuteRemaining)
+	}
+}

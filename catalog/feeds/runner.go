@@ -360,9 +360,12 @@ func (r *Runner) poll(ctx context.Context, f *feedRun) {
 	r.mu.Unlock()
 	prio := erp.PriorityBackground
 	if first {
-		// The first pass goes ahead of fallback reads (ARCHITECTURE §3);
-		// the minute share still caps it, and writes still come first.
-		prio = erp.PriorityInteractive
+		// The first pass goes ahead of fallback reads (ARCHITECTURE §3),
+		// outside the governor's even daily spread of reads; the minute
+		// share (before) still caps it, and writes still come first.
+		prio = erp.PriorityFirstPass
+		// Reads leave the pass its share of each minute while it runs.
+		defer r.client.Governor().FirstPassRunning(r.o.MinuteShare)()
 	}
 	cctx := withFirstPass(erp.WithPriority(ctx, prio), first)
 	var calls int

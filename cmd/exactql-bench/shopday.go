@@ -34,14 +34,47 @@ type dayStats struct {
 	transport int
 	orders    map[string]string // yourReference → first answer status
 	orderErrs map[string]int
+	// mirror, when set, tells when the first full pass finished; requests
+	// that started after it are counted again in after.
+	mirror *mirrorWatch
+	after  afterStats
+}
+
+// afterStats counts the requests that started once the mirror's first
+// full pass had finished.
+type afterStats struct {
+	total, ok int
+	codes     map[string]int
+	byAction  map[string]int
+	failed    map[string]int // action → answers with an error
 }
 
 // minuteStats counts one minute of the day.
 type minuteStats struct{ total, ok, stale, limited int }
 
 func (d *dayStats) record(action string, lat time.Duration, r *gqlResponse, err error) {
+	startedAt := time.Now().Add(-lat)
+	var passDone time.Time
+	if d.mirror != nil {
+		passDone = d.mirror.Done()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if !passDone.IsZero() && startedAt.After(passDone) {
+		a := &d.after
+		a.total++
+		a.byAction[action]++
+		switch {
+		case err != nil:
+			a.codes["transport"]++
+			a.failed[action]++
+		case len(r.Errors) > 0:
+			a.codes[r.Code()]++
+			a.failed[action]++
+		default:
+			a.ok++
+		}
+	}
 	d.lat = append(d.lat, lat)
 	m := int(time.Since(d.start) / time.Minute)
 	for len(d.minutes) <= m {
@@ -113,8 +146,10 @@ func (e *env) shopDay(rep *report) error {
 		return err
 	}
 	defer g.Close()
-	g.SB.ResetCalls()
-	st := &dayStats{byAction: map[string]int{}, codes: map[string]int{}, codeMsg: map[string]string{}, orders: map[string]string{}, orderErrs: map[string]int{}}
+	// No ResetCalls: the sandbox is fresh, and the feeds' first pass has
+	// started with the gateway.
+	st := &dayStats{byAction: map[string]int{}, codes: map[string]int{}, codeMsg: map[string]string{}, orders: map[string]string{}, orderErrs: map[string]int{},
+		after: afterStats{codes: map[string]int{}, byAction: map[string]int{}, failed: map[string]int{}}}
 	client := newHTTPClient(buyers)
 	defer client.CloseIdleConnections()
 
@@ -123,6 +158,9 @@ func (e *env) shopDay(rep *report) error {
 	defer cancel()
 	start := time.Now()
 	st.start = start
+	// The gateway started cold a moment ago: its feeds' first pass runs
+	// while the buyers arrive.
+	st.mirror = watchMirror(ctx, g, 250*time.Millisecond)
 	var wg sync.WaitGroup
 	for i, b := range shoppers {
 		wg.Add(1)
@@ -165,6 +203,11 @@ func (e *env) shopDay(rep *report) error {
 	}
 	calls := g.SB.Calls()
 	stats := g.SB.Stats()
+	endMetrics := g.metrics(e.ctx, "exactql_mirror_sync_calls_total", "exactql_mirror_projected_calls_per_day")
+	feedCalls := feedValues(endMetrics, "exactql_mirror_sync_calls_total")
+	projected, hasProjection := endMetrics["exactql_mirror_projected_calls_per_day"]
+	bd := breakdown(calls, time.Time{}, feedCalls)
+	passDone := st.mirror.Done()
 
 	var apiTimes []time.Time
 	for _, c := range calls {
@@ -223,6 +266,48 @@ func (e *env) shopDay(rep *report) error {
 	s.add("HTTP 429 from Exact", stats.RateLimited, fmt.Sprintf("goal 0: %s", met(stats.RateLimited == 0)))
 	s.add("orders accepted by the gateway", len(refs), fmt.Sprintf("%d placeOrder requests; answers: %s", st.byAction["order"], fmtCounts(st.orderErrs)))
 	s.add("orders written to Exact", written, fmt.Sprintf("exactly once: %s (%d written twice or more, %d not yet written after %s)", met(dup == 0 && written == len(refs)), dup, len(refs)-written, drain))
+	if passDone.IsZero() {
+		st.mirror.mu.Lock()
+		s.add("mirror's first full pass", "not finished", fmt.Sprintf("feeds still in their first pass: %s", st.mirror.lastStatus))
+		st.mirror.mu.Unlock()
+	} else {
+		// The sandbox was fresh when the gateway started: every call before
+		// passDone belongs to the first pass or to fallback reads.
+		st.mirror.mu.Lock()
+		passCalls := 0
+		for _, v := range st.mirror.feedCalls {
+			passCalls += int(v)
+		}
+		st.mirror.mu.Unlock()
+		feedMin := busiestClockMinute(calls, time.Time{}, passDone, isFeedCall)
+		allMin := busiestClockMinute(calls, time.Time{}, passDone, func(c sandbox.Call) bool { return !isOrderCall(c) })
+		passSent := 0
+		for _, c := range calls {
+			if c.Kind == sandbox.KindAPI && c.Time.Before(passDone) && isFeedCall(c) {
+				passSent++
+			}
+		}
+		s.add("mirror's first full pass", fmt.Sprintf("%d feed calls at Exact", passSent),
+			fmt.Sprintf("done %.1f s after the buyers started (%d feeds; the gateway counted %d feed attempts); feed calls in its busiest clock minute %d (cap: half of 60: %s), feeds and fallback together %d", passDone.Sub(start).Seconds(), st.mirror.feeds, passCalls, feedMin, met(feedMin <= 30), allMin))
+		a := st.after
+		var ac []string
+		for _, c := range slices.Sorted(maps.Keys(a.codes)) {
+			ac = append(ac, fmt.Sprintf("%s %d", c, a.codes[c]))
+		}
+		s.add("answered without any error, after the first pass", fmt.Sprintf("%.2f %%", 100*float64(a.ok)/float64(max(a.total, 1))),
+			fmt.Sprintf("%d of %d requests; goal ≥ 99.9 %%: %s; errors: %s; failed by action: %s", a.ok, a.total, met(a.total > 0 && a.ok*1000 >= a.total*999), orNone(strings.Join(ac, ", ")), fmtCounts(a.failed)))
+	}
+	s.add("Exact calls of the run by purpose", bd.Total, fmt.Sprintf("feeds %d, orders %d, fallback reads %d", bd.Feeds, bd.Orders, bd.Fallback))
+	s.add("feed calls by feed (gateway's exactql_mirror_sync_calls_total)", bd.PerFeedSum, bd.perFeedString()+"; the counter counts attempts, including calls the governor refused before sending")
+	if hasProjection {
+		s.add("steady-state projection (/metrics)", fmt.Sprintf("%.0f calls a day", projected),
+			fmt.Sprintf("%.1f %% of the %d-call day; goal ≤ 30 %%: %s", 100*projected/float64(e.dayLimit), e.dayLimit, met(projected <= 0.3*float64(e.dayLimit))))
+	}
+	// The governor spreads what is left of the day (less its 10 % write
+	// reserve) evenly until midnight UTC: the read rate of this run.
+	left := time.Until(time.Date(start.UTC().Year(), start.UTC().Month(), start.UTC().Day()+1, 0, 0, 0, 0, time.UTC))
+	s.note("the governor's even spread of reads at the start (0.9 × %d calls over the %s to midnight UTC, the gateway's rule): %.1f calls a minute; right after midnight it would be %.1f", e.dayLimit, left.Round(time.Minute), 0.9*float64(e.dayLimit)/left.Minutes(), 0.9*float64(e.dayLimit)/1440)
+	s.note("Exact calls by endpoint (sandbox's log): %s", bd.endpointString())
 	for i, m := range st.minutes {
 		pm := func(n int) string { return fmt.Sprintf("%.0f %%", 100*float64(n)/float64(max(m.total, 1))) }
 		calls := 0
@@ -238,8 +323,7 @@ func (e *env) shopDay(rep *report) error {
 	}
 	slices.Sort(acts)
 	s.note("requests by action: %s; buyers by price situation: %s", strings.Join(acts, ", "), fmtCounts(kinds))
-	s.note("a cold gateway starts the day: the first minutes are spent filling the cache within 60 calls/min")
-	s.note("the gateway's governor spreads the daily budget (less a 10 %% write reserve) evenly over the time left until midnight UTC; with a day limit of 5,000 (flag -shop-day-limit 5000) that leaves reads a few calls a minute, and the day limit, not the minute limit, decides the day")
+	s.note("a cold gateway starts the day with the mirror on (EXACTQL_SYNC default): until a feed's first full pass is done its data comes from the fallback (cache and Exact); nothing is compressed: real clock, Exact's real limits, %s of the day", elapsed.Round(time.Second))
 	return nil
 }
 
