@@ -230,7 +230,10 @@ func normCode(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 func sameCode(a, b string) bool {
 	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
 	if !isASCII(a) || !isASCII(b) {
-		return strings.ToUpper(a) == strings.ToUpper(b)
+		// Upper-casing, not strings.EqualFold: Unicode folding also
+		// matches the Kelvin sign with K and differs on dotless i, and the
+		// rules must agree with normCode exactly (TestSameCode).
+		return normCode(a) == normCode(b)
 	}
 	if len(a) != len(b) {
 		return false
