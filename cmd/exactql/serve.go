@@ -203,7 +203,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		}
 		lcfg.Mirror = mirror
 	}
-	reader := live.NewReader(live.ExactUpstream{C: client}, c, lcfg)
+	// Concurrent cold lookups of one kind from different requests share one
+	// call of up to a batch of keys (issue 12, fallback bursts).
+	merging := live.Merge(live.ExactUpstream{C: client}, live.MergeOptions{MaxKeys: cfg.BatchSize})
+	reader := live.NewReader(merging, c, lcfg)
 	// The response cache (issue 15 item 3); nil when EXACTQL_RESPONSE_CACHE
 	// is off (its invalidation hooks then do nothing).
 	if cfg.ResponseCache {
