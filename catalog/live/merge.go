@@ -19,10 +19,14 @@ type MergeOptions struct {
 	// client's batch size: a merged call is then one $filter chunk, so the
 	// client's URL-length chunking still applies unchanged).
 	MaxKeys int
-	// Window is how long the first lookup of a kind waits for others to
-	// join it before the call is sent (default 5 ms). A lookup that fills
-	// the call sends it at once.
-	Window time.Duration
+	// Quiet is how long no lookup must have joined any open call, with no
+	// merged call in flight, before the open calls are sent (default 5 ms).
+	// While a merged call is in flight, lookups keep gathering: the
+	// requests it answers come back with their next lookups soon after,
+	// and join the same calls. A lookup that fills a call sends it at once.
+	Quiet time.Duration
+	// MaxDelay bounds how long a lookup waits for others (default 50 ms).
+	MaxDelay time.Duration
 }
 
 // MergeStats counts the by-key lookups a merging upstream received and
@@ -53,27 +57,31 @@ func Merge(up Upstream, o MergeOptions) *MergingUpstream {
 	if o.MaxKeys <= 0 {
 		o.MaxKeys = 25
 	}
-	if o.Window <= 0 {
-		o.Window = 5 * time.Millisecond
+	if o.Quiet <= 0 {
+		o.Quiet = 10 * time.Millisecond
+	}
+	if o.MaxDelay <= 0 {
+		o.MaxDelay = 250 * time.Millisecond
 	}
 	m := &MergingUpstream{Upstream: up}
-	m.codes = newMerger("itemsByCode", o, func(ctx context.Context, _ string, keys []string) ([]erp.Item, error) {
+	co := &coordinator{o: o, now: time.Now}
+	m.codes = newMerger("itemsByCode", co, func(ctx context.Context, _ string, keys []string) ([]erp.Item, error) {
 		return up.ItemsByCodes(ctx, keys)
 	}, func(it erp.Item) []string { return []string{normKey(it.Code)} })
-	m.ids = newMerger("itemsByID", o, func(ctx context.Context, _ string, keys []string) ([]erp.Item, error) {
+	m.ids = newMerger("itemsByID", co, func(ctx context.Context, _ string, keys []string) ([]erp.Item, error) {
 		return up.ItemsByIDs(ctx, keys)
 	}, func(it erp.Item) []string { return []string{normKey(it.ID)} })
-	m.stockM = newMerger("stock", o, func(ctx context.Context, _ string, keys []string) ([]erp.ItemWarehouse, error) {
+	m.stockM = newMerger("stock", co, func(ctx context.Context, _ string, keys []string) ([]erp.ItemWarehouse, error) {
 		return up.ItemWarehouses(ctx, keys)
 	}, func(w erp.ItemWarehouse) []string { return []string{normKey(w.Item)} })
-	m.prices = newMerger("defaultPrices", o, func(ctx context.Context, scope string, keys []string) ([]erp.SalesItemPrice, error) {
+	m.prices = newMerger("defaultPrices", co, func(ctx context.Context, scope string, keys []string) ([]erp.SalesItemPrice, error) {
 		day, err := civil.ParseDate(scope)
 		if err != nil {
 			return nil, err
 		}
 		return up.DefaultPrices(ctx, keys, day)
 	}, func(p erp.SalesItemPrice) []string { return []string{normKey(p.Item)} })
-	m.vd = newMerger("volumeDiscounts", o, func(ctx context.Context, scope string, keys []string) ([]erp.SalesPriceListVolumeDiscount, error) {
+	m.vd = newMerger("volumeDiscounts", co, func(ctx context.Context, scope string, keys []string) ([]erp.SalesPriceListVolumeDiscount, error) {
 		periods := strings.Split(scope, ",")
 		var items, groups []string
 		for _, k := range keys {
@@ -153,24 +161,130 @@ func (m *MergingUpstream) VolumeDiscounts(ctx context.Context, periods, itemIDs,
 	return m.vd.do(ctx, strings.Join(ps, ","), keys)
 }
 
+// coordinator schedules the calls of all mergers of one MergingUpstream:
+// the open calls go out together once lookups have stopped arriving for
+// Quiet and no merged call is in flight, so the requests of a burst stay
+// in step (all at their item lookup, then all at their prices and stock)
+// and each call carries the keys of all of them.
+type coordinator struct {
+	o   MergeOptions
+	now func() time.Time
+
+	mu       sync.Mutex
+	open     []sender
+	inflight int
+	lastJoin time.Time
+	timer    *time.Timer
+}
+
+// sender is an open batch of some merger.
+type sender interface {
+	opened() time.Time
+	size() int
+	// sendLocked starts the call (the coordinator's lock held).
+	sendLocked()
+}
+
+// joinedLocked notes a lookup joining b (new when b was not open yet).
+func (c *coordinator) joinedLocked(b sender, isNew bool) {
+	c.lastJoin = c.now()
+	if isNew {
+		c.open = append(c.open, b)
+	}
+	c.armLocked()
+}
+
+// sendNowLocked sends b at once (it is full).
+func (c *coordinator) sendNowLocked(b sender) {
+	for i, o := range c.open {
+		if o == b {
+			c.open = append(c.open[:i], c.open[i+1:]...)
+			break
+		}
+	}
+	c.inflight++
+	b.sendLocked()
+}
+
+// doneLocked notes the end of a merged call.
+func (c *coordinator) doneLocked() {
+	c.inflight--
+	// The requests it answered come back with their next lookups (or
+	// their answers, and then their clients' next requests): quiet is
+	// counted from here too.
+	c.lastJoin = c.now()
+	c.armLocked()
+}
+
+// armLocked sends what is due and sets the timer for what will be.
+func (c *coordinator) armLocked() {
+	if len(c.open) == 0 {
+		return
+	}
+	now := c.now()
+	quiet := c.inflight == 0 && now.Sub(c.lastJoin) >= c.o.Quiet
+	// A much smaller call than the largest open one belongs to requests
+	// out of step with the rest (one that finished early and came back):
+	// it waits for the next round, where the others join it, instead of
+	// costing a call of its own now.
+	largest := 0
+	for _, b := range c.open {
+		largest = max(largest, b.size())
+	}
+	var keep []sender
+	next := time.Time{}
+	for _, b := range c.open {
+		late := now.Sub(b.opened()) >= c.o.MaxDelay
+		if (quiet && 2*b.size() >= largest) || late {
+			c.inflight++
+			b.sendLocked()
+			continue
+		}
+		keep = append(keep, b)
+		at := b.opened().Add(c.o.MaxDelay)
+		if q := c.lastJoin.Add(c.o.Quiet); c.inflight == 0 && q.Before(at) {
+			at = q
+		}
+		if next.IsZero() || at.Before(next) {
+			next = at
+		}
+	}
+	c.open = keep
+	if len(keep) == 0 {
+		return
+	}
+	d := max(next.Sub(now), 100*time.Microsecond)
+	if c.timer == nil {
+		c.timer = time.AfterFunc(d, func() {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.armLocked()
+		})
+		return
+	}
+	c.timer.Reset(d)
+}
+
 // merger merges the lookups of one kind. Lookups of the same scope (a day,
-// a set of periods) share calls; keys are compared by normKey.
+// a set of periods) and priority share calls; keys are compared by normKey.
 type merger[R any] struct {
 	name   string
-	o      MergeOptions
+	co     *coordinator
 	fetch  func(ctx context.Context, scope string, keys []string) ([]R, error)
 	keysOf func(R) []string
 
-	mu      sync.Mutex
-	open    map[string]*batch[R] // the batch still gathering keys, per scope
+	open    map[string]*batch[R] // the batch still gathering keys, per priority and scope (co.mu)
 	lookups atomic.Int64
 	calls   atomic.Int64
 }
 
 // batch is one merged call in the making.
 type batch[R any] struct {
+	m     *merger[R]
+	open  string          // its key in m.open
 	ctx   context.Context // the first caller's: its priority and budget identity
 	scope string
+	at    time.Time
 	keys  []string // as first asked, distinct by normKey
 	seen  map[string]bool
 	sent  bool
@@ -179,8 +293,8 @@ type batch[R any] struct {
 	err   error
 }
 
-func newMerger[R any](name string, o MergeOptions, fetch func(context.Context, string, []string) ([]R, error), keysOf func(R) []string) *merger[R] {
-	return &merger[R]{name: name, o: o, fetch: fetch, keysOf: keysOf, open: map[string]*batch[R]{}}
+func newMerger[R any](name string, co *coordinator, fetch func(context.Context, string, []string) ([]R, error), keysOf func(R) []string) *merger[R] {
+	return &merger[R]{name: name, co: co, fetch: fetch, keysOf: keysOf, open: map[string]*batch[R]{}}
 }
 
 func (m *merger[R]) stats() (string, int64, int64) { return m.name, m.lookups.Load(), m.calls.Load() }
@@ -192,7 +306,8 @@ func (m *merger[R]) do(ctx context.Context, scope string, keys []string) ([]R, e
 		return m.fetch(ctx, scope, keys)
 	}
 	m.lookups.Add(1)
-	if len(keys) >= m.o.MaxKeys {
+	max := m.co.o.MaxKeys
+	if len(keys) >= max {
 		m.calls.Add(1)
 		return m.fetch(ctx, scope, keys)
 	}
@@ -203,21 +318,18 @@ func (m *merger[R]) do(ctx context.Context, scope string, keys []string) ([]R, e
 	// Lookups share a call only at the same priority: an order's lookups
 	// never wait behind (or are refused with) a browsing call.
 	open := strconv.Itoa(int(erp.PriorityFromContext(ctx))) + "|" + scope
-	m.mu.Lock()
+	co := m.co
+	co.mu.Lock()
 	b := m.open[open]
-	if b != nil && len(b.keys)+m.newKeys(b, keys) > m.o.MaxKeys {
-		// Full: send it now and start another.
-		m.sendLocked(open, b)
+	if b != nil && len(b.keys)+m.newKeys(b, keys) > max {
+		// It would overflow: send it now and start another.
+		co.sendNowLocked(b)
 		b = nil
 	}
-	if b == nil {
-		b = &batch[R]{ctx: context.WithoutCancel(ctx), scope: scope, seen: map[string]bool{}, done: make(chan struct{})}
+	isNew := b == nil
+	if isNew {
+		b = &batch[R]{m: m, open: open, ctx: context.WithoutCancel(ctx), scope: scope, at: co.now(), seen: map[string]bool{}, done: make(chan struct{})}
 		m.open[open] = b
-		time.AfterFunc(m.o.Window, func() {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			m.sendLocked(open, b)
-		})
 	}
 	for _, k := range keys {
 		if n := normKey(k); !b.seen[n] {
@@ -225,10 +337,17 @@ func (m *merger[R]) do(ctx context.Context, scope string, keys []string) ([]R, e
 			b.keys = append(b.keys, k)
 		}
 	}
-	if len(b.keys) >= m.o.MaxKeys {
-		m.sendLocked(open, b)
+	if len(b.keys) >= max {
+		if !isNew {
+			co.sendNowLocked(b)
+		} else {
+			co.inflight++
+			b.sendLocked()
+		}
+	} else {
+		co.joinedLocked(b, isNew)
 	}
-	m.mu.Unlock()
+	co.mu.Unlock()
 
 	select {
 	case <-b.done:
@@ -240,16 +359,11 @@ func (m *merger[R]) do(ctx context.Context, scope string, keys []string) ([]R, e
 	}
 	var out []R
 	for _, r := range b.rows {
-		ks := m.keysOf(r)
-		match := false
-		for _, k := range ks {
+		for _, k := range m.keysOf(r) {
 			if want[k] {
-				match = true
+				out = append(out, r)
 				break
 			}
-		}
-		if match {
-			out = append(out, r)
 		}
 	}
 	return out, nil
@@ -265,14 +379,19 @@ func (m *merger[R]) newKeys(b *batch[R], keys []string) int {
 	return n
 }
 
-// sendLocked starts b's call unless it has started.
-func (m *merger[R]) sendLocked(open string, b *batch[R]) {
+func (b *batch[R]) opened() time.Time { return b.at }
+
+func (b *batch[R]) size() int { return len(b.keys) }
+
+// sendLocked starts b's call (co.mu held; the caller counted it in flight).
+func (b *batch[R]) sendLocked() {
 	if b.sent {
 		return
 	}
 	b.sent = true
-	if m.open[open] == b {
-		delete(m.open, open)
+	m := b.m
+	if m.open[b.open] == b {
+		delete(m.open, b.open)
 	}
 	m.calls.Add(1)
 	go func() {
@@ -282,5 +401,8 @@ func (m *merger[R]) sendLocked(open string, b *batch[R]) {
 		defer cancel()
 		b.rows, b.err = m.fetch(ctx, b.scope, b.keys)
 		close(b.done)
+		m.co.mu.Lock()
+		defer m.co.mu.Unlock()
+		m.co.doneLocked()
 	}()
 }
