@@ -20,12 +20,14 @@ type MergeOptions struct {
 	// client's URL-length chunking still applies unchanged).
 	MaxKeys int
 	// Quiet is how long no lookup must have joined any open call, with no
-	// merged call in flight, before the open calls are sent (default 5 ms).
-	// While a merged call is in flight, lookups keep gathering: the
-	// requests it answers come back with their next lookups soon after,
-	// and join the same calls. A lookup that fills a call sends it at once.
+	// merged call in flight, before the open calls are sent (default 25
+	// ms); they go at once when every operation in progress (Begin) waits
+	// in a merged lookup. While a merged call is in flight, lookups keep
+	// gathering: the requests it answers come back with their next lookups
+	// soon after, and join the same calls. A lookup that fills a call
+	// sends it at once.
 	Quiet time.Duration
-	// MaxDelay bounds how long a lookup waits for others (default 50 ms).
+	// MaxDelay bounds how long a lookup waits for others (default 250 ms).
 	MaxDelay time.Duration
 }
 
@@ -50,6 +52,7 @@ type MergingUpstream struct {
 	stockM     *merger[erp.ItemWarehouse]
 	prices     *merger[erp.SalesItemPrice]
 	vd         *merger[erp.SalesPriceListVolumeDiscount]
+	co         *coordinator
 }
 
 // Merge wraps up in a MergingUpstream.
@@ -58,13 +61,14 @@ func Merge(up Upstream, o MergeOptions) *MergingUpstream {
 		o.MaxKeys = 25
 	}
 	if o.Quiet <= 0 {
-		o.Quiet = 10 * time.Millisecond
+		o.Quiet = 25 * time.Millisecond
 	}
 	if o.MaxDelay <= 0 {
 		o.MaxDelay = 250 * time.Millisecond
 	}
 	m := &MergingUpstream{Upstream: up}
 	co := &coordinator{o: o, now: time.Now}
+	m.co = co
 	m.codes = newMerger("itemsByCode", co, func(ctx context.Context, _ string, keys []string) ([]erp.Item, error) {
 		return up.ItemsByCodes(ctx, keys)
 	}, func(it erp.Item) []string { return []string{normKey(it.Code)} })
@@ -175,6 +179,49 @@ type coordinator struct {
 	inflight int
 	lastJoin time.Time
 	timer    *time.Timer
+	// active counts the GraphQL operations in progress (Begin); waiting,
+	// those of them blocked in a merged lookup. When every active
+	// operation waits, no other key can come: the open calls go at once.
+	active  int
+	waiting map[*opMark]int
+}
+
+// opMark tags the context of one operation (Begin).
+type opMark struct{}
+
+type opKey struct{}
+
+// Begin notes the start of an operation (a GraphQL request) whose lookups
+// may be merged and returns its context and the function to call at its
+// end. Knowing which operations are in progress lets the open calls go as
+// soon as all of them wait for one, instead of after the quiet period.
+func (m *MergingUpstream) Begin(ctx context.Context) (context.Context, func()) {
+	co := m.co
+	mark := &opMark{}
+	co.mu.Lock()
+	co.active++
+	co.mu.Unlock()
+	var once sync.Once
+	return context.WithValue(ctx, opKey{}, mark), func() {
+		once.Do(func() {
+			co.mu.Lock()
+			defer co.mu.Unlock()
+			co.active--
+			delete(co.waiting, mark)
+			co.armLocked()
+		})
+	}
+}
+
+// waitLocked notes that an operation waits in n more (or, negative, fewer)
+// merged lookups.
+func (c *coordinator) waitLocked(mark *opMark, n int) {
+	if c.waiting == nil {
+		c.waiting = map[*opMark]int{}
+	}
+	if c.waiting[mark] += n; c.waiting[mark] <= 0 {
+		delete(c.waiting, mark)
+	}
 }
 
 // sender is an open batch of some merger.
@@ -222,7 +269,8 @@ func (c *coordinator) armLocked() {
 		return
 	}
 	now := c.now()
-	quiet := c.inflight == 0 && now.Sub(c.lastJoin) >= c.o.Quiet
+	allWait := c.active > 0 && len(c.waiting) >= c.active
+	quiet := c.inflight == 0 && (allWait || now.Sub(c.lastJoin) >= c.o.Quiet)
 	// A much smaller call than the largest open one belongs to requests
 	// out of step with the rest (one that finished early and came back):
 	// it waits for the next round, where the others join it, instead of
@@ -288,6 +336,7 @@ type batch[R any] struct {
 	keys  []string // as first asked, distinct by normKey
 	seen  map[string]bool
 	sent  bool
+	marks map[*opMark]int // the waiting operations' lookups
 	done  chan struct{}
 	rows  []R
 	err   error
@@ -347,6 +396,14 @@ func (m *merger[R]) do(ctx context.Context, scope string, keys []string) ([]R, e
 	} else {
 		co.joinedLocked(b, isNew)
 	}
+	if mark, _ := ctx.Value(opKey{}).(*opMark); mark != nil {
+		// Counted as waiting until the call ends (see sendLocked).
+		if b.marks == nil {
+			b.marks = map[*opMark]int{}
+		}
+		b.marks[mark]++
+		co.waitLocked(mark, 1)
+	}
 	co.mu.Unlock()
 
 	select {
@@ -403,6 +460,11 @@ func (b *batch[R]) sendLocked() {
 		close(b.done)
 		m.co.mu.Lock()
 		defer m.co.mu.Unlock()
+		// Its operations go on (with their next lookups, or to their
+		// answers) before anything else is sent.
+		for mark, n := range b.marks {
+			m.co.waitLocked(mark, -n)
+		}
 		m.co.doneLocked()
 	}()
 }
