@@ -37,11 +37,15 @@ func (e *env) fallbackBurst(rep *report) error {
 		return err
 	}
 	codes := spread(cat.Codes, 200)
-	for _, tc := range []struct{ rule, label string }{
+	cases := []struct{ rule, label string }{
 		{gen.RuleCustomerPrice, "price agreements"},
 		{gen.RulePriceList, "price list"},
 		{gen.RuleDefaultPrice, "default prices"},
-	} {
+	}
+	if e.quick {
+		cases = cases[:1]
+	}
+	for _, tc := range cases {
 		e.log("fallback burst: %s buyer", tc.label)
 		out, err := e.burstOnce(o, tc.rule, codes)
 		if err != nil {
