@@ -186,8 +186,9 @@ type coordinator struct {
 	waiting map[*opMark]int
 }
 
-// opMark tags the context of one operation (Begin).
-type opMark struct{}
+// opMark tags the context of one operation (Begin). It has a size: pointers
+// to zero-size values need not differ.
+type opMark struct{ _ byte } // not zero-size: distinct pointers
 
 type opKey struct{}
 
@@ -386,6 +387,14 @@ func (m *merger[R]) do(ctx context.Context, scope string, keys []string) ([]R, e
 			b.keys = append(b.keys, k)
 		}
 	}
+	if mark, _ := ctx.Value(opKey{}).(*opMark); mark != nil {
+		// Counted as waiting until the call ends (see sendLocked).
+		if b.marks == nil {
+			b.marks = map[*opMark]int{}
+		}
+		b.marks[mark]++
+		co.waitLocked(mark, 1)
+	}
 	if len(b.keys) >= max {
 		if !isNew {
 			co.sendNowLocked(b)
@@ -395,14 +404,6 @@ func (m *merger[R]) do(ctx context.Context, scope string, keys []string) ([]R, e
 		}
 	} else {
 		co.joinedLocked(b, isNew)
-	}
-	if mark, _ := ctx.Value(opKey{}).(*opMark); mark != nil {
-		// Counted as waiting until the call ends (see sendLocked).
-		if b.marks == nil {
-			b.marks = map[*opMark]int{}
-		}
-		b.marks[mark]++
-		co.waitLocked(mark, 1)
 	}
 	co.mu.Unlock()
 

@@ -342,3 +342,53 @@ func TestMergeCapsKeysPerCall(t *testing.T) {
 		t.Errorf("%d keys in %d calls", total, len(up.calls))
 	}
 }
+
+// TestMergeWaitsForEveryOperation: with operations noted (Begin), a call
+// stays open while an operation in progress has not reached its lookup
+// yet, and goes as soon as all of them wait: one call with both keys, long
+// before the quiet period would have sent it.
+func TestMergeWaitsForEveryOperation(t *testing.T) {
+	up := &stubUpstream{}
+	m := live.Merge(up, live.MergeOptions{MaxKeys: 25, Quiet: 5 * time.Second, MaxDelay: 10 * time.Second})
+	ctxA, endA := m.Begin(context.Background())
+	ctxB, endB := m.Begin(context.Background())
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		defer endA()
+		if _, err := m.ItemWarehouses(ctxA, []string{"a"}); err != nil {
+			t.Error(err)
+		}
+	})
+	time.Sleep(50 * time.Millisecond) // B is still busy elsewhere
+	up.mu.Lock()
+	early := len(up.calls)
+	up.mu.Unlock()
+	wg.Go(func() {
+		defer endB()
+		if _, err := m.ItemWarehouses(ctxB, []string{"b"}); err != nil {
+			t.Error(err)
+		}
+	})
+	wg.Wait()
+	if early != 0 {
+		t.Errorf("a call went before operation B reached its lookup")
+	}
+	if len(up.calls) != 1 || len(up.calls[0]) != 2 {
+		t.Errorf("calls %v, want one with both keys", up.calls)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("the call waited %s: it should go once both operations wait", d)
+	}
+	// An operation that ended no longer holds calls back.
+	ctxC, endC := m.Begin(context.Background())
+	_, endD := m.Begin(context.Background())
+	endD()
+	if _, err := m.ItemWarehouses(ctxC, []string{"c"}); err != nil {
+		t.Error(err)
+	}
+	endC()
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("a lone operation's call waited %s", d)
+	}
+}
