@@ -177,7 +177,8 @@ type coordinator struct {
 	mu       sync.Mutex
 	open     []sender
 	inflight int
-	lastJoin time.Time
+	lastJoin time.Time // the last lookup joining, or merged call ending
+	lastDone time.Time // the last merged call ending
 	timer    *time.Timer
 	// active counts the GraphQL operations in progress (Begin); waiting,
 	// those of them blocked in a merged lookup. When every active
@@ -261,6 +262,7 @@ func (c *coordinator) doneLocked() {
 	// their answers, and then their clients' next requests): quiet is
 	// counted from here too.
 	c.lastJoin = c.now()
+	c.lastDone = c.lastJoin
 	c.armLocked()
 }
 
@@ -270,8 +272,14 @@ func (c *coordinator) armLocked() {
 		return
 	}
 	now := c.now()
+	// Every operation in progress waits: no key can come from them, so
+	// the calls need not wait for the quiet period after the last join.
+	// They still wait for it after a call ended: the operations that call
+	// released (and the requests their clients send next) are on their
+	// way back and are not yet all counted.
 	allWait := c.active > 0 && len(c.waiting) >= c.active
-	quiet := c.inflight == 0 && (allWait || now.Sub(c.lastJoin) >= c.o.Quiet)
+	afterDone := c.lastDone.Add(c.o.Quiet)
+	quiet := c.inflight == 0 && (allWait && !now.Before(afterDone) || now.Sub(c.lastJoin) >= c.o.Quiet)
 	// A much smaller call than the largest open one belongs to requests
 	// out of step with the rest (one that finished early and came back):
 	// it waits for the next round, where the others join it, instead of
@@ -293,6 +301,9 @@ func (c *coordinator) armLocked() {
 		at := b.opened().Add(c.o.MaxDelay)
 		if q := c.lastJoin.Add(c.o.Quiet); c.inflight == 0 && q.Before(at) {
 			at = q
+		}
+		if c.inflight == 0 && allWait && afterDone.Before(at) {
+			at = afterDone
 		}
 		if next.IsZero() || at.Before(next) {
 			next = at
