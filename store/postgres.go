@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +61,12 @@ type Postgres struct {
 	mu       sync.Mutex
 	fault    func(op string) error
 	lockConn *pgxpool.Conn // the connection holding the refresh lock
+
+	// fence is the mirror leadership epoch MirrorApply writes under: 0
+	// unfenced, -1 refused (not the leader), else the epoch (pg_leader.go).
+	fence atomic.Int64
+	// applies counts mirror batches (the log is pruned every pruneEvery).
+	applies atomic.Int64
 }
 
 // OpenPostgres connects to the database at rawURL (postgres://… or a
