@@ -42,8 +42,12 @@ const pruneEvery = 100
 // never fenced (SQLite, `exactql store copy`) write without a leader.
 func (p *Postgres) FenceMirror() { p.fence.CompareAndSwap(0, -1) }
 
-func (p *Postgres) mirrorChannel() string { return fmt.Sprintf("exactql_mirror_%x", uint64(lockKey(p.schema, "mirror-channel"))) }
-func (p *Postgres) wakeChannel() string   { return fmt.Sprintf("exactql_wake_%x", uint64(lockKey(p.schema, "wake-channel"))) }
+func (p *Postgres) mirrorChannel() string {
+	return fmt.Sprintf("exactql_mirror_%x", uint64(lockKey(p.schema, "mirror-channel")))
+}
+func (p *Postgres) wakeChannel() string {
+	return fmt.Sprintf("exactql_wake_%x", uint64(lockKey(p.schema, "wake-channel")))
+}
 
 // mirrorTurn takes the mirror writers' transaction lock (so the log's
 // order is the commit order: positions never appear behind a reader) and
