@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -177,7 +178,15 @@ type replicaCluster struct {
 
 func newReplicaCluster(t *testing.T) *replicaCluster {
 	t.Helper()
+	return newReplicaClusterVia(t, func(u string) string { return u })
+}
+
+// newReplicaClusterVia is newReplicaCluster with the database URL the
+// replicas use rewritten by via (a proxy).
+func newReplicaClusterVia(t *testing.T, via func(string) string) *replicaCluster {
+	t.Helper()
 	dbURL, _ := testPGSchema(t)
+	dbURL = via(dbURL)
 	bin, sbBin := replicaBinaries(t)
 	sb := startSandboxProc(t, sbBin)
 	env := []string{
@@ -760,4 +769,127 @@ func TestReplicaOrdersOneKeyAndKilledPending(t *testing.T) {
 	t.Logf("FIGURES orders: 20 concurrent placeOrder with one key over 3 replicas → %d order(s) in Exact; "+
 		"PENDING order of a replica killed with -9 → written by another after %s, %d order(s) in Exact for it",
 		one, took.Round(100*time.Millisecond), total-one)
+}
+
+// pgProxy forwards loopback connections to PostgreSQL; while cut it drops
+// every connection (the database is unreachable for the replicas).
+type pgProxy struct {
+	target string
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	down   bool
+}
+
+func startPGProxy(t *testing.T, target string) *pgProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &pgProxy{target: target, ln: ln}
+	t.Cleanup(func() { ln.Close(); p.cut() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			down := p.down
+			p.mu.Unlock()
+			if down {
+				c.Close()
+				continue
+			}
+			u, err := net.Dial("tcp", target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, u)
+			p.mu.Unlock()
+			go func() { io.Copy(u, c); u.Close() }()
+			go func() { io.Copy(c, u); c.Close() }()
+		}
+	}()
+	return p
+}
+
+func (p *pgProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.down = true
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+func (p *pgProxy) restore() {
+	p.mu.Lock()
+	p.down = false
+	p.mu.Unlock()
+}
+
+func (r *replica) readyz() int {
+	resp, err := http.Get(r.url + "/readyz")
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestReplicaDatabaseUnreachable: when PostgreSQL cannot be reached,
+// readiness fails, mirrored reads go on from memory, placeOrder refuses with
+// UPSTREAM_UNAVAILABLE without calling Exact, and the leader stops its
+// feeds; when the database is back everything recovers by itself.
+func TestReplicaDatabaseUnreachable(t *testing.T) {
+	t.Parallel()
+	var px *pgProxy
+	c := newReplicaClusterVia(t, func(raw string) string {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		px = startPGProxy(t, u.Host)
+		u.Host = px.ln.Addr().String()
+		q := u.Query()
+		q.Set("connect_timeout", "2")
+		u.RawQuery = q.Encode()
+		return u.String()
+	})
+	rs := []*replica{c.start(), c.start()}
+	waitUntil(t, 3*time.Minute, "a complete mirror on both replicas", func() bool { return rs[0].mirrorComplete() && rs[1].mirrorComplete() })
+	product := c.firstProduct(rs[1])
+	px.cut()
+	waitUntil(t, 20*time.Second, "readiness fails on both", func() bool {
+		return rs[0].readyz() == http.StatusServiceUnavailable && rs[1].readyz() == http.StatusServiceUnavailable
+	})
+	waitUntil(t, 20*time.Second, "no replica leads", func() bool { return len(leaders(rs)) == 0 })
+	before := len(c.sb.calls(t))
+	for _, r := range rs {
+		resp, err := r.post(c.token, pageQuery, map[string]any{"first": 5})
+		if err != nil || len(resp.Errors) > 0 {
+			t.Errorf("%s: mirrored page without the database: %v %+v", r.name, err, resp.Errors)
+		}
+		input := map[string]any{"idempotencyKey": "no-db-" + r.name, "yourReference": "PO-NODB",
+			"lines": []map[string]any{{"productCode": product, "quantity": "1"}}}
+		resp, err = r.post(c.token, placeOrder, map[string]any{"input": input})
+		if err != nil || errorCode(resp) != "UPSTREAM_UNAVAILABLE" {
+			t.Errorf("%s: placeOrder without the database: %v %s %+v; want UPSTREAM_UNAVAILABLE", r.name, err, resp.Data, resp.Errors)
+		}
+	}
+	for _, call := range c.sb.calls(t)[before:] {
+		if call.Method == "POST" {
+			t.Errorf("Exact received %s %s while the database was unreachable", call.Method, call.Endpoint)
+		}
+	}
+	px.restore()
+	took := waitUntil(t, 60*time.Second, "ready again with one leader", func() bool {
+		return rs[0].readyz() == http.StatusOK && rs[1].readyz() == http.StatusOK && len(leaders(rs)) == 1
+	})
+	t.Logf("FIGURES database unreachable: readiness 503, mirrored pages answered, placeOrder UPSTREAM_UNAVAILABLE with 0 Exact calls; ready with one leader %s after the database came back", took.Round(100*time.Millisecond))
 }
