@@ -152,6 +152,12 @@ type MirrorLink struct {
 func (p *Postgres) OpenMirrorLink(ctx context.Context) (*MirrorLink, error) {
 	cfg := p.pool.Config().ConnConfig.Copy()
 	cfg.RuntimeParams["application_name"] = "exactql-mirror-link"
+	// The server ends this session (and frees the leader lock) within about
+	// 25 s when the replica's machine or network is gone without closing
+	// the connection; a killed process closes it at once.
+	cfg.RuntimeParams["tcp_keepalives_idle"] = "10"
+	cfg.RuntimeParams["tcp_keepalives_interval"] = "5"
+	cfg.RuntimeParams["tcp_keepalives_count"] = "3"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, p.wrap("store.OpenMirrorLink", err)
