@@ -41,6 +41,10 @@ type mirrorRole struct {
 	log    zerolog.Logger
 	holder string
 
+	// wakes carries webhook topics a follower passes to the leader (the
+	// webhook handler must not block on the database).
+	wakes chan string
+
 	leader   atomic.Bool
 	linkUp   atomic.Bool
 	epoch    atomic.Int64
@@ -53,7 +57,7 @@ func newMirrorRole(st *store.Postgres, runner *feeds.Runner, log zerolog.Logger)
 	host, _ := os.Hostname()
 	st.FenceMirror() // no mirror write until this replica leads
 	return &mirrorRole{st: st, runner: runner, log: log.With().Str("component", "mirror").Logger(),
-		holder: fmt.Sprintf("%s/%d", host, os.Getpid())}
+		holder: fmt.Sprintf("%s/%d", host, os.Getpid()), wakes: make(chan string, 64)}
 }
 
 // Role is "leader" or "follower".
@@ -66,6 +70,7 @@ func (m *mirrorRole) Role() string {
 
 // run keeps a link open until ctx ends, following or leading.
 func (m *mirrorRole) run(ctx context.Context) {
+	go m.passWakes(ctx)
 	backoff := time.Second
 	for ctx.Err() == nil {
 		link, err := m.st.OpenMirrorLink(ctx)
@@ -180,13 +185,28 @@ func (m *mirrorRole) catchUp(ctx context.Context) {
 func (m *mirrorRole) wakeTopic(topic string) bool {
 	known := m.runner.WakeTopic(topic)
 	if known && !m.leader.Load() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := m.st.WakeMirrorLeader(ctx, topic); err != nil {
-			m.log.Warn().Err(err).Str("topic", topic).Msg("mirror: could not pass the webhook to the leader; the feed polls on its interval")
+		select {
+		case m.wakes <- topic:
+		default: // a burst: the wakes queued already cover it (the leader debounces)
 		}
 	}
 	return known
+}
+
+// passWakes sends queued webhook topics to the leader.
+func (m *mirrorRole) passWakes(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case topic := <-m.wakes:
+			wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := m.st.WakeMirrorLeader(wctx, topic); err != nil && ctx.Err() == nil {
+				m.log.Warn().Err(err).Str("topic", topic).Msg("mirror: could not pass the webhook to the leader; the feed polls on its interval")
+			}
+			cancel()
+		}
+	}
 }
 
 // register exports the role: exactql_mirror_leader (1 on the replica

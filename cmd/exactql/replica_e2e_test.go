@@ -199,6 +199,7 @@ func newReplicaClusterVia(t *testing.T, via func(string) string) *replicaCluster
 		"EXACT_REFRESH_TOKEN=" + sb.RefreshToken, "EXACT_DIVISION=" + strconv.Itoa(sb.Division),
 		"EXACTQL_JWT_SECRET=" + replicaSecret, "EXACTQL_DATABASE_URL=" + dbURL,
 		"EXACTQL_ORDER_ATTEMPTS_PER_MINUTE=0", "EXACTQL_ORDER_RETRY_BASE=2s", "EXACTQL_ORDER_POLL_INTERVAL=1s",
+		"EXACT_WEBHOOK_SECRET=" + sandbox.DefaultWebhookSecret,
 	}
 	return &replicaCluster{t: t, bin: bin, sb: sb, env: env, token: sb.buyerToken(t, replicaSecret)}
 }
@@ -909,4 +910,53 @@ func TestReplicaDatabaseUnreachable(t *testing.T) {
 		return rs[0].readyz() == http.StatusOK && rs[1].readyz() == http.StatusOK && len(leaders(rs)) == 1
 	})
 	t.Logf("FIGURES database unreachable: readiness 503, mirrored pages answered, placeOrder UPSTREAM_UNAVAILABLE with 0 Exact calls; ready with one leader %s after the database came back", took.Round(100*time.Millisecond))
+}
+
+// TestReplicaWebhookOnFollowerWakesLeader: Exact's webhook reaches a
+// replica that does not run the feeds; the leader's feed is woken through
+// PostgreSQL and the new item shows on every replica within seconds (the
+// items feed's scheduled interval is many minutes here).
+func TestReplicaWebhookOnFollowerWakesLeader(t *testing.T) {
+	t.Parallel()
+	c := newReplicaCluster(t)
+	rs := c.startThree()
+	leader := leaders(rs)[0]
+	follower := rs[(leader+1)%3]
+	var added struct{ ID string }
+	resp, err := http.Post(c.sb.BaseURL+"/sandbox/items", "application/json",
+		strings.NewReader(`{"code":"HOOK-1","description":"Webhook item","price":"12.50"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&added)
+	resp.Body.Close()
+	if added.ID == "" {
+		t.Fatalf("adding an item to the sandbox: %s", resp.Status)
+	}
+	content, _ := json.Marshal(map[string]any{"Topic": "Items", "ClientId": c.sb.ClientID, "Division": c.sb.Division,
+		"Action": "Create", "Key": added.ID, "EventCreatedOn": time.Now().UTC().Format("2006-01-02T15:04:05.000")})
+	body := `{"Content":` + string(content) + `,"HashCode":"` + sandbox.Sign(sandbox.DefaultWebhookSecret, content) + `"}`
+	sent := time.Now()
+	resp, err = http.Post(follower.url+webhookPath, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("webhook on the follower: %s", resp.Status)
+	}
+	lag := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		waitUntil(t, 30*time.Second, r.name+" shows the new item", func() bool {
+			resp, err := r.post(c.token, pageQuery, map[string]any{"first": 1, "search": "HOOK-1"})
+			if err != nil || len(resp.Errors) > 0 {
+				return false
+			}
+			var d pageData
+			return json.Unmarshal(resp.Data, &d) == nil && len(d.Products.Nodes) == 1 && d.Products.Nodes[0].Code == "HOOK-1"
+		})
+		lag[i] = time.Since(sent).Round(100 * time.Millisecond)
+	}
+	t.Logf("FIGURES webhook on a follower (%s; leader %s): the new item shows on the replicas after %v (the feeds debounce wakes by 2 s)",
+		follower.name, rs[leader].name, lag)
 }
