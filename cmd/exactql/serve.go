@@ -250,14 +250,28 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	}()
 	// The worker stops with ctx (cancelled on return) before the store closes.
 	defer func() { cancel(); <-workerDone }()
+	var role *mirrorRole // nil on SQLite: this process always runs the feeds
 	if runner != nil {
 		feedsDone := make(chan struct{})
-		go func() {
-			defer close(feedsDone)
-			if err := runner.Run(ctx); err != nil && ctx.Err() == nil {
-				log.Error().Err(err).Msg("mirror feeds stopped")
+		if pg, ok := st.(*store.Postgres); ok {
+			// Several replicas: the one holding the leader lock runs the
+			// feeds, the others follow the change log (leader.go).
+			role = newMirrorRole(pg, runner, log)
+			if err := role.register(m); err != nil {
+				return fmt.Errorf("metrics: %w", err)
 			}
-		}()
+			go func() {
+				defer close(feedsDone)
+				role.run(ctx)
+			}()
+		} else {
+			go func() {
+				defer close(feedsDone)
+				if err := runner.Run(ctx); err != nil && ctx.Err() == nil {
+					log.Error().Err(err).Msg("mirror feeds stopped")
+				}
+			}()
+		}
 		defer func() { cancel(); <-feedsDone }()
 		if err := m.Register("Mirror", runner.Collector()); err != nil {
 			return fmt.Errorf("metrics: %w", err)
@@ -310,7 +324,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		}
 	}
 	deps := server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov, feeds: runner}, ResponseCache: respCache}
+		Readiness: readiness{store: st, tokens: ts, gov: gov, feeds: runner, role: role}, ResponseCache: respCache}
 	handler, err := server.New(server.Config{
 		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
@@ -337,7 +351,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		if runner != nil {
 			// Outside caller authentication: Exact signs its notifications
 			// with the webhook secret instead (ARCHITECTURE §12).
-			wh, err := webhooks.New(webhooks.Options{Secret: webhookSecret, Wake: runner.WakeTopic, Division: division})
+			wake := runner.WakeTopic
+			if role != nil {
+				wake = role.wakeTopic // any replica's webhook wakes the leader
+			}
+			wh, err := webhooks.New(webhooks.Options{Secret: webhookSecret, Wake: wake, Division: division})
 			if err != nil {
 				return fmt.Errorf("webhooks: %w", err)
 			}
@@ -522,6 +540,7 @@ type readiness struct {
 	tokens *erp.TokenSource
 	gov    *erp.Governor
 	feeds  *feeds.Runner // nil with EXACTQL_SYNC=false
+	role   *mirrorRole   // nil on SQLite
 }
 
 func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
@@ -562,6 +581,9 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 		// The mirror never makes the gateway unready: until a feed's first
 		// pass completes, its data comes from the fallback path.
 		details["mirror"] = mirrorDetails(r.feeds.Status())
+	}
+	if r.role != nil {
+		details["mirror_role"] = r.role.Role()
 	}
 	return ok, details
 }
