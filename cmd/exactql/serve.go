@@ -606,22 +606,23 @@ func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, p
 	return nil
 }
 
-// imageSource gives the images handler an item's picture URL (from the
-// cached read path) and the picture itself (from Exact, with the app's token).
+// imageSource gives the images handler an item's picture URLs (from the
+// cached read path) and the pictures themselves (from Exact, with the app's
+// token).
 type imageSource struct {
 	reader *live.Reader
 	client *erp.Client
 }
 
-func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) {
+func (s imageSource) Item(ctx context.Context, id string) (images.URLs, bool, error) {
 	items, err := s.reader.Items(ctx, []string{id})
 	if err != nil {
-		return "", false, err
+		return images.URLs{}, false, err
 	}
 	if len(items) == 0 || items[0] == nil {
-		return "", false, nil
+		return images.URLs{}, false, nil
 	}
-	return items[0].PictureURL, true, nil
+	return images.URLs{Picture: items[0].PictureURL, Thumbnail: items[0].PictureThumbnailURL}, true, nil
 }
 
 // Visible applies the read path's sellability rule (live.Reader.Sellable,
