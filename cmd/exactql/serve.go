@@ -260,7 +260,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			return fmt.Errorf("metrics: %w", err)
 		}
 	}
-	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc, Mirror: mirror})
+	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc, Mirror: mirror,
+		PublicURL: cfg.PublicURL})
 	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
 		m.WatchToken(ts.Status), m.WatchStore(st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
 			s := orderSvc.Stats()

@@ -49,6 +49,16 @@ const (
 // /images/{itemID}/thumbnail.
 const ThumbnailSuffix = "/thumbnail"
 
+// Path is the gateway's path of an item's picture, or of its thumbnail:
+// /images/{itemID}[/thumbnail] with the ID in lower case.
+func Path(itemID string, thumbnail bool) string {
+	p := "/images/" + strings.ToLower(itemID)
+	if thumbnail {
+		p += ThumbnailSuffix
+	}
+	return p
+}
+
 // URLs are an item's picture URLs at Exact (Items PictureUrl and
 // PictureThumbnailUrl); "" is none.
 type URLs struct {
