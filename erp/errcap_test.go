@@ -198,8 +198,8 @@ func TestAdmitErrorsRetryAtIsReal(t *testing.T) {
 	// One call in flight: 2 recorded + 1 in flight reach the cap of 3.
 	inflight, _, _ := g.admitErrors(ctx, "ep", false)
 	var rl *RateLimitError
-	if _, capped, err := g.admitErrors(ctx, "ep", false); capped || !errors.As(err, &rl) {
-		t.Fatalf("read behind a call in flight: capped %v, err %v; want a *RateLimitError", capped, err)
+	if _, capped, err := g.admitErrors(ctx, "ep", false); capped || !errors.As(err, &rl) || !rl.ErrorCap {
+		t.Fatalf("read behind a call in flight: capped %v, err %v; want an error-cap *RateLimitError", capped, err)
 	}
 	// Room for certain once the first answer (at start) leaves the hour.
 	if want := start.Add(time.Hour); !rl.Reset.Equal(want) {

@@ -645,7 +645,7 @@ func (g *Governor) admitErrors(ctx context.Context, endpoint string, write bool)
 			g.mu.Lock()
 			reset := g.errorRoomLocked(endpoint, limit)
 			g.mu.Unlock()
-			return nil, false, &RateLimitError{Reset: reset, Endpoint: endpoint}
+			return nil, false, &RateLimitError{Reset: reset, Endpoint: endpoint, ErrorCap: true}
 		case <-wake:
 		}
 	}
