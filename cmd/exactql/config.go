@@ -189,7 +189,7 @@ var settings = []setting{
 	{"EXACTQL_FRESHNESS_REFERENCE", "1h", "the same bound for item groups, warehouses, shipping methods and price lists"},
 	{"EXACTQL_SYNC", "true", "keep the mirror: sync feeds fill a local copy of Exact's data"},
 	{"EXACTQL_SYNC_SHARE", "0.3", "share of Exact's daily call limit the mirror's feeds may spend (0 < share ≤ 1)"},
-	{"EXACTQL_PUBLIC_URL", "", "the gateway's public base URL (https), for the webhook callback of `exactql webhooks subscribe`"},
+	{"EXACTQL_PUBLIC_URL", "", "the gateway's public base URL (absolute http(s) URL, optionally with a path, no query or fragment): makes Product.pictureUrl and thumbnailUrl absolute URLs under it; also the webhook callback's base for `exactql webhooks subscribe` (https there)"},
 	{"EXACT_WEBHOOK_SECRET", "", "the Exact app's webhook secret; without it POST /webhooks/exact refuses every notification"},
 	{"EXACTQL_ORDER_ATTEMPTS_PER_MINUTE", "10", "new placeOrder attempts one buyer (Exact account) may make per minute; replays of a recorded idempotency key are not counted; 0 turns the limit off"},
 	{"EXACTQL_ORDER_MAX_UNKNOWN_PRODUCTS", "10", "distinct unknown product references one order may carry before the gateway stops looking the rest up (UNKNOWN_PRODUCT)"},
@@ -330,8 +330,9 @@ func loadConfig(getenv func(string) string) (*config, error) {
 	}
 	c.PublicURL = strings.TrimRight(p.str("EXACTQL_PUBLIC_URL", ""), "/")
 	if c.PublicURL != "" {
-		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-			p.fail("EXACTQL_PUBLIC_URL", fmt.Errorf("must be an absolute URL like https://shop.example.com"))
+		if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(c.PublicURL, "#") || u.User != nil {
+			p.fail("EXACTQL_PUBLIC_URL", fmt.Errorf("must be an absolute http(s) URL without query, fragment or user, like https://shop.example.com"))
 		}
 	}
 	c.WebhookSecret = getenv("EXACT_WEBHOOK_SECRET")

@@ -102,7 +102,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			}
 			cfg.JWTSecret = hex.EncodeToString(b)
 		}
-		log.Info().Str("exact", conn.BaseURL).Int("division", conn.Division).Msg("sandbox mode: an embedded Exact Online sandbox serves the data")
+		log.Info().Str("exact", conn.BaseURL).Str("sandbox_control", conn.BaseURL+"/sandbox/").Int("division", conn.Division).
+			Msg("sandbox mode: an embedded Exact Online sandbox serves the data at " + conn.BaseURL)
 	}
 
 	st, sqliteStore, sharedStore, err := openStore(ctx, cfg, dataDir)
@@ -277,7 +278,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			return fmt.Errorf("metrics: %w", err)
 		}
 	}
-	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc, Mirror: mirror})
+	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc, Mirror: mirror,
+		PublicURL: cfg.PublicURL})
 	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
 		m.WatchToken(ts.Status), m.WatchStore(st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
 			s := orderSvc.Stats()
@@ -392,7 +394,11 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		log.Info().Str("url", adminURL).Msg("serving /metrics and /readyz on the admin address")
 	}
 
-	printBanner(stdout, cfg, url, demo)
+	sandboxURL := ""
+	if sb != nil {
+		sandboxURL = conn.BaseURL
+	}
+	printBanner(stdout, cfg, url, sandboxURL, demo)
 	if runner != nil {
 		p := runner.Projection()
 		fmt.Fprintf(stdout, "Mirror: %d feeds; steady-state polling projects %.0f Exact calls a day (%.0f scheduled + %.0f for webhook wake-ups), %.0f%% share of a %d-call daily limit\n",
@@ -497,11 +503,18 @@ func hostPort(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-func printBanner(w io.Writer, cfg *config, url string, demo []demoToken) {
+// printBanner writes the start banner to stdout. Its "GraphQL endpoint:"
+// and "Exact sandbox:" lines are read by scripts (.ci/run): keep their form.
+func printBanner(w io.Writer, cfg *config, url, sandboxURL string, demo []demoToken) {
 	fmt.Fprintf(w, "exactql %s (%s mode)\n", version, cfg.Mode)
 	fmt.Fprintf(w, "GraphQL endpoint: %s/graphql\n", url)
 	if cfg.Playground {
 		fmt.Fprintf(w, "Playground:       %s/\n", url)
+	}
+	if sandboxURL != "" {
+		// The embedded sandbox (loopback only): its control API (faults,
+		// clock, stock and price changes) is what e2e scripts drive.
+		fmt.Fprintf(w, "Exact sandbox:    %s (embedded; control API at %s/sandbox/, e.g. POST /sandbox/faults)\n", sandboxURL, sandboxURL)
 	}
 	if len(demo) > 0 {
 		fmt.Fprintf(w, "Demo buyers (also at %s/demo/tokens); send as Authorization: Bearer <token>\n", url)
@@ -631,22 +644,23 @@ func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, p
 	return nil
 }
 
-// imageSource gives the images handler an item's picture URL (from the
-// cached read path) and the picture itself (from Exact, with the app's token).
+// imageSource gives the images handler an item's picture URLs (from the
+// cached read path) and the pictures themselves (from Exact, with the app's
+// token).
 type imageSource struct {
 	reader *live.Reader
 	client *erp.Client
 }
 
-func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) {
+func (s imageSource) Item(ctx context.Context, id string) (images.URLs, bool, error) {
 	items, err := s.reader.Items(ctx, []string{id})
 	if err != nil {
-		return "", false, err
+		return images.URLs{}, false, err
 	}
 	if len(items) == 0 || items[0] == nil {
-		return "", false, nil
+		return images.URLs{}, false, nil
 	}
-	return items[0].PictureURL, true, nil
+	return images.URLs{Picture: items[0].PictureURL, Thumbnail: items[0].PictureThumbnailURL}, true, nil
 }
 
 // Visible applies the read path's sellability rule (live.Reader.Sellable,
