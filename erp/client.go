@@ -418,6 +418,7 @@ func (c *Client) attempt(ctx context.Context, prio Priority, method, endpoint, r
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Prefer", "return=representation")
 	}
+	reportSent(ctx)
 	start := time.Now()
 	resp, err := c.hc.Do(req)
 	d := time.Since(start)

@@ -37,6 +37,23 @@ func WithPriority(ctx context.Context, p Priority) context.Context {
 	return context.WithValue(ctx, priorityKey{}, p)
 }
 
+type sentHookKey struct{}
+
+// WithSentHook returns a context whose Exact calls report to fn each request
+// that is actually sent (after the governor admitted it, retries included),
+// so a caller can count the calls it cost Exact rather than the calls it
+// attempted: a call the governor or the error cap refused is not reported.
+// fn runs on the calling goroutine.
+func WithSentHook(ctx context.Context, fn func()) context.Context {
+	return context.WithValue(ctx, sentHookKey{}, fn)
+}
+
+func reportSent(ctx context.Context) {
+	if fn, ok := ctx.Value(sentHookKey{}).(func()); ok && fn != nil {
+		fn()
+	}
+}
+
 // PriorityFromContext returns the priority set by WithPriority, or
 // PriorityInteractive.
 func PriorityFromContext(ctx context.Context) Priority {

@@ -26,7 +26,7 @@ func (r *Runner) Collector() prometheus.Collector {
 		r:         r,
 		rows:      prometheus.NewDesc("exactql_mirror_rows", "Rows the mirror holds per feed.", f, nil),
 		lag:       prometheus.NewDesc("exactql_mirror_lag_seconds", "Seconds since the feed last read Exact successfully.", f, nil),
-		calls:     prometheus.NewDesc("exactql_mirror_sync_calls_total", "Exact calls made by the feed since start.", f, nil),
+		calls:     prometheus.NewDesc("exactql_mirror_sync_calls_total", "Exact calls the feed sent since start (retries included; calls the governor refused are not counted).", f, nil),
 		success:   prometheus.NewDesc("exactql_mirror_last_success_timestamp", "Unix time of the feed's last successful read.", f, nil),
 		complete:  prometheus.NewDesc("exactql_mirror_complete", "1 once the feed's first full pass has finished.", f, nil),
 		failing:   prometheus.NewDesc("exactql_mirror_failing", "1 while the feed's last read failed; code is the kind of failure.", []string{"feed", "code"}, nil),

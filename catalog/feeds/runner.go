@@ -548,19 +548,16 @@ func (r *Runner) poll(ctx context.Context, f *feedRun) {
 		// Reads leave the pass its share of each minute while it runs.
 		defer r.client.Governor().FirstPassRunning(r.o.MinuteShare)()
 	}
-	cctx := withFirstPass(erp.WithPriority(ctx, prio), first)
+	// Calls are counted when they are sent (erp.WithSentHook), not when
+	// attempted: a page the governor refused cost Exact nothing.
 	var calls int
-	before := func(ctx context.Context) error {
-		if err := r.before(ctx); err != nil {
-			return err
-		}
-		calls++
+	cctx := erp.WithSentHook(withFirstPass(erp.WithPriority(ctx, prio), first), func() {
 		r.mu.Lock()
+		calls++
 		f.calls++
 		r.mu.Unlock()
-		return nil
-	}
-	err := f.read(cctx, since, before, func(rows []Row, changes []Change, wm int64) error {
+	})
+	err := f.read(cctx, since, r.before, func(rows []Row, changes []Change, wm int64) error {
 		return r.apply(cctx, f, rows, changes, wm)
 	})
 	if err == nil {

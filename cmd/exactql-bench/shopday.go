@@ -298,7 +298,7 @@ func (e *env) shopDay(rep *report) error {
 			fmt.Sprintf("%d of %d requests; goal ≥ 99.9 %%: %s; errors: %s; failed by action: %s", a.ok, a.total, met(a.total > 0 && a.ok*1000 >= a.total*999), orNone(strings.Join(ac, ", ")), fmtCounts(a.failed)))
 	}
 	s.add("Exact calls of the run by purpose", bd.Total, fmt.Sprintf("feeds %d, orders %d, fallback reads %d", bd.Feeds, bd.Orders, bd.Fallback))
-	s.add("feed calls by feed (gateway's exactql_mirror_sync_calls_total)", bd.PerFeedSum, bd.perFeedString()+"; the counter counts attempts, including calls the governor refused before sending")
+	s.add("feed calls by feed (gateway's exactql_mirror_sync_calls_total)", bd.PerFeedSum, bd.perFeedString()+"; calls sent to Exact (a call the governor refused is not counted)")
 	if hasProjection {
 		s.add("steady-state projection (/metrics)", fmt.Sprintf("%.0f calls a day", projected),
 			fmt.Sprintf("%.1f %% of the %d-call day; goal ≤ 30 %%: %s", 100*projected/float64(e.dayLimit), e.dayLimit, met(projected <= 0.3*float64(e.dayLimit))))
