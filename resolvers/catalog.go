@@ -275,7 +275,7 @@ func (v *productView) PriceBreaks(it *erp.Item) ([]*model.PriceBreak, error) {
 	}
 	pc, terms := v.pricing()
 	for _, b := range pricing.Breaks(pc, terms, d) {
-		out = append(out, &model.PriceBreak{MinimumQuantity: model.NewDecimal(b.MinimumQuantity), UnitPrice: money(b.UnitPrice, b.Currency)})
+		out = append(out, priceBreakModel(b))
 	}
 	return out, nil
 }
@@ -332,69 +332,6 @@ func (v *productView) AvailableQuantity(it *erp.Item) (*model.Decimal, error) {
 	}
 	d := model.NewDecimal(availableOf(e.Rows))
 	return &d, nil
-}
-
-func money(d decimal.Decimal, currency string) *model.Money {
-	return model.NewMoney(d, currency)
-}
-
-func priceModel(p pricing.Price) *model.Price {
-	out := &model.Price{}
-	var m [2]model.Money
-	fillPrice(out, &m, p)
-	return out
-}
-
-// fillPrice writes p into out, its two amounts into m (so a page can
-// allocate all its prices and amounts at once).
-func fillPrice(out *model.Price, m *[2]model.Money, p pricing.Price) {
-	m[0] = model.Money{Amount: model.MoneyAmount(p.UnitPrice), CurrencyCode: p.Currency}
-	m[1] = model.Money{Amount: model.MoneyAmount(p.ListPrice), CurrencyCode: p.Currency}
-	*out = model.Price{
-		UnitPrice:          &m[0],
-		ListPrice:          &m[1],
-		DiscountPercentage: model.NewDecimal(p.DiscountPercentage),
-		Quantity:           model.NewDecimal(p.Quantity),
-		Source:             model.PriceSource(p.Source),
-	}
-	if p.ValidUntil != nil && !p.ValidUntil.IsZero() {
-		out.ValidUntil = &model.Date{Year: p.ValidUntil.Year, Month: p.ValidUntil.Month, Day: p.ValidUntil.Day}
-	}
-}
-
-func warehouseModel(w erp.Warehouse) *model.Warehouse {
-	return &model.Warehouse{ID: w.ID, Code: erp.Code(w.Code), Description: w.Description, IsMain: bool(w.Main)}
-}
-
-// stockLevels lists every warehouse (main first, zeros included) or only
-// the one asked for, from an item's ItemWarehouses rows (ARCHITECTURE §5).
-func stockLevels(ws []erp.Warehouse, e live.StockEntry, only string) []*model.StockLevel {
-	byWH := map[string]erp.ItemWarehouse{}
-	for _, row := range e.Rows {
-		byWH[strings.ToLower(row.Warehouse)] = row
-	}
-	out := []*model.StockLevel{}
-	for _, w := range ws {
-		id := strings.ToLower(w.ID)
-		if only != "" && id != only {
-			continue
-		}
-		row := byWH[id]
-		avail := row.CurrentStock.Sub(row.PlannedStockOut)
-		if avail.IsNegative() {
-			avail = decimal.Zero
-		}
-		out = append(out, &model.StockLevel{
-			Warehouse:  warehouseModel(w),
-			OnHand:     model.NewDecimal(row.CurrentStock),
-			PlannedOut: model.NewDecimal(row.PlannedStockOut),
-			PlannedIn:  model.NewDecimal(row.PlannedStockIn),
-			Reserved:   model.NewDecimal(row.ReservedStock),
-			Available:  model.NewDecimal(avail),
-			AsOf:       model.NewDateTime(e.At),
-		})
-	}
-	return out
 }
 
 // searchTerm validates a search argument: at least 2 and at most 100

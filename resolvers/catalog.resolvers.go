@@ -173,7 +173,7 @@ func (r *queryResolver) ItemGroups(ctx context.Context) ([]*model.ItemGroup, err
 	}
 	out := make([]*model.ItemGroup, 0, len(gs))
 	for _, g := range gs {
-		out = append(out, &model.ItemGroup{ID: g.ID, Code: erp.Code(g.Code), Description: g.Description})
+		out = append(out, itemGroupModel(g))
 	}
 	return out, nil
 }
@@ -199,7 +199,7 @@ func (r *queryResolver) ShippingMethods(ctx context.Context) ([]*model.ShippingM
 	}
 	out := make([]*model.ShippingMethod, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description})
+		out = append(out, shippingMethodModel(m))
 	}
 	return out, nil
 }

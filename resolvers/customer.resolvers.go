@@ -27,7 +27,7 @@ func (r *customerResolver) PriceList(ctx context.Context, obj *model.Customer) (
 	if err != nil {
 		return nil, err
 	}
-	return &model.PriceList{ID: pl.ID, Code: erp.Code(pl.Code), Description: pl.Description}, nil
+	return priceListModel(*pl), nil
 }
 
 // DefaultShippingMethod is the resolver for the defaultShippingMethod field.
@@ -39,12 +39,7 @@ func (r *customerResolver) DefaultShippingMethod(ctx context.Context, obj *model
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range ms {
-		if strings.EqualFold(m.ID, obj.Account.ShippingMethod) {
-			return &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description}, nil
-		}
-	}
-	return nil, nil
+	return shippingMethodByID(ms, obj.Account.ShippingMethod), nil
 }
 
 // Contacts is the resolver for the contacts field.
@@ -138,7 +133,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Customer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &model.Customer{Account: *acct, DefaultCurrency: r.Deps.Reader.Config().Currency}, nil
+	return customerModel(*acct, r.Deps.Reader.Config().Currency), nil
 }
 
 // Customer returns graph.CustomerResolver implementation.

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/shopspring/decimal"
@@ -120,12 +119,7 @@ func (r *salesOrderResolver) ShippingMethod(ctx context.Context, obj *model.Sale
 		}
 		return nil, err
 	}
-	for _, m := range ms {
-		if strings.EqualFold(m.ID, obj.ShippingMethodID) {
-			return &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description}, nil
-		}
-	}
-	return nil, nil
+	return shippingMethodByID(ms, obj.ShippingMethodID), nil
 }
 
 // Amount is the resolver for the amount field.
