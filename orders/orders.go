@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -914,7 +913,7 @@ func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner stri
 		showValidated(&o, &d.Order)
 		return &Result{Order: &o}, nil
 	case isRejection(err):
-		reason := safeReason(err)
+		reason := rejectionReason(err)
 		log.Warn().Str("reason", reason).Msg("Exact rejected the order")
 		if serr := s.o.Journal.Settle(jctx, rec.GatewayID, owner, Settlement{State: StateRejected, RejectionReason: reason, LastError: reason, At: now}); serr != nil {
 			log.Error().Err(serr).Msg("journal: recording a rejection failed")
@@ -1019,59 +1018,15 @@ func isRejection(err error) bool {
 	return e.StatusCode >= 400 && e.StatusCode < 500
 }
 
-var reGUID = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-
-// maxReason bounds the rejection reason kept and shown, in characters.
-const maxReason = 200
-
-// safeReason is Exact's rejection text fit to show a buyer: URLs, GUIDs and
-// anything token-like replaced, single line, at most 200 characters.
-func safeReason(err error) string {
+// rejectionReason is Exact's rejection text fit to keep and show a buyer
+// (validate.Reason).
+func rejectionReason(err error) string {
 	var e *erp.Error
 	msg := ""
 	if errors.As(err, &e) {
 		msg = e.Message
 	}
-	fields := strings.Fields(msg)
-	for i, f := range fields {
-		lf := strings.ToLower(f)
-		switch {
-		case strings.Contains(f, "://") || strings.HasPrefix(lf, "www."):
-			fields[i] = "[link]"
-		case i > 0 && strings.EqualFold(strings.Trim(fields[i-1], ":"), "bearer"):
-			fields[i] = "[redacted]"
-		default:
-			f = reGUID.ReplaceAllString(f, "[id]")
-			if tokenLike(f) {
-				f = "[redacted]"
-			}
-			fields[i] = f
-		}
-	}
-	msg = validate.SafeMessage(strings.Join(fields, " "))
-	if utf8.RuneCountInString(msg) > maxReason {
-		r := []rune(msg)
-		msg = strings.TrimSpace(string(r[:maxReason-1])) + "…"
-	}
-	return msg
-}
-
-// tokenLike reports whether a word looks like a key or token: 20 or more
-// characters mixing letters and digits.
-func tokenLike(w string) bool {
-	if len(w) < 20 {
-		return false
-	}
-	var letter, digit bool
-	for _, r := range w {
-		switch {
-		case r >= '0' && r <= '9':
-			digit = true
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
-			letter = true
-		}
-	}
-	return letter && digit
+	return validate.Reason(msg)
 }
 
 // orderStatus maps Exact's SalesOrders.Status.
