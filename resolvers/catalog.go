@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/catalog"
 	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
@@ -89,18 +90,18 @@ func plainJSON(s string) bool {
 // not ours for this query is BAD_USER_INPUT.
 func decodeCursor(s, search, group string) (string, error) {
 	if len(s) > 512 {
-		return "", BadInputf("after: not a valid cursor")
+		return "", apierr.BadInputf("after: not a valid cursor")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return "", BadInputf("after: not a valid cursor")
+		return "", apierr.BadInputf("after: not a valid cursor")
 	}
 	var c cursor
 	if err := json.Unmarshal(b, &c); err != nil || c.Code == "" || !utf8.ValidString(c.Code) || len(c.Code) > 4*maxCodeRunes {
-		return "", BadInputf("after: not a valid cursor")
+		return "", apierr.BadInputf("after: not a valid cursor")
 	}
 	if c.Query != queryHash(search, group) {
-		return "", BadInputf("after: the cursor belongs to another search")
+		return "", apierr.BadInputf("after: the cursor belongs to another search")
 	}
 	return c.Code, nil
 }
@@ -235,7 +236,7 @@ func (v *productView) Price(it *erp.Item, quantity *model.Decimal) (*model.Price
 		q = quantity.Decimal
 	}
 	if !q.IsPositive() {
-		return nil, BadInputf("quantity: must be greater than 0")
+		return nil, apierr.BadInputf("quantity: must be greater than 0")
 	}
 	if q.Equal(one) {
 		if p, ok := v.pagePriceOf(it); ok {
@@ -308,7 +309,7 @@ func (v *productView) Stock(it *erp.Item, warehouse *string) ([]*model.StockLeve
 	only := ""
 	if warehouse != nil {
 		if !erp.IsGUID(*warehouse) {
-			return nil, BadInputf("warehouse: not a warehouse ID")
+			return nil, apierr.BadInputf("warehouse: not a warehouse ID")
 		}
 		only = strings.ToLower(*warehouse)
 	}
@@ -342,14 +343,14 @@ func searchTerm(s *string) (string, error) {
 	}
 	t := strings.TrimSpace(*s)
 	if !utf8.ValidString(t) {
-		return "", BadInputf("search: not valid UTF-8")
+		return "", apierr.BadInputf("search: not valid UTF-8")
 	}
 	n := utf8.RuneCountInString(t)
 	if n < minSearchRunes {
-		return "", BadInputf("search: needs at least %d characters", minSearchRunes)
+		return "", apierr.BadInputf("search: needs at least %d characters", minSearchRunes)
 	}
 	if n > maxSearchRunes {
-		return "", BadInputf("search: at most %d characters", maxSearchRunes)
+		return "", apierr.BadInputf("search: at most %d characters", maxSearchRunes)
 	}
 	return t, nil
 }
@@ -434,7 +435,7 @@ func (r *Resolver) prefetch(ctx context.Context, items []erp.Item) {
 // totalCount) while its first full pass is still running: the fallback
 // path cannot (ARCHITECTURE §3). It is UPSTREAM_UNAVAILABLE: retry later.
 func errMirrorLoading(what string) error {
-	return &UpstreamError{Err: fmt.Errorf("%s is answered from the catalog mirror, which is still loading", what)}
+	return &apierr.UpstreamError{Err: fmt.Errorf("%s is answered from the catalog mirror, which is still loading", what)}
 }
 
 func deref(s *string) string {
@@ -468,7 +469,7 @@ func (r *Resolver) productsFromIndex(ctx context.Context, q index.Query) (*model
 	page, err := r.Deps.Mirror.Index().Snapshot().Products(q)
 	if err != nil {
 		if errors.Is(err, index.ErrInvalidArgument) {
-			return nil, BadInputf("after: not a valid cursor for this query")
+			return nil, apierr.BadInputf("after: not a valid cursor for this query")
 		}
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
@@ -91,7 +92,7 @@ func (r *customerResolver) Orders(ctx context.Context, obj *model.Customer, firs
 		return nil, err
 	}
 	if !strings.EqualFold(b.Account, obj.Account.ID) {
-		return nil, ErrForbidden
+		return nil, apierr.ErrForbidden
 	}
 	conn := &model.SalesOrderConnection{Edges: []*model.SalesOrderEdge{}, Nodes: []*model.SalesOrder{}, PageInfo: &model.PageInfo{}}
 	if r.Deps.Orders == nil {

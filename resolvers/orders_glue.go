@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/exactql/exactql/orders"
 	"github.com/exactql/exactql/orders/validate"
@@ -25,9 +26,9 @@ func buyer(ctx context.Context) (orders.Caller, error) {
 	c := FromContext(ctx)
 	switch {
 	case c.Anonymous:
-		return orders.Caller{}, ErrUnauthenticated
+		return orders.Caller{}, apierr.ErrUnauthenticated
 	case c.Account == "":
-		return orders.Caller{}, ErrForbidden
+		return orders.Caller{}, apierr.ErrForbidden
 	}
 	return orders.Caller{Account: c.Account, Contact: c.Contact, Subject: c.Subject}, nil
 }
@@ -40,19 +41,19 @@ func orderErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.Is(err, orders.ErrForbidden):
-		return ErrForbidden
+		return apierr.ErrForbidden
 	case errors.Is(err, orders.ErrNotFound):
-		return &NotFoundError{What: "order"}
+		return &apierr.NotFoundError{What: "order"}
 	case errors.Is(err, orders.ErrInvalidKey):
-		return BadInputf("idempotencyKey: must be 1 to %d characters", orders.MaxKeyLength)
+		return apierr.BadInputf("idempotencyKey: must be 1 to %d characters", orders.MaxKeyLength)
 	case errors.Is(err, orders.ErrInvalidCursor):
-		return BadInputf("after: not a valid cursor")
+		return apierr.BadInputf("after: not a valid cursor")
 	case errors.Is(err, orders.ErrInvalidPageSize):
-		return BadInputf("first: must be from 1 to %d", orders.MaxPageSize)
+		return apierr.BadInputf("first: must be from 1 to %d", orders.MaxPageSize)
 	case errors.As(err, &ue):
-		return &UpstreamError{Err: err}
+		return &apierr.UpstreamError{Err: err}
 	case errors.As(err, &ta):
-		return &RateLimitedError{RetryAfter: ta.RetryAfter}
+		return &apierr.RateLimitedError{RetryAfter: ta.RetryAfter}
 	}
 	return err
 }
