@@ -70,7 +70,7 @@ func newEnv(t *testing.T, mod func(*orders.Options)) *env {
 	t.Cleanup(srv.Close)
 	e := &env{t: t, clock: clock, sb: sb, srv: srv, dir: t.TempDir()}
 	e.opts = orders.Options{
-		Now: clock.Now, Location: amsterdam, MaxLines: 5, Currency: "EUR",
+		Now: clock.Now, Shop: validate.Shop{Location: amsterdam, Currency: "EUR"}, MaxLines: 5,
 		Logger:    zerolog.Nop(),
 		RetryBase: time.Second, RetryMax: 4 * time.Second, PollInterval: 5 * time.Millisecond,
 		LeaseTTL: time.Minute,

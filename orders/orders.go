@@ -181,17 +181,14 @@ type Options struct {
 	Journal Journal
 	Exact   Exact
 	Catalog Catalog
-	// Now is the clock (time.Now when nil); Location the division's time
-	// zone for "today" (UTC when nil).
-	Now      func() time.Time
-	Location *time.Location
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Shop is the currency, time zone ("today", UTC when unset) and
+	// sellability rule the read model shares.
+	validate.Shop
 	// MaxLines is EXACTQL_MAX_ORDER_LINES (default 200).
 	MaxLines int
-	// Currency is the division's currency (default EUR).
-	Currency string
-	// WebshopOnly is EXACTQL_WEBSHOP_ONLY.
-	WebshopOnly bool
-	Logger      zerolog.Logger
+	Logger   zerolog.Logger
 	// RetryBase and RetryMax bound the worker's backoff between attempts
 	// of one order (defaults 30 s and 30 min); each wait is jittered.
 	RetryBase, RetryMax time.Duration
@@ -226,8 +223,15 @@ type Options struct {
 	CursorKey []byte
 }
 
-// DefaultMaxUnknownRefs is Options.MaxUnknownRefs' default.
-const DefaultMaxUnknownRefs = 10
+// Defaults of the Options left zero (and of their settings).
+const (
+	// DefaultMaxUnknownRefs is Options.MaxUnknownRefs' default.
+	DefaultMaxUnknownRefs = 10
+	// DefaultRetryBase is Options.RetryBase's default.
+	DefaultRetryBase = 30 * time.Second
+	// DefaultPollInterval is Options.PollInterval's default.
+	DefaultPollInterval = 5 * time.Second
+)
 
 // lookupChunk is how many product references facts looks up at a time, so
 // an order full of unknown references stops after one chunk.
@@ -258,23 +262,18 @@ func NewService(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Location == nil {
-		o.Location = time.UTC
-	}
+	o.Shop = o.Shop.WithDefaults()
 	if o.MaxLines <= 0 {
 		o.MaxLines = validate.DefaultMaxLines
 	}
-	if o.Currency == "" {
-		o.Currency = "EUR"
-	}
 	if o.RetryBase <= 0 {
-		o.RetryBase = 30 * time.Second
+		o.RetryBase = DefaultRetryBase
 	}
 	if o.RetryMax < o.RetryBase {
 		o.RetryMax = max(30*time.Minute, o.RetryBase)
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = 5 * time.Second
+		o.PollInterval = DefaultPollInterval
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 2 * time.Minute
@@ -575,7 +574,7 @@ func (s *Service) Preview(ctx context.Context, b Caller, in validate.Input) (*Pr
 // reads, not eight) and f is incomplete.
 func (s *Service) facts(ctx context.Context, acct *erp.Account, in validate.Input) (f validate.Facts, tooManyUnknown bool, err error) {
 	f = validate.Facts{
-		Today: civil.Today(s.o.Now(), s.o.Location), MaxLines: s.o.MaxLines,
+		Today: s.o.Today(s.o.Now()), MaxLines: s.o.MaxLines,
 		WebshopOnly: s.o.WebshopOnly, AccountID: acct.ID,
 		MaxLineQuantity: s.o.MaxLineQuantity, MaxOrderAmount: s.o.MaxOrderAmount,
 	}

@@ -35,12 +35,12 @@ func DefaultTTLs() TTLs {
 
 // Config configures a Reader.
 type Config struct {
-	Division    int
-	Currency    string // the division's currency
-	WebshopOnly bool
-	Location    *time.Location // the division's time zone for "today"
-	Now         func() time.Time
-	TTLs        TTLs
+	Division int
+	// Shop is the currency, time zone and sellability rule the order
+	// service shares.
+	validate.Shop
+	Now  func() time.Time
+	TTLs TTLs
 	// Freshness are the staleness bounds; zero means DefaultFreshness.
 	Freshness Freshness
 	// Mirror, when set, answers every read whose feeds have completed
@@ -66,12 +66,7 @@ func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Location == nil {
-		cfg.Location = time.UTC
-	}
-	if cfg.Currency == "" {
-		cfg.Currency = "EUR"
-	}
+	cfg.Shop = cfg.Shop.WithDefaults()
 	t := cfg.TTLs
 	if t == (TTLs{}) {
 		t = DefaultTTLs()
@@ -97,7 +92,7 @@ func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
 func (r *Reader) Config() Config { return r.cfg }
 
 // Today is the calendar date in the division's time zone.
-func (r *Reader) Today() civil.Date { return civil.Today(r.cfg.Now(), r.cfg.Location) }
+func (r *Reader) Today() civil.Date { return r.cfg.Today(r.cfg.Now()) }
 
 func (r *Reader) key(kind string, parts ...string) string {
 	return cache.Key(r.cfg.Division, kind, parts...)

@@ -17,7 +17,6 @@ import (
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/catalog"
 	"github.com/exactql/exactql/catalog/feeds"
-	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/callerlimit"
@@ -170,11 +169,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	}
 	defer c.Close()
 	lcfg := live.Config{
-		Division: division, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly, Location: cfg.Timezone,
-		TTLs: live.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
-			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
-		Freshness: live.Freshness{Stock: cfg.FreshStock, Prices: cfg.FreshPrices, Customers: cfg.FreshCustomers,
-			Reference: cfg.FreshReference},
+		Division: division, Shop: cfg.Shop,
+		TTLs: cfg.TTLs, Freshness: cfg.Freshness,
 	}
 	// The mirror (ARCHITECTURE §3): sync feeds fill an in-memory index that
 	// answers every read whose feeds finished their first full pass; the
@@ -186,9 +182,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	var runner *feeds.Runner
 	if cfg.Sync {
 		mirror = catalog.NewMirror(catalog.Options{
-			Index:    index.New(index.Config{WebshopOnly: cfg.WebshopOnly, DivisionCurrency: cfg.Currency}),
-			Status:   func() []feeds.FeedStatus { return runner.Status() },
-			Location: cfg.Timezone, Now: cfg.now,
+			Shop:   cfg.Shop,
+			Status: func() []feeds.FeedStatus { return runner.Status() },
+			Now:    cfg.now,
 		})
 		fo := feeds.Options{Client: client, Store: st, Share: cfg.SyncShare, Subscriber: func(changes []feeds.Change) {
 			mirror.Apply(changes)
@@ -211,9 +207,10 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		// or is reloaded, so an answer is kept no longer than the
 		// shortest-lived data it may be built from. respCache.BumpData is
 		// the hook for changes that can be tracked (the mirror's apply).
-		ttl := min(cfg.ResponseCacheTTL, cfg.TTLReference, cfg.TTLItems, cfg.TTLPrices, cfg.TTLAccounts, cfg.TTLStock, cfg.TTLAbsent)
+		t := cfg.TTLs
+		ttl := min(cfg.ResponseCacheTTL, t.Reference, t.Items, t.Prices, t.Accounts, t.Stock, t.Absent)
 		if respCache, err = respcache.New(respcache.Options{MaxBytes: cfg.ResponseCacheBytes, TTL: max(ttl, time.Nanosecond),
-			Location: cfg.Timezone, Now: cfg.now}); err != nil {
+			Location: cfg.Location, Now: cfg.now}); err != nil {
 			return fmt.Errorf("response cache: %w", err)
 		}
 		if err := m.WatchResponseCache(func() metrics.ResponseCacheStats {
@@ -229,12 +226,12 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 	if err != nil {
 		return fmt.Errorf("store: %w", err)
 	}
-	orderExact := orders.NewExactIn(client, cfg.Timezone)
+	orderExact := orders.NewExactIn(client, cfg.Location)
 	if mirror != nil {
-		orderExact = catalog.NewOrdersExact(mirror, orderExact, cfg.Timezone)
+		orderExact = catalog.NewOrdersExact(mirror, orderExact, cfg.Location)
 	}
 	orderSvc := orders.NewService(orders.Options{Journal: newNotifyingJournal(st, respCache.BumpBuyer), Exact: orderExact, Catalog: reader,
-		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
+		Shop: cfg.Shop, MaxLines: cfg.MaxOrderLines,
 		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
 		MaxLineQuantity: cfg.MaxLineQuantity, MaxOrderAmount: cfg.MaxOrderAmount, MaxUnknownRefs: cfg.OrderMaxUnknownRefs,
 		Attempts: orderAttempts, CursorKey: cursorKey, StoreHealth: st.CheckIdentity})
@@ -349,8 +346,9 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	url := "http://" + hostPort(ln.Addr())
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
+	to := cfg.HTTPTimeouts
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: to.ReadHeader, ReadTimeout: to.Read,
+		WriteTimeout: to.Write, IdleTimeout: to.Idle, MaxHeaderBytes: 64 << 10,
 		BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
@@ -364,8 +362,8 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 			return fmt.Errorf("listen on %s (EXACTQL_ADMIN_ADDR): %w", cfg.AdminAddr, err)
 		}
 		adminURL = "http://" + hostPort(aln.Addr())
-		adminSrv = &http.Server{Handler: server.AdminHandler(deps), ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+		adminSrv = &http.Server{Handler: server.AdminHandler(deps), ReadHeaderTimeout: to.ReadHeader,
+			ReadTimeout: to.Read, WriteTimeout: to.Write, MaxHeaderBytes: 64 << 10,
 			BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
 		go func() { errc <- adminSrv.Serve(aln) }()
 		log.Info().Str("url", adminURL).Msg("serving /metrics and /readyz on the admin address")
@@ -411,7 +409,7 @@ func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady f
 // startSandbox starts the embedded Exact sandbox on a loopback port.
 func startSandbox(cfg *config) (*sandbox.Sandbox, exactConn, func(), error) {
 	opts := sandbox.Options{Data: gen.Options{Seed: cfg.SandboxSeed, Items: cfg.SandboxItems,
-		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}, Location: cfg.Timezone}
+		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}, Location: cfg.Location}
 	if cfg.now != nil {
 		opts.Clock = funcClock(cfg.now)
 	}
