@@ -89,7 +89,7 @@ func TestPresentError(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var logs bytes.Buffer
-			ctx := zerolog.New(&logs).With().Str("request_id", "rid-1").Logger().WithContext(context.Background())
+			ctx := zerolog.New(&logs).With().Str("request_id", "rid-1").Logger().WithContext(t.Context())
 			got := presentAt(ctx, tt.err, now)
 			if diff := cmp.Diff(tt.want, got.Extensions); diff != "" {
 				t.Errorf("extensions (-want +got):\n%s", diff)
@@ -118,7 +118,7 @@ func TestPresentError(t *testing.T) {
 
 func TestRecover(t *testing.T) {
 	var logs bytes.Buffer
-	ctx := zerolog.New(&logs).WithContext(context.Background())
+	ctx := zerolog.New(&logs).WithContext(t.Context())
 	err := Recover(ctx, "kaboom")
 	got := PresentError(ctx, err)
 	if got.Message != "internal error" || got.Extensions["code"] != apierr.CodeInternal {
@@ -134,7 +134,7 @@ func TestRecover(t *testing.T) {
 // stack in the log.
 func TestRecoverOutOfRangeNumber(t *testing.T) {
 	var logs bytes.Buffer
-	ctx := zerolog.New(&logs).WithContext(context.Background())
+	ctx := zerolog.New(&logs).WithContext(t.Context())
 	_, perr := strconv.ParseInt("99999999999999999999", 10, 64)
 	got := PresentError(ctx, Recover(ctx, perr))
 	if got.Extensions["code"] != apierr.CodeBadUserInput || !strings.Contains(got.Message, "out of range") {
@@ -146,7 +146,7 @@ func TestRecoverOutOfRangeNumber(t *testing.T) {
 }
 
 func TestCallerContext(t *testing.T) {
-	if got := FromContext(context.Background()); !got.Anonymous || got.IsBuyer() {
+	if got := FromContext(t.Context()); !got.Anonymous || got.IsBuyer() {
 		t.Errorf("FromContext(empty) = %+v, want anonymous non-buyer", got)
 	}
 	tests := []struct {
@@ -161,7 +161,7 @@ func TestCallerContext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := FromContext(NewContext(context.Background(), tt.c))
+			got := FromContext(NewContext(t.Context(), tt.c))
 			if diff := cmp.Diff(tt.c, got); diff != "" {
 				t.Errorf("FromContext (-want +got):\n%s", diff)
 			}
@@ -176,7 +176,7 @@ func TestCallerContext(t *testing.T) {
 // __type is recognised by the field (aliased or not), not by its text.
 func TestPresentIntrospectionDisabled(t *testing.T) {
 	fc := &graphql.FieldContext{Field: graphql.CollectedField{Field: &ast.Field{Name: "__schema", Alias: "s"}}}
-	ctx := graphql.WithFieldContext(context.Background(), fc)
+	ctx := graphql.WithFieldContext(t.Context(), fc)
 	got := presentAt(ctx, errors.New("any text"), time.Now())
 	if got.Message != "introspection is disabled" || got.Extensions["code"] != apierr.CodeBadUserInput {
 		t.Errorf("got %q %v", got.Message, got.Extensions)

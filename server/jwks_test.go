@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -103,19 +104,6 @@ func (s *jwksServer) Hits() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hits
-}
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 const (
@@ -271,7 +259,7 @@ func TestVerifierClaimNames(t *testing.T) {
 func TestJWKSRefreshAtMostOncePerMinute(t *testing.T) {
 	keys := newTestKeys(t)
 	srv := newJWKSServer(t, keys.JWKSDoc(t))
-	clock := &fakeClock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	clock := erptest.NewClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	set, err := NewJWKS(srv.URL, srv.Client(), clock.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -339,7 +327,7 @@ func TestJWKSRefreshAtMostOncePerMinute(t *testing.T) {
 func TestJWKSKeepsKeysWhenProviderFails(t *testing.T) {
 	keys := newTestKeys(t)
 	srv := newJWKSServer(t, keys.JWKSDoc(t))
-	clock := &fakeClock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	clock := erptest.NewClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	set, _ := NewJWKS(srv.URL, srv.Client(), clock.Now)
 	v := Verifier{JWKS: set, Rules: TokenRules{Issuer: oidcIssuer, Audience: oidcAudience}}
 	tok := func() string { return signWith(t, jwt.SigningMethodRS256, "rsa-1", keys.rsa, goodClaims(clock.Now())) }
@@ -396,7 +384,7 @@ func TestJWKSRefreshDoesNotBlockKnownKeys(t *testing.T) {
 		_, _ = w.Write(d)
 	}))
 	t.Cleanup(srv.Close)
-	clock := &fakeClock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	clock := erptest.NewClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	set, _ := NewJWKS(srv.URL, srv.Client(), clock.Now)
 	v := Verifier{JWKS: set, Rules: TokenRules{Issuer: oidcIssuer, Audience: oidcAudience}}
 	verify := func(kid string, key any) error {
