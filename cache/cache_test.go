@@ -694,7 +694,7 @@ func TestTypeMismatch(t *testing.T) {
 
 func TestZeroTTLNeverStored(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
-	orders := Kind{Name: "order", TTL: DefaultTTLOrdersNever}
+	orders := Kind{Name: "order", TTL: 0} // orders are never cached
 	var n counter
 	for i := 1; i <= 2; i++ {
 		got, err := Get(t.Context(), c, orders, "o", n.load, nil)
@@ -726,7 +726,7 @@ func TestStaleTracker(t *testing.T) {
 func TestBuyersNeverShareEntries(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
 	ctx := t.Context()
-	prices := Kind{Name: "price", TTL: DefaultTTLPrices, NegativeTTL: DefaultNegativeTTL}
+	prices := Kind{Name: "price", TTL: 5 * time.Minute, NegativeTTL: time.Minute}
 	keyFor := func(buyer string) string {
 		k, err := BuyerKey(1, "price", buyer, "item-1")
 		if err != nil {
