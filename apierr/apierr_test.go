@@ -18,6 +18,7 @@ import (
 )
 
 func TestClassify(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	upstream := func(log string) Class {
 		return Class{Code: CodeUpstreamUnavailable, Status: http.StatusServiceUnavailable, Message: MsgUpstream, Log: log}

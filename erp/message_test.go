@@ -7,6 +7,7 @@ import (
 )
 
 func TestSafeMessage(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		msg  string

@@ -18,6 +18,7 @@ func ptr[T any](v T) *T { return &v }
 // answer what only the mirror can answer as UPSTREAM_UNAVAILABLE while there
 // is no mirror, before they read anything (the Resolver here has no reader).
 func TestCatalogArguments(t *testing.T) {
+	t.Parallel()
 	q := &queryResolver{New(Deps{})}
 	bad := func(want string) func(error) string {
 		return func(err error) string {
@@ -83,6 +84,7 @@ func TestCatalogArguments(t *testing.T) {
 // TestProductsByCodeSkipsImpossibleCodes: codes that cannot be Exact item
 // codes answer null without a lookup.
 func TestProductsByCodeSkipsImpossibleCodes(t *testing.T) {
+	t.Parallel()
 	q := &queryResolver{New(Deps{})}
 	got, err := q.ProductsByCode(t.Context(), []string{"", "   ", strings.Repeat("x", maxCodeRunes+1)})
 	if err != nil || len(got) != 3 || got[0] != nil || got[1] != nil || got[2] != nil {
@@ -91,6 +93,7 @@ func TestProductsByCodeSkipsImpossibleCodes(t *testing.T) {
 }
 
 func TestCursorRoundTrip(t *testing.T) {
+	t.Parallel()
 	c := encodeCursor("ART \"1\"", "bolt", "g")
 	if code, err := decodeCursor(c, "bolt", "g"); err != nil || code != "ART \"1\"" {
 		t.Errorf("decodeCursor = %q, %v", code, err)

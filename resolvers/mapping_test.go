@@ -66,6 +66,7 @@ func customerFields(c *model.Customer) map[string]any {
 // TestMapping pins how every Exact record and order-service result maps to
 // its GraphQL model (testdata/mapping.golden.json).
 func TestMapping(t *testing.T) {
+	t.Parallel()
 	const (
 		wh1 = "11111111-1111-4111-8111-111111111111"
 		wh2 = "22222222-2222-4222-8222-222222222222"
@@ -121,6 +122,7 @@ func TestMapping(t *testing.T) {
 }
 
 func TestDateModel(t *testing.T) {
+	t.Parallel()
 	if dateModel(nil) != nil || dateModel(&civil.Date{}) != nil {
 		t.Error("a missing or zero date must map to null")
 	}

@@ -141,6 +141,7 @@ func day(y int, m time.Month, d int) erp.Time {
 }
 
 func TestReaderSellable(t *testing.T) {
+	t.Parallel()
 	amsterdam, err := time.LoadLocation("Europe/Amsterdam")
 	if err != nil {
 		t.Fatal(err)
@@ -173,6 +174,7 @@ func TestReaderSellable(t *testing.T) {
 // TestReaderShopDefaults: a Reader made without a shop prices in EUR on
 // UTC's calendar, as the order service does.
 func TestReaderShopDefaults(t *testing.T) {
+	t.Parallel()
 	r, clock := readerAt(t, &tableUpstream{}, validate.Shop{})
 	if got := r.Config().Currency; got != validate.DefaultCurrency {
 		t.Errorf("currency %q", got)
@@ -187,6 +189,7 @@ func TestReaderShopDefaults(t *testing.T) {
 }
 
 func TestReaderItemsInOrderAndCached(t *testing.T) {
+	t.Parallel()
 	up := &tableUpstream{items: []erp.Item{{ID: idBolt, Code: "BOLT"}, {ID: idNut, Code: "NUT"}}}
 	r, _ := readerAt(t, up, validate.Shop{})
 	ctx := t.Context()
@@ -217,6 +220,7 @@ func TestReaderItemsInOrderAndCached(t *testing.T) {
 }
 
 func TestReaderItemsPageQuery(t *testing.T) {
+	t.Parallel()
 	amsterdam, err := time.LoadLocation("Europe/Amsterdam")
 	if err != nil {
 		t.Fatal(err)
@@ -242,6 +246,7 @@ func TestReaderItemsPageQuery(t *testing.T) {
 }
 
 func TestReaderReferenceOrder(t *testing.T) {
+	t.Parallel()
 	up := &tableUpstream{
 		warehouses: []erp.Warehouse{{ID: "w3", Code: "C"}, {ID: "w2", Code: " B"}, {ID: "w1", Code: "Z", Main: true}},
 		shipping: []erp.ShippingMethod{{ID: "s1", Code: "UPS", Active: true}, {ID: "s2", Code: "OLD"},
@@ -285,6 +290,7 @@ func TestReaderReferenceOrder(t *testing.T) {
 }
 
 func TestReaderStock(t *testing.T) {
+	t.Parallel()
 	up := &tableUpstream{stock: []erp.ItemWarehouse{{Item: idBolt, Warehouse: "w1"}, {Item: idBolt, Warehouse: "w2"}}}
 	r, clock := readerAt(t, up, validate.Shop{})
 	read := clock.Now()
@@ -306,6 +312,7 @@ func TestReaderStock(t *testing.T) {
 }
 
 func TestReaderUpstreamErrorIsReturned(t *testing.T) {
+	t.Parallel()
 	boom := &erp.Error{StatusCode: 503, Endpoint: "logistics/Items"}
 	r, _ := readerAt(t, &tableUpstream{fail: boom}, validate.Shop{})
 	_, err := r.Items(t.Context(), []string{idBolt})
