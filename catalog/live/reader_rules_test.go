@@ -320,3 +320,59 @@ func TestReaderUpstreamErrorIsReturned(t *testing.T) {
 		t.Errorf("Items error = %v, want the upstream's 503", err)
 	}
 }
+
+// TestLoadersPrefetchStock: a page's stock is one batched lookup, and the
+// fields then read it from the request's memo without asking again.
+func TestLoadersPrefetchStock(t *testing.T) {
+	t.Parallel()
+	up := &tableUpstream{stock: []erp.ItemWarehouse{{Item: idBolt, Warehouse: "w1"}}}
+	r, _ := readerAt(t, up, validate.Shop{})
+	l := NewLoaders(r, "", false)
+	items := []erp.Item{{ID: idBolt}, {ID: idNut}}
+	if err := l.Prefetch(t.Context(), items, false, false); err != nil || len(up.called()) != 0 {
+		t.Fatalf("Prefetch of nothing: %v, calls %v", err, up.called())
+	}
+	if err := l.Prefetch(t.Context(), items, true, true); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if _, err := l.Stock(t.Context(), it.ID); err != nil {
+			t.Fatal(err)
+		}
+		// An anonymous caller without public prices sees none.
+		if _, ok, err := l.PriceData(t.Context(), it); ok || err != nil {
+			t.Errorf("PriceData = %v, %v; want no prices", ok, err)
+		}
+		if _, ok := l.Prefetched(it.ID); ok {
+			t.Error("prices prefetched for a caller who sees none")
+		}
+	}
+	if diff := cmp.Diff([]string{"ItemWarehouses"}, up.called()); diff != "" {
+		t.Errorf("calls to Exact (-want +got):\n%s", diff)
+	}
+}
+
+// TestLoadersFailedPrefetchIsNotKept: a prefetch that failed leaves the
+// fields to ask (and report) on their own.
+func TestLoadersFailedPrefetchIsNotKept(t *testing.T) {
+	t.Parallel()
+	up := &tableUpstream{fail: &erp.Error{StatusCode: 503}}
+	r, _ := readerAt(t, up, validate.Shop{})
+	l := NewLoaders(r, "", false)
+	if err := l.Prefetch(t.Context(), []erp.Item{{ID: idBolt}}, false, true); err == nil {
+		t.Fatal("Prefetch hid the upstream error")
+	}
+	up.mu.Lock()
+	up.fail = nil
+	up.mu.Unlock()
+	if _, err := l.Stock(t.Context(), idBolt); err != nil {
+		t.Errorf("Stock after a failed prefetch: %v", err)
+	}
+	if n := len(up.called()); n != 2 {
+		t.Errorf("%d calls, want 2 (the failed prefetch, then the field's own)", n)
+	}
+	// Not an Exact item ID: nil without a lookup.
+	if it, err := l.Item(t.Context(), "not-a-guid"); it != nil || err != nil || len(up.called()) != 2 {
+		t.Errorf("Item(not a GUID) = %v, %v", it, err)
+	}
+}
