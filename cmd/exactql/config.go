@@ -23,11 +23,10 @@ import (
 // config is every setting of the gateway, read from the environment (ARCHITECTURE §9).
 // Only cmd reads configuration; everything else receives values.
 type config struct {
-	Mode               string // "sandbox" or "production"
-	Addr               string
-	DataDir            string
-	JWTSecret          string
-	JWTSecretGenerated bool
+	Mode      string // "sandbox" or "production"
+	Addr      string
+	DataDir   string
+	JWTSecret string
 
 	PublicPrices bool
 	// Shop is EXACTQL_CURRENCY, EXACTQL_WEBSHOP_ONLY and EXACTQL_TIMEZONE:
@@ -384,9 +383,9 @@ var settings = []setting{
 	{Name: "EXACTQL_DATABASE_URL", Shown: "none: SQLite in `EXACTQL_DATA_DIR`", Help: "PostgreSQL URL (postgres://…; pool_max_conns=N sets the pool, default 10); when set the token chain, rate budget, idempotency records, order journal and the mirror's rows live there, shared by every replica; production mode only",
 		parse: func(p *parser, c *config, v string) {
 			c.DatabaseURL = v
+			// The value is never echoed: it may carry a password.
 			switch {
 			case v == "":
-			// The value is never echoed: it may carry a password.
 			case !strings.HasPrefix(v, "postgres://") && !strings.HasPrefix(v, "postgresql://"):
 				p.fail(errors.New("must be a postgres:// or postgresql:// URL"))
 			case c.Mode == "sandbox":
