@@ -78,7 +78,7 @@ func TestRunConsentPaste(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := newFakeClock()
-			f := newFakeExact(t, clock, 600*time.Second, 30*time.Second)
+			f := newFakeExact(t, clock, 600*time.Second, 30*time.Second, redirect)
 			s := openStore(t, t.TempDir(), clock)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()

@@ -48,9 +48,9 @@ func TestConsentURL(t *testing.T) {
 
 func TestRunConsentEndToEnd(t *testing.T) {
 	clock := newFakeClock()
-	f := newFakeExact(t, clock, 600*time.Second, 30*time.Second)
-	s := openStore(t, t.TempDir(), clock)
 	redirect := "http://" + freeLoopbackAddr(t) + "/callback"
+	f := newFakeExact(t, clock, 600*time.Second, 30*time.Second, redirect)
+	s := openStore(t, t.TempDir(), clock)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -102,13 +102,13 @@ func TestRunConsentEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
-	live, codesLeft := f.refresh, len(f.codes)
+	live := f.refresh
 	f.mu.Unlock()
 	if st.RefreshToken != live || st.AccessToken == "" || !st.Expiry.Equal(clock.Now().Add(600*time.Second)) || st.ConsentNeeded != "" {
 		t.Errorf("stored token = expiry %v consent %q, refresh matches: %v", st.Expiry, st.ConsentNeeded, st.RefreshToken == live)
 	}
-	if codesLeft != 0 {
-		t.Errorf("%d codes not exchanged (the code with '!' must arrive decoded)", codesLeft)
+	if n := f.sb.Stats().CodeExchanges; n != 1 {
+		t.Errorf("%d codes exchanged, want 1 (the code with '!' must arrive decoded)", n)
 	}
 	assertNoSecrets(t, f, done.body, forged.body)
 }
