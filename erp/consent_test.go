@@ -51,7 +51,7 @@ func TestRunConsentEndToEnd(t *testing.T) {
 	redirect := "http://" + freeLoopbackAddr(t) + "/callback"
 	f := newFakeExact(t, clock, 600*time.Second, 30*time.Second, redirect)
 	s := openStore(t, t.TempDir(), clock)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 
 	type page struct {
@@ -127,7 +127,7 @@ func TestRunConsentDeniedAndBadCode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			redirect := "http://" + freeLoopbackAddr(t) + "/cb"
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			status := make(chan int, 1)
 			err := erp.RunConsent(ctx, erp.ConsentOptions{
@@ -162,7 +162,7 @@ func TestRunConsentDeniedAndBadCode(t *testing.T) {
 
 func TestRunConsentRejectsNonLoopbackRedirect(t *testing.T) {
 	for _, r := range []string{"https://shop.example.com/cb", "http://localhost/cb", "not a url", "https://127.0.0.1:8765/cb"} {
-		err := erp.RunConsent(context.Background(), erp.ConsentOptions{RedirectURL: r}, nil)
+		err := erp.RunConsent(t.Context(), erp.ConsentOptions{RedirectURL: r}, nil)
 		if err == nil {
 			t.Errorf("RunConsent(%q) = nil, want an error", r)
 		}
@@ -181,7 +181,7 @@ func TestRunConsentAgainstSandbox(t *testing.T) {
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
 	s := openStore(t, t.TempDir(), clock)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 
 	browserErr := make(chan error, 1)

@@ -323,14 +323,14 @@ func TestTokenSourceManyLifetimesConcurrent(t *testing.T) {
 	clock := newFakeClock()
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
-	if err := s.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts := newSource(f, s, nil)
 	const steps, step = 1200, time.Second // 20 lifetimes
 	runCallers(t, f, []*erp.TokenSource{ts}, 50, steps, step)
 	checkLifetimes(t, f, steps*step)
-	if st := ts.Status(context.Background()); !st.OK {
+	if st := ts.Status(t.Context()); !st.OK {
 		t.Errorf("Status = %+v, want OK", st)
 	}
 }
@@ -341,7 +341,7 @@ func TestTokenSourceTwoProcessesOneStore(t *testing.T) {
 	dir := t.TempDir()
 	s1 := openStore(t, dir, clock)
 	s2 := openStore(t, dir, clock)
-	if err := s1.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s1.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts1, ts2 := newSource(f, s1, nil), newSource(f, s2, nil)
@@ -359,7 +359,7 @@ func TestTokenSourceRestartBetweenRefreshes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s1.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s1.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts1 := newSource(f, s1, nil)
@@ -423,7 +423,7 @@ func TestTokenSourceTooEarlyKeepsValidToken(t *testing.T) {
 			if c := f.counts(); c.Refreshes != 1 || c.Reuses != 0 {
 				t.Errorf("counts = %+v, want one refresh", c)
 			}
-			if st, err := s.LoadToken(context.Background()); err != nil || !st.RefreshStarted.IsZero() {
+			if st, err := s.LoadToken(t.Context()); err != nil || !st.RefreshStarted.IsZero() {
 				t.Errorf("stored = %+v, %v; want no refresh mark left", st, err)
 			}
 			assertNoSecrets(t, f, obs.reasons...)
@@ -448,7 +448,7 @@ func TestTokenSourcePersistsRefreshTokenFromErrorResponse(t *testing.T) {
 			f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 			s := openStore(t, t.TempDir(), clock)
 			tok := f.consent()
-			if err := s.SaveToken(context.Background(), tok); err != nil {
+			if err := s.SaveToken(t.Context(), tok); err != nil {
 				t.Fatal(err)
 			}
 			f.hook = func(w http.ResponseWriter, form url.Values, _ func() *httptest.ResponseRecorder) bool {
@@ -471,7 +471,7 @@ func TestTokenSourcePersistsRefreshTokenFromErrorResponse(t *testing.T) {
 			if got.AccessToken != tok.AccessToken {
 				t.Error("want the still valid stored access token")
 			}
-			st, err := s.LoadToken(context.Background())
+			st, err := s.LoadToken(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -502,7 +502,7 @@ func TestTokenSourceConsentRequired(t *testing.T) {
 			f.mu.Lock()
 			f.hook = tc.hook
 			f.mu.Unlock()
-			if err := s.SaveToken(context.Background(), tok); err != nil {
+			if err := s.SaveToken(t.Context(), tok); err != nil {
 				t.Fatal(err)
 			}
 			ts := newSource(f, s, nil)
@@ -511,7 +511,7 @@ func TestTokenSourceConsentRequired(t *testing.T) {
 			if !errors.Is(err, erp.ErrConsentRequired) {
 				t.Fatalf("Token error = %v, want ErrConsentRequired", err)
 			}
-			st := ts.Status(context.Background())
+			st := ts.Status(t.Context())
 			if st.OK || !st.ConsentNeeded || !strings.Contains(st.Reason, "exactql auth") || strings.Contains(st.Reason, "interrupted") {
 				t.Errorf("Status = %+v, want consent needed naming `exactql auth`, not an interruption", st)
 			}
@@ -526,13 +526,13 @@ func TestTokenSourceConsentRequired(t *testing.T) {
 				t.Errorf("second process called Exact: %+v → %+v", before, after)
 			}
 			// A new consent heals it for running processes.
-			if err := s2.SaveToken(context.Background(), f.consent()); err != nil {
+			if err := s2.SaveToken(t.Context(), f.consent()); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := ts.Token(); err != nil {
 				t.Errorf("Token after new consent: %v", err)
 			}
-			if st := ts.Status(context.Background()); !st.OK || st.LastError != "" {
+			if st := ts.Status(t.Context()); !st.OK || st.LastError != "" {
 				t.Errorf("Status after new consent = %+v, want OK without a stale error", st)
 			}
 			assertNoSecrets(t, f, err.Error(), st.Reason)
@@ -562,7 +562,7 @@ func TestTokenSourceCrashAfterMarkBeforeCommit(t *testing.T) {
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	dir := t.TempDir()
 	s1 := openStore(t, dir, clock)
-	if err := s1.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s1.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts1 := newSource(f, s1, nil)
@@ -585,7 +585,7 @@ func TestTokenSourceCrashAfterMarkBeforeCommit(t *testing.T) {
 	if !errors.Is(err, erp.ErrConsentRequired) {
 		t.Fatalf("Token after restart = %v, want ErrConsentRequired", err)
 	}
-	st := ts2.Status(context.Background())
+	st := ts2.Status(t.Context())
 	if st.OK || !st.ConsentNeeded || !strings.Contains(st.Reason, "interrupted") || !strings.Contains(st.Reason, "exactql auth") {
 		t.Errorf("Status = %+v, want consent needed because a refresh was interrupted", st)
 	}
@@ -600,7 +600,7 @@ func TestTokenSourceCrashBeforeMarkKeepsWorkingToken(t *testing.T) {
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	dir := t.TempDir()
 	s1 := openStore(t, dir, clock)
-	if err := s1.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s1.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts1 := newSource(f, s1, nil)
@@ -625,7 +625,7 @@ func TestTokenSourceCrashBeforeMarkKeepsWorkingToken(t *testing.T) {
 	if c := f.counts(); c.Refreshes != 1 || c.Reuses != 0 || c.BadUses != 0 {
 		t.Errorf("counts = %+v, want one clean refresh", c)
 	}
-	if st := ts2.Status(context.Background()); !st.OK || st.RefreshPending {
+	if st := ts2.Status(t.Context()); !st.OK || st.RefreshPending {
 		t.Errorf("Status = %+v, want OK", st)
 	}
 }
@@ -635,7 +635,7 @@ func TestTokenSourceNetworkFailureKeepsMark(t *testing.T) {
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
 	tok := f.consent()
-	if err := s.SaveToken(context.Background(), tok); err != nil {
+	if err := s.SaveToken(t.Context(), tok); err != nil {
 		t.Fatal(err)
 	}
 	// Exact rotates but the answer is lost on the way back.
@@ -656,7 +656,7 @@ func TestTokenSourceNetworkFailureKeepsMark(t *testing.T) {
 	if err != nil || got.AccessToken != tok.AccessToken {
 		t.Fatalf("Token = %v, want the still valid old token", err)
 	}
-	if st := ts.Status(context.Background()); !st.OK || !st.RefreshPending {
+	if st := ts.Status(t.Context()); !st.OK || !st.RefreshPending {
 		t.Errorf("Status = %+v, want OK with the refresh mark kept", st)
 	}
 	f.mu.Lock()
@@ -667,7 +667,7 @@ func TestTokenSourceNetworkFailureKeepsMark(t *testing.T) {
 	if !errors.Is(err, erp.ErrConsentRequired) {
 		t.Fatalf("Token = %v, want ErrConsentRequired", err)
 	}
-	if st := ts.Status(context.Background()); !st.ConsentNeeded || !strings.Contains(st.Reason, "interrupted") {
+	if st := ts.Status(t.Context()); !st.ConsentNeeded || !strings.Contains(st.Reason, "interrupted") {
 		t.Errorf("Status = %+v, want consent needed after an interrupted refresh", st)
 	}
 }
@@ -676,7 +676,7 @@ func TestSeedToken(t *testing.T) {
 	clock := newFakeClock()
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
-	ctx := context.Background()
+	ctx := t.Context()
 	// A chain without an access token, as EXACT_REFRESH_TOKEN seeds it.
 	seedRT := f.sb.IssueRefreshToken()
 
@@ -712,7 +712,7 @@ func TestTokenSourceEmptyStore(t *testing.T) {
 	if _, err := ts.Token(); !errors.Is(err, erp.ErrConsentRequired) {
 		t.Errorf("Token = %v, want ErrConsentRequired", err)
 	}
-	if st := ts.Status(context.Background()); st.OK || !st.ConsentNeeded {
+	if st := ts.Status(t.Context()); st.OK || !st.ConsentNeeded {
 		t.Errorf("Status = %+v, want consent needed", st)
 	}
 }
@@ -721,13 +721,13 @@ func TestTokenSourceBadSecretIsNotLeaked(t *testing.T) {
 	clock := newFakeClock()
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
-	if err := s.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	// Exact echoing request data into its error must not leak it either
 	// way: we only ever report Exact's short description.
 	obs := &recObserver{}
-	ts := erp.NewTokenSource(context.Background(), erp.TokenSourceOptions{
+	ts := erp.NewTokenSource(t.Context(), erp.TokenSourceOptions{
 		BaseURL: f.srv.URL, ClientID: testClientID, ClientSecret: "wrong-" + testSecret,
 		Store: s, HTTPClient: f.srv.Client(), Now: clock.Now, RefreshWindow: 30 * time.Second, Observer: obs,
 	})
@@ -736,7 +736,7 @@ func TestTokenSourceBadSecretIsNotLeaked(t *testing.T) {
 	if err == nil || errors.Is(err, erp.ErrConsentRequired) {
 		t.Fatalf("Token = %v, want a non-consent error", err)
 	}
-	msgs := append(append([]string{}, obs.reasons...), err.Error(), ts.Status(context.Background()).LastError)
+	msgs := append(append([]string{}, obs.reasons...), err.Error(), ts.Status(t.Context()).LastError)
 	assertNoSecrets(t, f, msgs...)
 	for _, m := range msgs {
 		if strings.Contains(m, "wrong-"+testSecret) {
@@ -750,7 +750,7 @@ func TestTokenSourceMarkWithoutRotationRecovers(t *testing.T) {
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
 	tok := f.consent()
-	if err := s.SaveToken(context.Background(), tok); err != nil {
+	if err := s.SaveToken(t.Context(), tok); err != nil {
 		t.Fatal(err)
 	}
 	// Exact's load balancer fails before Exact sees the refresh.
@@ -763,7 +763,7 @@ func TestTokenSourceMarkWithoutRotationRecovers(t *testing.T) {
 	if got, err := ts.Token(); err != nil || got.AccessToken != tok.AccessToken {
 		t.Fatalf("Token = %v, want the still valid old token", err)
 	}
-	if st := ts.Status(context.Background()); !st.OK || !st.RefreshPending || st.LastError == "" {
+	if st := ts.Status(t.Context()); !st.OK || !st.RefreshPending || st.LastError == "" {
 		t.Errorf("Status = %+v, want OK, mark kept, last error reported", st)
 	}
 	f.mu.Lock()
@@ -778,7 +778,7 @@ func TestTokenSourceMarkWithoutRotationRecovers(t *testing.T) {
 	if c := f.counts(); c.Refreshes != 1 || c.Reuses != 0 || c.BadUses != 0 {
 		t.Errorf("counts = %+v, want one clean refresh", c)
 	}
-	if st := ts.Status(context.Background()); !st.OK || st.RefreshPending || st.LastError != "" {
+	if st := ts.Status(t.Context()); !st.OK || st.RefreshPending || st.LastError != "" {
 		t.Errorf("Status = %+v, want OK without mark or error", st)
 	}
 }
@@ -787,7 +787,7 @@ func TestTokenSourceRedactsEchoedSecrets(t *testing.T) {
 	clock := newFakeClock()
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
-	if err := s.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	// A misbehaving endpoint echoes what it got.
@@ -803,7 +803,7 @@ func TestTokenSourceRedactsEchoedSecrets(t *testing.T) {
 	if !errors.Is(err, erp.ErrConsentRequired) {
 		t.Fatalf("Token = %v, want ErrConsentRequired", err)
 	}
-	st := ts.Status(context.Background())
+	st := ts.Status(t.Context())
 	assertNoSecrets(t, f, append(append([]string{}, obs.reasons...), err.Error(), st.Reason, st.LastError)...)
 	if !strings.Contains(err.Error(), "[redacted]") {
 		t.Errorf("error %q: want the echoed values redacted", err)
