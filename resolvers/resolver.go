@@ -55,6 +55,13 @@ func (r *Resolver) AroundOperations(ctx context.Context, next graphql.OperationH
 			account = c.Account
 		}
 		ctx = context.WithValue(ctx, loadersKey{}, live.NewLoaders(r.Deps.Reader, account, r.Deps.PublicPrices))
+		var end func()
+		ctx, end = r.Deps.Reader.Begin(ctx)
+		rh := next(ctx)
+		return func(ctx context.Context) *graphql.Response {
+			defer end()
+			return rh(ctx)
+		}
 	}
 	return next(ctx)
 }

@@ -88,6 +88,20 @@ func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
 		kAddresses: k("addresses", t.Accounts)}
 }
 
+// Begin notes the start of a GraphQL operation for an upstream that merges
+// concurrent lookups (MergingUpstream), which sends its calls as soon as
+// every operation in progress waits for one; it returns the operation's
+// context and the function to call when the operation has been answered.
+// Over other upstreams it does nothing.
+func (r *Reader) Begin(ctx context.Context) (context.Context, func()) {
+	if b, ok := r.up.(interface {
+		Begin(context.Context) (context.Context, func())
+	}); ok {
+		return b.Begin(ctx)
+	}
+	return ctx, func() {}
+}
+
 // Config returns the reader's configuration.
 func (r *Reader) Config() Config { return r.cfg }
 

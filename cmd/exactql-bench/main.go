@@ -3,11 +3,12 @@
 // concurrent cold queries coalesce; cached throughput as a ratio to a bare
 // gqlgen server; a shop day with the mirror against Exact's real budget;
 // memory and cache behaviour on a large catalog; and the mirror's first
-// pass, memory and search latency at 50,000 items (issue #12).
+// pass, memory and search latency at 50,000 items, and a burst of cold
+// product queries on the live fallback (issue #12).
 //
 // Run it from the repository root:
 //
-//	go run ./cmd/exactql-bench [-quick] [-out bench.md] [-only cold,coalesce,throughput,shopday,scale,mirrorscale]
+//	go run ./cmd/exactql-bench [-quick] [-out bench.md] [-only cold,coalesce,throughput,shopday,scale,mirrorscale,fallbackburst]
 //
 // It builds ./cmd/exactql and runs it as a subprocess in production mode
 // against an in-process Exact sandbox, so every Exact call is counted at the
@@ -47,7 +48,7 @@ func main() {
 }
 
 // scenarios in the order they run.
-var scenarios = []string{"cold", "coalesce", "throughput", "shopday", "scale", "mirrorscale"}
+var scenarios = []string{"cold", "coalesce", "throughput", "shopday", "scale", "mirrorscale", "fallbackburst"}
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("exactql-bench", flag.ContinueOnError)
@@ -110,7 +111,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	rep := &report{Title: "exactql benchmark (" + mode + ")"}
 	rep.Preamble = append(rep.Preamble, machine(), "load average at start: "+loadAvg())
 	runs := map[string]func(*report) error{"cold": e.coldCost, "coalesce": e.coalescing,
-		"throughput": e.throughput, "shopday": e.shopDay, "scale": e.scale, "mirrorscale": e.mirrorScale}
+		"throughput": e.throughput, "shopday": e.shopDay, "scale": e.scale, "mirrorscale": e.mirrorScale,
+		"fallbackburst": e.fallbackBurst}
 	var failed []string
 	// Each table is printed (and the markdown file rewritten) as soon as it
 	// is measured, so an interrupted run keeps what it has.

@@ -265,7 +265,10 @@ func (g *wiring) newReadModel() error {
 		}
 		lcfg.Mirror = g.mirror
 	}
-	g.reader = live.NewReader(live.ExactUpstream{C: g.client}, c, lcfg)
+	// Concurrent cold lookups of one kind from different requests share one
+	// call of up to a batch of keys (issue 12, fallback bursts).
+	merging := live.Merge(live.ExactUpstream{C: g.client}, live.MergeOptions{MaxKeys: cfg.BatchSize})
+	g.reader = live.NewReader(merging, c, lcfg)
 	// The response cache (issue 15 item 3); nil when EXACTQL_RESPONSE_CACHE
 	// is off (its invalidation hooks then do nothing).
 	if cfg.ResponseCache {
