@@ -63,6 +63,13 @@ func presentAt(ctx context.Context, err error, now time.Time) *gqlerror.Error {
 		setCode(out, apierr.CodeBadUserInput, "introspection is disabled")
 		return out
 	}
+	if errors.Is(cause, graphql.ErrInvalidNull) {
+		// A resolver or model returned nil for a non-null field: our fault
+		// (gqlgen's *graphql.InvalidNullError, recognised by its sentinel).
+		logError(ctx, cause, out, "null for a non-null field")
+		setCode(out, apierr.CodeInternal, apierr.MsgInternal)
+		return out
+	}
 	c := apierr.Classify(cause, now)
 	if c.Log != "" {
 		logError(ctx, cause, out, c.Log)
@@ -89,10 +96,6 @@ func presentGQLError(src, out *gqlerror.Error) *gqlerror.Error {
 		// error; keep only the reason.
 		if before, _, found := strings.Cut(out.Message, " body:"); found {
 			out.Message = before
-		}
-		if strings.Contains(out.Message, "must not be null") {
-			// A resolver returned nil for a non-null field: our fault.
-			code = apierr.CodeInternal
 		}
 	}
 	out.Extensions = make(map[string]any, len(src.Extensions)+1)

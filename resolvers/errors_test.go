@@ -182,3 +182,17 @@ func TestPresentIntrospectionDisabled(t *testing.T) {
 		t.Errorf("got %q %v", got.Message, got.Extensions)
 	}
 }
+
+// TestPresentInvalidNull: gqlgen's non-null violation is recognised by its
+// type and answered as our fault, logged, without its text.
+func TestPresentInvalidNull(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	ctx := zerolog.New(&logs).WithContext(t.Context())
+	err := &gqlerror.Error{Message: "x", Err: &graphql.InvalidNullError{Object: "Product", Field: "code", DeclaredType: "String!"},
+		Path: ast.Path{ast.PathName("product"), ast.PathName("code")}}
+	got := presentAt(ctx, err, time.Now())
+	if got.Message != apierr.MsgInternal || got.Extensions["code"] != apierr.CodeInternal || logs.Len() == 0 {
+		t.Errorf("got %q %v, logged %q", got.Message, got.Extensions, logs.String())
+	}
+}
