@@ -6,10 +6,13 @@
 // a warning such as "Cache data may be lost when replacing the price field of
 // a Product object" means a storefront would show stale or missing data.
 //
-// Each step is one function. Steps that need schema fields that are still
-// being built (previewOrder, the search arguments, stable order ids) detect
-// them by introspection and print a SKIP line when the running gateway does
-// not have them yet. Prints one PASS or FAIL line at the end.
+// Each step is one function. Steps that need schema fields (previewOrder,
+// the search arguments, stable order ids) detect them by introspection and
+// print a SKIP line when the running gateway does not have them; the
+// PENDING to OPEN step needs the embedded sandbox's control URL in
+// EXACTQL_SANDBOX_URL (the "Exact sandbox:" line of the gateway's start
+// banner). With E2E_NO_SKIP=1 (as .ci/run sets it) a step that would be
+// skipped fails instead. Prints one PASS or FAIL line at the end.
 
 // Apollo reads globalThis.__DEV__ when its module loads: set it first, so
 // the development checks (and their warnings) are on, then import.
@@ -166,7 +169,7 @@ const VIEWER = gql`
 
 const PRODUCT_CARD = gql`
   fragment ProductCard on Product {
-    id code description extraDescription barcode
+    id code description extraDescription barcode pictureUrl thumbnailUrl
     price { unitPrice { amount currencyCode } source }
   }
 `;
@@ -263,6 +266,22 @@ async function stepBrowse(s) {
   check(new Set(ids).size === 20, 'the two pages overlap');
   s.page = merged.products.edges.map((e) => e.node);
   return `browsed 2 pages into one cached list (${ids.length} products)`;
+}
+
+// stepPictures: a product card's thumbnailUrl and pictureUrl are the
+// gateway's own URLs (relative without EXACTQL_PUBLIC_URL) and serve images.
+async function stepPictures(s) {
+  if (!s.schema.has('Product.thumbnailUrl')) return skip('pictures', 'Product.thumbnailUrl is not in the schema yet');
+  const p = s.page.find((n) => n.thumbnailUrl);
+  check(p, 'no product of the first two pages has a thumbnailUrl');
+  check(p.pictureUrl, `${p.code} has a thumbnail but no pictureUrl`);
+  const sizes = [];
+  for (const u of [p.thumbnailUrl, p.pictureUrl]) {
+    const r = await fetch(new URL(u, base));
+    check(r.ok && (r.headers.get('content-type') ?? '').startsWith('image/'), `GET ${u}: HTTP ${r.status} ${r.headers.get('content-type')}`);
+    sizes.push((await r.arrayBuffer()).byteLength);
+  }
+  return `${p.code}'s thumbnail (${sizes[0]} bytes) and picture (${sizes[1]} bytes) served`;
 }
 
 async function stepProduct(s) {
@@ -369,9 +388,10 @@ async function stepStableOrderId(s) {
   return `order id stable (${order.status}${order.exactOrderId ? ', also by exactOrderId' : ''})`;
 }
 
-// stepPendingToOpen needs SalesOrder.exactOrderId (branch sf-orders) and the
-// embedded sandbox's control URL in EXACTQL_SANDBOX_URL (the gateway logs it
-// at info level as "exact"): the sandbox writes the next order and then drops
+// stepPendingToOpen needs SalesOrder.exactOrderId and the embedded
+// sandbox's control URL in EXACTQL_SANDBOX_URL (the gateway's start banner
+// prints it as "Exact sandbox: http://127.0.0.1:…"; .ci/run exports it):
+// the sandbox writes the next order and then drops
 // the connection, so the gateway answers PENDING; the worker later finds the
 // order in Exact, and its id must not change on the way to OPEN.
 async function stepPendingToOpen(s) {
@@ -437,6 +457,7 @@ async function stepSearchTwoWords(s) {
 }
 
 function skip(step, why) {
+  if (process.env.E2E_NO_SKIP === '1') throw new Error(`step "${step}" cannot run (E2E_NO_SKIP=1): ${why}`);
   console.log(`SKIP ${step}: ${why}`);
   return null;
 }
@@ -449,7 +470,7 @@ async function main() {
   check(buyer, 'no demo buyer');
   const s = { client: newClient(buyer.token), schema: await introspect() };
   const steps = [
-    stepViewer, stepBrowse, stepSearchByBarcode, stepSearchTwoWords, stepProduct, stepStock,
+    stepViewer, stepBrowse, stepPictures, stepSearchByBarcode, stepSearchTwoWords, stepProduct, stepStock,
     stepPreviewOrder, stepPlaceOrder, stepReadBack, stepStableOrderId, stepPendingToOpen,
   ];
   const done = [];

@@ -176,3 +176,48 @@ func TestAdmitErrorsWaitsForInflight(t *testing.T) {
 		d(0)
 	}
 }
+
+// TestAdmitErrorsRetryAtIsReal: a read that waited MaxWait for a call in
+// flight gets a *RateLimitError whose Reset is when the governor admits a
+// read for certain (the hour's recorded 4xx answers aged out far enough
+// that every call in flight could fail and leave room), never a constant.
+func TestAdmitErrorsRetryAtIsReal(t *testing.T) {
+	clk := newFakeClock()
+	start := clk.Now()
+	g := NewGovernor(GovernorOptions{Now: clk.Now, ErrorCapPerHour: 3, MaxWait: time.Millisecond})
+	ctx := context.Background()
+	// Two 4xx answers, ten minutes apart.
+	for range 2 {
+		d, _, err := g.admitErrors(ctx, "ep", false)
+		if err != nil || d == nil {
+			t.Fatalf("admit: %v", err)
+		}
+		d(404)
+		clk.Advance(10 * time.Minute)
+	}
+	// One call in flight: 2 recorded + 1 in flight reach the cap of 3.
+	inflight, _, _ := g.admitErrors(ctx, "ep", false)
+	var rl *RateLimitError
+	if _, capped, err := g.admitErrors(ctx, "ep", false); capped || !errors.As(err, &rl) || !rl.ErrorCap {
+		t.Fatalf("read behind a call in flight: capped %v, err %v; want an error-cap *RateLimitError", capped, err)
+	}
+	// Room for certain once the first answer (at start) leaves the hour.
+	if want := start.Add(time.Hour); !rl.Reset.Equal(want) {
+		t.Errorf("Reset = %v, want %v (the oldest 4xx answer's hour end)", rl.Reset, want)
+	}
+	clk.Advance(time.Hour - 20*time.Minute) // exactly start+1h
+	d, capped, err := g.admitErrors(ctx, "ep", false)
+	if err != nil || capped || d == nil {
+		t.Fatalf("at the announced Reset the read is not admitted: capped %v, err %v", capped, err)
+	}
+	d(200)
+	inflight(200)
+
+	// Calls in flight alone at the cap: an hour from now, if they fail.
+	g2 := NewGovernor(GovernorOptions{Now: clk.Now, ErrorCapPerHour: 1, MaxWait: time.Millisecond})
+	held, _, _ := g2.admitErrors(ctx, "ep", false)
+	if _, _, err := g2.admitErrors(ctx, "ep", false); !errors.As(err, &rl) || !rl.Reset.Equal(clk.Now().Add(time.Hour)) {
+		t.Errorf("cap held by a call in flight: err %v, want Reset %v", err, clk.Now().Add(time.Hour))
+	}
+	held(200)
+}

@@ -98,17 +98,24 @@ func (e *Error) Is(target error) bool {
 
 // RateLimitError means Exact's rate budget does not allow the call now: Exact
 // answered 429, or the governor would have had to wait past MaxWait or the
-// context's deadline. Reset is when calls may go again.
+// context's deadline. Reset is when calls may go again. ErrorCap marks a
+// read that waited past MaxWait behind calls in flight to an endpoint at
+// its hourly cap of error answers (Reset is then when the cap admits it
+// for certain).
 type RateLimitError struct {
 	Reset    time.Time
 	Minutely bool
 	Endpoint string
+	ErrorCap bool
 }
 
 // Error implements error.
 func (e *RateLimitError) Error() string {
 	window := "daily"
-	if e.Minutely {
+	switch {
+	case e.ErrorCap:
+		window = "error-cap"
+	case e.Minutely:
 		window = "minutely"
 	}
 	ep := ""

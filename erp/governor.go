@@ -606,8 +606,9 @@ func (g *Governor) recordError(endpoint string) {
 // WriteErrorCapPerHour). When the recorded answers alone reach the cap it
 // returns capped; when only calls in flight stand in the way it waits for
 // one to end (or ctx; a read waits at most MaxWait and then fails with a
-// *RateLimitError, as when the budget is short). The returned done must be
-// called once with the answer's status (0 for none).
+// *RateLimitError, as when the budget is short, whose Reset is
+// errorRoomLocked's). The returned done must be called once with the
+// answer's status (0 for none).
 func (g *Governor) admitErrors(ctx context.Context, endpoint string, write bool) (done func(status int), capped bool, err error) {
 	limit := g.errCap
 	var expired <-chan time.Time
@@ -641,9 +642,37 @@ func (g *Governor) admitErrors(ctx context.Context, endpoint string, write bool)
 		case <-ctx.Done():
 			return nil, false, ctx.Err()
 		case <-expired:
-			return nil, false, &RateLimitError{Reset: g.now().Add(g.slack), Minutely: true, Endpoint: endpoint}
+			g.mu.Lock()
+			reset := g.errorRoomLocked(endpoint, limit)
+			g.mu.Unlock()
+			return nil, false, &RateLimitError{Reset: reset, Endpoint: endpoint, ErrorCap: true}
 		case <-wake:
 		}
+	}
+}
+
+// errorRoomLocked is when admitErrors lets a call to endpoint go for
+// certain, under its own rule (calls in flight count as possible errors):
+// the moment enough of the hour's recorded 4xx answers have aged out that,
+// even if every call in flight fails now, the endpoint stays under limit.
+// A call in flight that ends well frees room earlier, but when is not
+// known; this is the earliest time the governor can promise. The caller
+// holds g.mu.
+func (g *Governor) errorRoomLocked(endpoint string, limit int) time.Time {
+	e := g.pruneLocked(endpoint)
+	now := g.now()
+	// Index of the recorded answer that must age out: after it (and all
+	// older ones) leave the hour, len(at)-k-1 + inflight < limit.
+	k := len(e.at) + e.inflight - limit
+	switch {
+	case k < 0:
+		return now // room already (a call just ended)
+	case k < len(e.at):
+		return e.at[k].Add(time.Hour)
+	default:
+		// The calls in flight alone reach the cap: if they all fail now,
+		// their answers hold it for an hour.
+		return now.Add(time.Hour)
 	}
 }
 

@@ -155,6 +155,7 @@ type ComplexityRoot struct {
 		Price             func(childComplexity int, quantity *model.Decimal) int
 		PriceBreaks       func(childComplexity int) int
 		Stock             func(childComplexity int, warehouse *string) int
+		ThumbnailURL      func(childComplexity int) int
 		Unit              func(childComplexity int) int
 		UnitDescription   func(childComplexity int) int
 	}
@@ -270,6 +271,7 @@ type MutationResolver interface {
 }
 type ProductResolver interface {
 	PictureURL(ctx context.Context, obj *model.Product) (*string, error)
+	ThumbnailURL(ctx context.Context, obj *model.Product) (*string, error)
 }
 type ProductConnectionResolver interface {
 	TotalCount(ctx context.Context, obj *model.ProductConnection) (int, error)
@@ -792,6 +794,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.Stock(childComplexity, args["warehouse"].(*string)), true
+	case "Product.thumbnailUrl":
+		if e.ComplexityRoot.Product.ThumbnailURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.ThumbnailURL(childComplexity), true
 	case "Product.unit":
 		if e.ComplexityRoot.Product.Unit == nil {
 			break
@@ -1519,6 +1527,8 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_itemGroup(ctx, field)
 	case "pictureUrl":
 		return ec.fieldContext_Product_pictureUrl(ctx, field)
+	case "thumbnailUrl":
+		return ec.fieldContext_Product_thumbnailUrl(ctx, field)
 	case "fractionAllowed":
 		return ec.fieldContext_Product_fractionAllowed(ctx, field)
 	case "price":
@@ -3912,6 +3922,29 @@ func (ec *executionContext) _Product_pictureUrl(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_Product_pictureUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Product", field, true, true, "String")
+}
+
+func (ec *executionContext) _Product_thumbnailUrl(ctx context.Context, field graphql.CollectedField, obj *model.Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_thumbnailUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Product().ThumbnailURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Product_thumbnailUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, true, true, "String")
 }
 
@@ -7857,6 +7890,12 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Product_pictureUrl(ctx, field, obj)
+				})
+		case "thumbnailUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Product_thumbnailUrl(ctx, field, obj)
 				})
 		case "fractionAllowed":
 			out.Values[i] = ec._Product_fractionAllowed(ctx, field, obj)

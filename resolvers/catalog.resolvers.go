@@ -20,11 +20,12 @@ import (
 
 // PictureURL is the resolver for the pictureUrl field.
 func (r *productResolver) PictureURL(ctx context.Context, obj *model.Product) (*string, error) {
-	if obj.Item.PictureURL == "" {
-		return nil, nil
-	}
-	u := "/images/" + strings.ToLower(obj.Item.ID)
-	return &u, nil
+	return r.imageURL(obj.Item.PictureURL, obj.Item.ID, false), nil
+}
+
+// ThumbnailURL is the resolver for the thumbnailUrl field.
+func (r *productResolver) ThumbnailURL(ctx context.Context, obj *model.Product) (*string, error) {
+	return r.imageURL(obj.Item.PictureThumbnailURL, obj.Item.ID, true), nil
 }
 
 // TotalCount is the resolver for the totalCount field.

@@ -28,6 +28,10 @@ type Deps struct {
 	// index directly for what only the mirror can answer (search ranking,
 	// stock filters, sorts, totalCount).
 	Mirror *catalog.Mirror
+	// PublicURL is the gateway's public base URL (EXACTQL_PUBLIC_URL,
+	// without a trailing slash): when set, pictureUrl and thumbnailUrl are
+	// absolute URLs under it; when empty they are paths (/images/{id}).
+	PublicURL string
 }
 
 // Resolver is the root resolver gqlgen calls into.

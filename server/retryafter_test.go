@@ -10,7 +10,8 @@ import (
 )
 
 // TestWholeRequestRetryAfter: Retry-After is set only on an answer with no
-// data whose every error is RATE_LIMITED, to the largest retryAfterSeconds.
+// data whose every error is RATE_LIMITED, to the largest retryAfterSeconds;
+// never to a figure no error gave (none, or 0).
 func TestWholeRequestRetryAfter(t *testing.T) {
 	rl := func(s any) *gqlerror.Error {
 		ext := map[string]any{"code": "RATE_LIMITED"}
@@ -27,7 +28,9 @@ func TestWholeRequestRetryAfter(t *testing.T) {
 	}{
 		{"refused, data null", graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{rl(7)}}, "7"},
 		{"refused, no data entry", graphql.Response{Errors: gqlerror.List{rl(3), rl(12.2)}}, "13"},
-		{"refused without a figure", graphql.Response{Errors: gqlerror.List{rl(nil)}}, "1"},
+		{"refused without a figure", graphql.Response{Errors: gqlerror.List{rl(nil)}}, ""},
+		{"one of them without a figure", graphql.Response{Errors: gqlerror.List{rl(30), rl(nil)}}, ""},
+		{"a zero figure", graphql.Response{Errors: gqlerror.List{rl(0)}}, ""},
 		{"every field null", graphql.Response{Data: json.RawMessage(`{"viewer":null,"product":null}`), Errors: gqlerror.List{rl(4)}}, "4"},
 		{"partial data", graphql.Response{Data: json.RawMessage(`{"a":null,"b":1}`), Errors: gqlerror.List{rl(7)}}, ""},
 		{"another error too", graphql.Response{Data: json.RawMessage("null"), Errors: gqlerror.List{rl(7), other}}, ""},

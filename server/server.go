@@ -140,7 +140,8 @@ type Deps struct {
 	Operations graphql.OperationMiddleware
 	// Metrics, when set, records GraphQL metrics and serves /metrics.
 	Metrics *metrics.Metrics
-	// Images, when set, serves /images/{itemID}.
+	// Images, when set, serves /images/{itemID} and
+	// /images/{itemID}/thumbnail.
 	Images http.Handler
 	// ResponseCache, when set, serves repeated read-only operations from
 	// memory, per price scope (issue 15 item 3); nil turns it off.
@@ -197,6 +198,7 @@ func New(cfg Config, deps Deps) (http.Handler, error) {
 		// Through the caller middleware, so a caller's image fetches count
 		// toward its Exact budget.
 		mux.Handle("GET /images/{itemID}", auth.middleware(deps.Images))
+		mux.Handle("GET /images/{itemID}/thumbnail", auth.middleware(deps.Images))
 	}
 	mux.HandleFunc("GET /healthz", healthz)
 	if !cfg.SeparateAdmin {

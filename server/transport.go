@@ -258,10 +258,14 @@ func writeResponse(w http.ResponseWriter, resp *graphql.Response) {
 
 // wholeRequestRetryAfter is the Retry-After, in seconds, of an answer that
 // was refused as a whole for rate limiting: no data at all (data null, or
-// every field asked null) and every error RATE_LIMITED. It is the largest retryAfterSeconds among the errors, so a
-// client that waits that long is not refused for the same reason at once;
-// 0 when the answer carries any data or any other error (a partial answer
-// is not a refusal, and HTTP caches and clients must not delay it).
+// every field asked null) and every error RATE_LIMITED. It is the largest
+// retryAfterSeconds among the errors (each the real wait until its limit
+// admits a call: a window's end or the caller budget's refill), so a client
+// that waits that long is not refused for the same reason at once; 0 (no
+// header) when the answer carries any data or any other error (a partial
+// answer is not a refusal, and HTTP caches and clients must not delay it),
+// and when an error has no figure of at least 1 second: the header never
+// states a wait nobody computed.
 func wholeRequestRetryAfter(resp *graphql.Response) int {
 	if len(resp.Errors) == 0 {
 		return 0
@@ -283,12 +287,10 @@ func wholeRequestRetryAfter(resp *graphql.Response) int {
 		case float64:
 			s = int(math.Ceil(min(v, 1<<31-1)))
 		}
+		if s < 1 {
+			return 0
+		}
 		most = max(most, s)
-	}
-	if most < 1 {
-		// RATE_LIMITED without a figure: one second is the least a
-		// Retry-After can say and still makes clients back off.
-		most = 1
 	}
 	return most
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/exactql/exactql/catalog/feeds"
 	"github.com/exactql/exactql/erp"
 )
 
@@ -30,10 +31,15 @@ type CopyStats struct {
 	Token       bool
 	Orders      int
 	Idempotency int
+	// MirrorRows is the mirror rows copied (0 when the destination held a
+	// mirror already: it is kept).
+	MirrorRows int
 }
 
 // CopyToPostgres copies the token pair, the order journal and the
-// idempotency records of the SQLite store src into the empty PostgreSQL
+// idempotency records (and the mirror's rows and feed states, so the first
+// leader resumes the feeds instead of reading Exact again) of the SQLite
+// store src into the empty PostgreSQL
 // store dst, in one PostgreSQL transaction (all or nothing), so replicas on
 // dst continue the same Exact token chain without a new consent and know
 // every order accepted so far. Afterwards src's token is marked with
@@ -84,6 +90,21 @@ func CopyToPostgres(ctx context.Context, src *SQLite, dst *Postgres) (CopyStats,
 		return stats, fmt.Errorf("store.CopyToPostgres: read source idempotency: %w", err)
 	}
 
+	states, err := src.MirrorStates(ctx)
+	if err != nil {
+		return stats, fmt.Errorf("store.CopyToPostgres: read source mirror: %w", err)
+	}
+	var mirror []feeds.Row
+	for feed := range states {
+		if err := src.MirrorRows(ctx, feed, func(key string, data []byte) error {
+			mirror = append(mirror, feeds.Row{RowKey: feeds.RowKey{Feed: feed, Key: key}, Data: append([]byte(nil), data...)})
+			return nil
+		}); err != nil {
+			return stats, fmt.Errorf("store.CopyToPostgres: read source mirror: %w", err)
+		}
+	}
+	mirrorCopied := false
+
 	err = pgx.BeginFunc(ctx, dst.pool, func(tx pgx.Tx) error {
 		// Nobody may refresh in PostgreSQL while the chain arrives.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, dst.refreshKey); err != nil {
@@ -118,6 +139,35 @@ func CopyToPostgres(ctx context.Context, src *SQLite, dst *Postgres) (CopyStats,
 				return err
 			}
 		}
+		// The mirror, unless the destination has one (its leader's is newer).
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockKey(dst.schema, "mirror-write")); err != nil {
+			return err
+		}
+		var feedsThere int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM mirror_feeds`).Scan(&feedsThere); err != nil {
+			return err
+		}
+		if feedsThere > 0 || len(states) == 0 {
+			return nil
+		}
+		b := &pgx.Batch{}
+		for _, r := range mirror {
+			b.Queue(`INSERT INTO mirror_rows (feed, key, data) VALUES ($1, $2, $3)`, r.Feed, r.Key, r.Data)
+		}
+		for feed, st := range states {
+			var synced int64
+			if !st.SyncedAt.IsZero() {
+				synced = st.SyncedAt.UnixMilli()
+			}
+			b.Queue(`INSERT INTO mirror_feeds (feed, watermark, complete, synced_ms) VALUES ($1, $2, $3, $4)`,
+				feed, st.Watermark, st.Complete, synced)
+			// Replicas already following reload the feed.
+			b.Queue(`INSERT INTO mirror_log (feed, key, replace, at_ms) VALUES ($1, '', TRUE, $2)`, feed, dst.now().UnixMilli())
+		}
+		if err := tx.SendBatch(ctx, b).Close(); err != nil {
+			return err
+		}
+		mirrorCopied = true
 		return nil
 	})
 	if errors.Is(err, ErrCopyTargetNotEmpty) {
@@ -127,6 +177,9 @@ func CopyToPostgres(ctx context.Context, src *SQLite, dst *Postgres) (CopyStats,
 		return stats, dst.wrap("store.CopyToPostgres", err)
 	}
 	stats = CopyStats{Token: tok != nil, Orders: len(recs), Idempotency: len(idems)}
+	if mirrorCopied {
+		stats.MirrorRows = len(mirror)
+	}
 	if tok != nil {
 		moved := *tok
 		moved.ConsentNeeded = MovedReason

@@ -80,6 +80,11 @@ func (p *Postgres) MirrorApply(ctx context.Context, b feeds.Batch) error {
 		synced = b.State.SyncedAt.UnixMilli()
 	}
 	err := pgx.BeginFunc(ctx, p.pool, func(tx pgx.Tx) error {
+		// Writers of the mirror take turns (the log's order is the commit
+		// order) and only the current leader may write (fencing).
+		if err := p.mirrorTurn(ctx, tx); err != nil {
+			return err
+		}
 		batch := &pgx.Batch{}
 		if b.Replace {
 			batch.Queue(`DELETE FROM mirror_rows WHERE feed = $1`, b.Feed)
@@ -94,7 +99,24 @@ func (p *Postgres) MirrorApply(ctx context.Context, b feeds.Batch) error {
 		batch.Queue(`INSERT INTO mirror_feeds (feed, watermark, complete, synced_ms) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (feed) DO UPDATE SET watermark = excluded.watermark, complete = excluded.complete,
 			synced_ms = excluded.synced_ms`, b.Feed, b.State.Watermark, b.State.Complete, synced)
-		return tx.SendBatch(ctx, batch).Close()
+		// The change log: one entry per touched row (a whole re-read is one
+		// replace entry), and one for the feed's state.
+		fs, ks, rs := []string{b.Feed}, []string{""}, []bool{b.Replace}
+		if !b.Replace {
+			for _, r := range b.Upserts {
+				fs, ks, rs = append(fs, r.Feed), append(ks, r.Key), append(rs, false)
+			}
+		}
+		for _, k := range b.Deletes {
+			fs, ks, rs = append(fs, k.Feed), append(ks, k.Key), append(rs, false)
+		}
+		batch.Queue(`INSERT INTO mirror_log (feed, key, replace, at_ms)
+			SELECT f, k, r, $4 FROM unnest($1::text[], $2::text[], $3::bool[]) AS t(f, k, r)`, fs, ks, rs, p.now().UnixMilli())
+		batch.Queue(`SELECT pg_notify($1, '')`, p.mirrorChannel())
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return err
+		}
+		return p.pruneMirrorLog(ctx, tx)
 	})
 	return p.wrap("store.MirrorApply", err)
 }

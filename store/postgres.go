@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
+	"net"
 	"net/url"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -60,6 +63,12 @@ type Postgres struct {
 	mu       sync.Mutex
 	fault    func(op string) error
 	lockConn *pgxpool.Conn // the connection holding the refresh lock
+
+	// fence is the mirror leadership epoch MirrorApply writes under: 0
+	// unfenced, -1 refused (not the leader), else the epoch (pg_leader.go).
+	fence atomic.Int64
+	// applies counts mirror batches (the log is pruned every pruneEvery).
+	applies atomic.Int64
 }
 
 // OpenPostgres connects to the database at rawURL (postgres://… or a
@@ -250,13 +259,40 @@ func (p *Postgres) checkFault(op string) error {
 	return nil
 }
 
-// wrap prefixes err with the operation and redacts the URL's password.
+// wrap prefixes err with the operation and redacts the URL's password. A
+// failure to reach the database is marked unavailable (transient).
 func (p *Postgres) wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s: %w", op, redactErr(err, p.secret))
+	err = redactErr(err, p.secret)
+	if unreachable(err) {
+		err = &unavailableError{err}
+	}
+	return fmt.Errorf("%s: %w", op, err)
 }
+
+// unreachable reports whether err means the database could not be reached
+// (connecting failed, the connection ended), not that it refused the
+// statement.
+func unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, net.ErrClosed) || pgconn.SafeToRetry(err)
+}
+
+// unavailableError marks a database that cannot be reached. It is a
+// net.Error, so erp.IsTransient reports it as transient like any network
+// failure: callers answer UPSTREAM_UNAVAILABLE (placeOrder refuses before
+// recording anything) instead of an internal error.
+type unavailableError struct{ err error }
+
+func (e *unavailableError) Error() string   { return "database unreachable: " + e.err.Error() }
+func (e *unavailableError) Unwrap() error   { return e.err }
+func (e *unavailableError) Timeout() bool   { return false }
+func (e *unavailableError) Temporary() bool { return true }
+
+var _ net.Error = (*unavailableError)(nil)
 
 // Ping checks that the store is writable (for /readyz) by committing an
 // update of the heartbeat row.

@@ -114,6 +114,9 @@ type Runner struct {
 	tokens   float64
 	tokensAt time.Time
 	started  bool
+	// pos is the change log position the in-memory rows reflect (stores
+	// that are a ChangeLog; see CatchUp).
+	pos int64
 
 	wake chan struct{}
 	// notifyMu serialises subscriber calls.
@@ -196,7 +199,17 @@ func (r *Runner) Feeds() []string {
 // about one call per feed), then scheduled and woken polls. It returns nil
 // when ctx ends. When the stored state cannot be read it tries again (every
 // feed shows error code "store" meanwhile): the feeds never stop silently.
+//
+// Run may be called again after it returned (a replica that leads the
+// mirror again): it then reschedules every feed from the states it holds
+// (call CatchUp first to read what the previous leader committed).
 func (r *Runner) Run(ctx context.Context) error {
+	r.mu.Lock()
+	again := r.started
+	r.mu.Unlock()
+	if again {
+		r.schedule()
+	}
 	for failures := 0; ; failures++ {
 		err := r.start(ctx)
 		if err == nil {
@@ -264,6 +277,16 @@ func (r *Runner) start(ctx context.Context) error {
 	if started {
 		return nil
 	}
+	// The log position is read before the rows: changes committed while
+	// they load are applied again by CatchUp (idempotently).
+	var pos int64
+	if cl, ok := r.o.Store.(ChangeLog); ok {
+		p, err := cl.MirrorPosition(ctx)
+		if err != nil {
+			return fmt.Errorf("feeds.Run: %w", err)
+		}
+		pos = p
+	}
 	states, err := r.o.Store.MirrorStates(ctx)
 	if err != nil {
 		return fmt.Errorf("feeds.Run: %w", err)
@@ -298,8 +321,166 @@ func (r *Runner) start(ctx context.Context) error {
 	}
 	r.mu.Lock()
 	r.started = true
+	r.pos = pos
 	r.tokensAt = now
 	r.tokens = r.bucketCapLocked()
+	r.mu.Unlock()
+	return nil
+}
+
+// schedule sets every feed's next poll as start does: now, or for a
+// complete reference set when its interval since the last read ends.
+func (r *Runner) schedule() {
+	now := r.o.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.feeds {
+		f.due, f.woken, f.errCode = now, time.Time{}, ""
+		if f.state.Complete && !f.incremental {
+			f.due = f.state.SyncedAt.Add(r.intervalLocked(f))
+		}
+	}
+	r.tokensAt = now
+	r.tokens = r.bucketCapLocked()
+}
+
+// catchUpPage is how many log entries CatchUp reads at a time.
+const catchUpPage = 2000
+
+// CatchUp applies what another process (the replica leading the mirror)
+// committed since this runner last looked, when the Store is a ChangeLog:
+// it loads the stored rows on the first call (as Run does), then hands the
+// subscriber every row changed since, re-reads whole feeds that were
+// replaced, and takes the feeds' states from the store. It returns the
+// number of log entries applied. It calls no Exact endpoint. Never call it
+// while Run is running: the running runner's own changes are already
+// applied.
+func (r *Runner) CatchUp(ctx context.Context) (int, error) {
+	cl, ok := r.o.Store.(ChangeLog)
+	if !ok {
+		return 0, nil
+	}
+	if err := r.start(ctx); err != nil {
+		return 0, err
+	}
+	applied := 0
+	for {
+		r.mu.Lock()
+		pos := r.pos
+		r.mu.Unlock()
+		cs, err := cl.MirrorChanges(ctx, pos, catchUpPage)
+		if err != nil {
+			return applied, fmt.Errorf("feeds.CatchUp: %w", err)
+		}
+		if !cs.Reload && len(cs.Entries) == 0 {
+			return applied, nil
+		}
+		if err := r.applyLog(ctx, cs); err != nil {
+			return applied, fmt.Errorf("feeds.CatchUp: %w", err)
+		}
+		applied += max(1, len(cs.Entries))
+		r.mu.Lock()
+		r.pos = cs.Position
+		r.mu.Unlock()
+		if !cs.Reload && len(cs.Entries) < catchUpPage {
+			return applied, nil
+		}
+	}
+}
+
+// Position returns the change log position the runner's rows reflect.
+func (r *Runner) Position() int64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pos
+}
+
+// applyLog hands the subscriber one read of the change log: each touched
+// row as stored now, replaced feeds (or all, on Reload) re-read whole,
+// then takes the feeds' states from the store.
+func (r *Runner) applyLog(ctx context.Context, cs Changes) error {
+	reload := map[string]bool{}
+	for _, e := range cs.Entries {
+		if e.Replace && r.byName[e.Feed] != nil {
+			reload[e.Feed] = true
+		}
+	}
+	if cs.Reload {
+		for _, f := range r.feeds {
+			reload[f.name] = true
+		}
+	}
+	type rk struct{ feed, key string }
+	last := map[rk]int{}
+	var changes []Change
+	r.mu.Lock()
+	for _, e := range cs.Entries {
+		f := r.byName[e.Feed]
+		if f == nil || e.Key == "" || reload[e.Feed] {
+			continue
+		}
+		c := Change{Feed: e.Feed, Key: e.Key, Deleted: e.Data == nil}
+		if e.Data != nil {
+			v, err := f.decode(e.Data)
+			if err != nil {
+				continue // as in start: a row this version cannot read is skipped
+			}
+			c.Row = v
+			f.keys[e.Key] = struct{}{}
+		} else {
+			delete(f.keys, e.Key)
+		}
+		k := rk{e.Feed, e.Key}
+		if i, ok := last[k]; ok {
+			changes[i] = c
+			continue
+		}
+		last[k] = len(changes)
+		changes = append(changes, c)
+	}
+	r.mu.Unlock()
+	for _, f := range r.feeds {
+		if !reload[f.name] {
+			continue
+		}
+		keys := map[string]struct{}{}
+		var rows []Change
+		if err := r.o.Store.MirrorRows(ctx, f.name, func(key string, data []byte) error {
+			v, err := f.decode(data)
+			if err != nil {
+				return nil
+			}
+			keys[key] = struct{}{}
+			rows = append(rows, Change{Feed: f.name, Key: key, Row: v})
+			return nil
+		}); err != nil {
+			return err
+		}
+		r.mu.Lock()
+		for k := range f.keys {
+			if _, ok := keys[k]; !ok {
+				rows = append(rows, Change{Feed: f.name, Key: k, Deleted: true})
+			}
+		}
+		f.keys = keys
+		r.mu.Unlock()
+		changes = append(changes, rows...)
+	}
+	states, err := r.o.Store.MirrorStates(ctx)
+	if err != nil {
+		return err
+	}
+	// Rows first, then states: a feed never looks complete here before
+	// its rows reached the subscriber.
+	if len(changes) > 0 {
+		r.notify(changes)
+	}
+	r.mu.Lock()
+	for _, f := range r.feeds {
+		if st, ok := states[f.name]; ok {
+			f.state = st
+		}
+	}
 	r.mu.Unlock()
 	return nil
 }

@@ -57,3 +57,37 @@ type Store interface {
 	// MirrorApply commits b atomically.
 	MirrorApply(ctx context.Context, b Batch) error
 }
+
+// ChangeLog is what a replica that does not run the feeds reads to follow
+// the one that does (ARCHITECTURE §11): every committed batch appends the
+// keys it touched, in commit order, to a log with increasing positions.
+// store.Postgres implements it.
+type ChangeLog interface {
+	// MirrorPosition returns the position of the last committed entry.
+	MirrorPosition(ctx context.Context) (int64, error)
+	// MirrorChanges returns up to limit entries after position after, in
+	// order, each with its row as stored now.
+	MirrorChanges(ctx context.Context, after int64, limit int) (Changes, error)
+}
+
+// Changes is one read of a ChangeLog.
+type Changes struct {
+	// Position is the last entry returned (the log's position when Reload,
+	// after when there is nothing new).
+	Position int64
+	// Reload is set when entries after the reader's position are gone
+	// (pruned): the reader must reload every feed.
+	Reload  bool
+	Entries []LogEntry
+}
+
+// LogEntry is one change: a row of Feed (Key), a whole re-read of Feed
+// (Replace), or only Feed's state (Key "").
+type LogEntry struct {
+	Seq     int64
+	Feed    string
+	Key     string
+	Replace bool
+	// Data is the row as stored now; nil when it no longer exists.
+	Data []byte
+}

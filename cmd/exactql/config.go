@@ -354,14 +354,15 @@ var settings = []setting{
 			}
 			c.SyncShare = f
 		}},
-	{Name: "EXACTQL_PUBLIC_URL", Help: "the gateway's public base URL (https), for the webhook callback of `exactql webhooks subscribe`",
+	{Name: "EXACTQL_PUBLIC_URL", Shown: "none (pictures are relative paths)", Help: "the gateway's public base URL (absolute http(s) URL, optionally with a path, no query or fragment): makes Product.pictureUrl and thumbnailUrl absolute URLs under it; also the webhook callback's base for `exactql webhooks subscribe` (https there)",
 		parse: func(p *parser, c *config, v string) {
 			c.PublicURL = strings.TrimRight(v, "/")
 			if c.PublicURL == "" {
 				return
 			}
-			if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" {
-				p.fail(errors.New("must be an absolute URL like https://shop.example.com"))
+			if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+				u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.Contains(c.PublicURL, "#") || u.User != nil {
+				p.fail(errors.New("must be an absolute http(s) URL without query, fragment or user, like https://shop.example.com"))
 			}
 		}},
 	{Name: "EXACT_WEBHOOK_SECRET", Help: "the Exact app's webhook secret; without it POST /webhooks/exact refuses every notification",

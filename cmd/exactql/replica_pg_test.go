@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -117,4 +118,76 @@ func TestPostgresServeTwoReplicas(t *testing.T) {
 	if limit-remaining < api {
 		t.Errorf("the shared row counts %d calls of the day; the sandbox saw %d", limit-remaining, api)
 	}
+}
+
+// TestPostgresServeTwoReplicasOneMirror runs the real wiring twice in one
+// process (so the race detector sees the mirror's role code) with the mirror
+// on: exactly one replica leads, both hold the complete mirror, and after
+// the leader stops the other one leads.
+func TestPostgresServeTwoReplicasOneMirror(t *testing.T) {
+	url, _ := testPGSchema(t)
+	sb := sandbox.New(sandbox.Options{Data: gen.Options{Seed: 1, Items: 300, Customers: 30, Currency: "EUR"}})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: sb, ReadHeaderTimeout: 10 * time.Second}
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	env := map[string]string{
+		"EXACTQL_MODE":         "production",
+		"EXACT_BASE_URL":       "http://" + ln.Addr().String(),
+		"EXACT_CLIENT_ID":      sb.ClientID(),
+		"EXACT_CLIENT_SECRET":  sb.ClientSecret(),
+		"EXACT_REFRESH_TOKEN":  sb.IssueRefreshToken(),
+		"EXACT_DIVISION":       fmt.Sprint(sb.Division()),
+		"EXACTQL_JWT_SECRET":   "replica-secret-replica-secret-0123456789",
+		"EXACTQL_DATABASE_URL": url,
+		"EXACTQL_SYNC":         "true",
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	envA := map[string]string{"EXACTQL_ADDR": "127.0.0.1:0", "EXACTQL_DATA_DIR": t.TempDir(), "EXACTQL_LOG_LEVEL": "warn", "EXACTQL_LOG_FORMAT": "json"}
+	for k, v := range env {
+		envA[k] = v
+	}
+	cfg, err := loadConfig(envOf(envA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan started, 1)
+	firstDone := make(chan error, 1)
+	go func() { firstDone <- serve(ctx, cfg, io.Discard, testLog(t), func(s started) { first <- s }) }()
+	a := <-first
+	b := startGatewayClock(t, env, nil)
+	urls := []string{a.URL, b.st.URL}
+	leading := func() []int {
+		var out []int
+		for i, u := range urls {
+			r := &replica{url: u}
+			if r.metric("exactql_mirror_leader") == 1 {
+				out = append(out, i)
+			}
+		}
+		return out
+	}
+	waitUntil(t, 2*time.Minute, "both replicas hold the complete mirror", func() bool {
+		return a.Feeds.Complete() && b.st.Feeds.Complete()
+	})
+	if l := leading(); len(l) != 1 || l[0] != 0 {
+		t.Fatalf("leaders %v; want the first replica only", l)
+	}
+	var calls int64
+	for _, s := range b.st.Feeds.Status() {
+		calls += s.Calls
+	}
+	if calls != 0 {
+		t.Errorf("the follower's feeds made %d Exact calls", calls)
+	}
+	cancel() // the leader stops (its lock goes with its connection)
+	if err := <-firstDone; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	urls = urls[1:]
+	waitUntil(t, 30*time.Second, "the second replica leads", func() bool { l := leading(); return len(l) == 1 })
 }

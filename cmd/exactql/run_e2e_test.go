@@ -10,7 +10,10 @@ import (
 )
 
 // TestRunServesAndShutsDown runs the real program (run) in sandbox mode on
-// 127.0.0.1:0, asks it a GraphQL question over HTTP and shuts it down cleanly.
+// 127.0.0.1:0, asks it a GraphQL question over HTTP and shuts it down
+// cleanly. Its banner names the embedded sandbox's URL on a line
+// "Exact sandbox:    http://127.0.0.1:…" (.ci/run reads it for
+// EXACTQL_SANDBOX_URL), and that URL answers the sandbox's control API.
 func TestRunServesAndShutsDown(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
@@ -21,10 +24,13 @@ func TestRunServesAndShutsDown(t *testing.T) {
 		pw.Close()
 	}()
 	sc := bufio.NewScanner(pr)
-	endpoint := ""
+	endpoint, sandboxURL := "", ""
 	for sc.Scan() {
 		if u, ok := strings.CutPrefix(sc.Text(), "GraphQL endpoint: "); ok {
 			endpoint = u
+		}
+		if rest, ok := strings.CutPrefix(sc.Text(), "Exact sandbox:"); ok {
+			sandboxURL, _, _ = strings.Cut(strings.TrimSpace(rest), " ")
 			break
 		}
 	}
@@ -32,6 +38,16 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	if endpoint == "" {
 		cancel()
 		t.Fatalf("no endpoint printed: %v", <-done)
+	}
+	if !strings.HasPrefix(sandboxURL, "http://127.0.0.1:") {
+		t.Errorf("banner's Exact sandbox URL %q, want http://127.0.0.1:<port>", sandboxURL)
+	} else if r, err := http.Get(sandboxURL + "/sandbox/faults"); err != nil {
+		t.Errorf("sandbox control API: %v", err)
+	} else {
+		r.Body.Close()
+		if r.StatusCode != 200 {
+			t.Errorf("GET %s/sandbox/faults: %d", sandboxURL, r.StatusCode)
+		}
 	}
 	resp, err := http.Post(endpoint, "application/json", strings.NewReader(`{"query":"{ warehouses { code isMain } }"}`))
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/server"
+	"github.com/exactql/exactql/server/images"
 	"github.com/exactql/exactql/server/respcache"
 	"github.com/exactql/exactql/store"
 	"github.com/rs/zerolog"
@@ -150,11 +151,18 @@ func hostPort(a net.Addr) string {
 	return net.JoinHostPort(host, port)
 }
 
-func printBanner(w io.Writer, cfg *config, url string, demo []demoToken) {
+// printBanner writes the start banner to stdout. Its "GraphQL endpoint:"
+// and "Exact sandbox:" lines are read by scripts (.ci/run): keep their form.
+func printBanner(w io.Writer, cfg *config, url, sandboxURL string, demo []demoToken) {
 	fmt.Fprintf(w, "exactql %s (%s mode)\n", version, cfg.Mode)
 	fmt.Fprintf(w, "GraphQL endpoint: %s/graphql\n", url)
 	if cfg.Playground {
 		fmt.Fprintf(w, "Playground:       %s/\n", url)
+	}
+	if sandboxURL != "" {
+		// The embedded sandbox (loopback only): its control API (faults,
+		// clock, stock and price changes) is what e2e scripts drive.
+		fmt.Fprintf(w, "Exact sandbox:    %s (embedded; control API at %s/sandbox/, e.g. POST /sandbox/faults)\n", sandboxURL, sandboxURL)
 	}
 	if len(demo) > 0 {
 		fmt.Fprintf(w, "Demo buyers (also at %s/demo/tokens); send as Authorization: Bearer <token>\n", url)
@@ -193,6 +201,7 @@ type readiness struct {
 	tokens *erp.TokenSource
 	gov    *erp.Governor
 	feeds  *feeds.Runner // nil with EXACTQL_SYNC=false
+	role   *mirrorRole   // nil on SQLite
 }
 
 func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
@@ -233,6 +242,9 @@ func (r readiness) Ready(ctx context.Context) (bool, map[string]any) {
 		// The mirror never makes the gateway unready: until a feed's first
 		// pass completes, its data comes from the fallback path.
 		details["mirror"] = mirrorDetails(r.feeds.Status())
+	}
+	if r.role != nil {
+		details["mirror_role"] = r.role.Role()
 	}
 	return ok, details
 }
@@ -280,22 +292,23 @@ func auth(ctx context.Context, cfg *config, stdin io.Reader, stdout io.Writer, p
 	return nil
 }
 
-// imageSource gives the images handler an item's picture URL (from the
-// cached read path) and the picture itself (from Exact, with the app's token).
+// imageSource gives the images handler an item's picture URLs (from the
+// cached read path) and the pictures themselves (from Exact, with the app's
+// token).
 type imageSource struct {
 	reader *live.Reader
 	client *erp.Client
 }
 
-func (s imageSource) Item(ctx context.Context, id string) (string, bool, error) {
+func (s imageSource) Item(ctx context.Context, id string) (images.URLs, bool, error) {
 	items, err := s.reader.Items(ctx, []string{id})
 	if err != nil {
-		return "", false, err
+		return images.URLs{}, false, err
 	}
 	if len(items) == 0 || items[0] == nil {
-		return "", false, nil
+		return images.URLs{}, false, nil
 	}
-	return items[0].PictureURL, true, nil
+	return images.URLs{Picture: items[0].PictureURL, Thumbnail: items[0].PictureThumbnailURL}, true, nil
 }
 
 // Visible applies the read path's sellability rule (live.Reader.Sellable,

@@ -68,6 +68,7 @@ type wiring struct {
 	cache     *cache.Cache
 	mirror    *catalog.Mirror // nil with EXACTQL_SYNC=false
 	feeds     *feeds.Runner   // nil with EXACTQL_SYNC=false
+	role      *mirrorRole     // nil on SQLite: this process always runs the feeds
 	reader    *live.Reader
 	respCache *respcache.Cache // nil with EXACTQL_RESPONSE_CACHE=off
 
@@ -145,7 +146,8 @@ func (g *wiring) startSandbox() error {
 		}
 		g.cfg.JWTSecret = hex.EncodeToString(b)
 	}
-	g.log.Info().Str("exact", conn.BaseURL).Int("division", conn.Division).Msg("sandbox mode: an embedded Exact Online sandbox serves the data")
+	g.log.Info().Str("exact", conn.BaseURL).Str("sandbox_control", conn.BaseURL+"/sandbox/").Int("division", conn.Division).
+		Msg("sandbox mode: an embedded Exact Online sandbox serves the data at " + conn.BaseURL)
 	return nil
 }
 
@@ -289,15 +291,31 @@ func (g *wiring) newReadModel() error {
 			return fmt.Errorf("metrics: %w", err)
 		}
 	}
-	if g.feeds != nil {
+	return g.startFeeds()
+}
+
+// startFeeds runs the mirror's feeds (EXACTQL_SYNC). On PostgreSQL several
+// replicas share one mirror: the one holding the leader lock runs the
+// feeds, the others follow the change log (leader.go).
+func (g *wiring) startFeeds() error {
+	if g.feeds == nil {
+		return nil
+	}
+	if pg, ok := g.st.(*store.Postgres); ok {
+		g.role = newMirrorRole(pg, g.feeds, g.log)
+		if err := g.role.register(g.metrics); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		g.goBackground(g.role.run)
+	} else {
 		g.goBackground(func(ctx context.Context) {
 			if err := g.feeds.Run(ctx); err != nil && ctx.Err() == nil {
 				g.log.Error().Err(err).Msg("mirror feeds stopped")
 			}
 		})
-		if err := g.metrics.Register("Mirror", g.feeds.Collector()); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
+	}
+	if err := g.metrics.Register("Mirror", g.feeds.Collector()); err != nil {
+		return fmt.Errorf("metrics: %w", err)
 	}
 	return nil
 }
@@ -335,7 +353,8 @@ func (g *wiring) startOrders() error {
 // endpoint, and assembles the gateway's HTTP handler.
 func (g *wiring) newHTTPHandler() error {
 	cfg, m := g.cfg, g.metrics
-	res := resolvers.New(resolvers.Deps{Reader: g.reader, PublicPrices: cfg.PublicPrices, Orders: g.orders, Mirror: g.mirror})
+	res := resolvers.New(resolvers.Deps{Reader: g.reader, PublicPrices: cfg.PublicPrices, Orders: g.orders, Mirror: g.mirror,
+		PublicURL: cfg.PublicURL})
 	for _, err := range []error{m.WatchExact(g.client.Stats), m.WatchCache(g.cache.Stats), m.WatchCallerLimit(g.limiter.Refusals),
 		m.WatchToken(g.tokens.Status), m.WatchStore(g.st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
 			s := g.orders.Stats()
@@ -369,7 +388,7 @@ func (g *wiring) newHTTPHandler() error {
 		}
 	}
 	g.deps = server.Deps{Logger: g.log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: g.st, tokens: g.tokens, gov: g.gov, feeds: g.feeds}, ResponseCache: g.respCache}
+		Readiness: readiness{store: g.st, tokens: g.tokens, gov: g.gov, feeds: g.feeds, role: g.role}, ResponseCache: g.respCache}
 	handler, err := server.New(server.Config{
 		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
 		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
@@ -398,7 +417,11 @@ func (g *wiring) newHTTPHandler() error {
 		}
 		// Outside caller authentication: Exact signs its notifications
 		// with the webhook secret instead (ARCHITECTURE §12).
-		wh, err := webhooks.New(webhooks.Options{Secret: webhookSecret, Wake: g.feeds.WakeTopic, Division: g.division})
+		wake := g.feeds.WakeTopic
+		if g.role != nil {
+			wake = g.role.wakeTopic // any replica's webhook wakes the leader
+		}
+		wh, err := webhooks.New(webhooks.Options{Secret: webhookSecret, Wake: wake, Division: g.division})
 		if err != nil {
 			return fmt.Errorf("webhooks: %w", err)
 		}
@@ -474,7 +497,11 @@ func (g *wiring) serveHTTP(ctx context.Context, stdout io.Writer, onReady func(s
 		g.log.Info().Str("url", adminURL).Msg("serving /metrics and /readyz on the admin address")
 	}
 
-	printBanner(stdout, cfg, url, g.demo)
+	sandboxURL := ""
+	if g.sb != nil {
+		sandboxURL = g.conn.BaseURL
+	}
+	printBanner(stdout, cfg, url, sandboxURL, g.demo)
 	if g.feeds != nil {
 		p := g.feeds.Projection()
 		fmt.Fprintf(stdout, "Mirror: %d feeds; steady-state polling projects %.0f Exact calls a day (%.0f scheduled + %.0f for webhook wake-ups), %.0f%% share of a %d-call daily limit\n",

@@ -69,8 +69,8 @@ func storeCommand(ctx context.Context, args []string, getenv func(string) string
 	if st.Token {
 		token = "the Exact token chain"
 	}
-	fmt.Fprintf(stdout, "Copied %s, %d orders and %d idempotency records from %s to PostgreSQL (schema %s).\n",
-		token, st.Orders, st.Idempotency, path, dst.Schema())
+	fmt.Fprintf(stdout, "Copied %s, %d orders, %d idempotency records and %d mirror rows from %s to PostgreSQL (schema %s).\n",
+		token, st.Orders, st.Idempotency, st.MirrorRows, path, dst.Schema())
 	fmt.Fprintln(stdout, "The SQLite file's token is marked as moved; start the replicas with EXACTQL_DATABASE_URL set.")
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/exactql/exactql/catalog/feeds"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/orders"
 	"github.com/exactql/exactql/store"
@@ -89,6 +90,10 @@ func TestPostgresStoreCopyMovesChainAndJournal(t *testing.T) {
 	if err := src.Settle(ctx, "g2", "", orders.Settlement{State: orders.StateWritten, ExactID: "e2", OrderNumber: 9, At: t0}); err != nil {
 		t.Fatal(err)
 	}
+	if err := src.MirrorApply(ctx, feeds.Batch{Feed: "items", State: feeds.State{Watermark: 77, Complete: true, SyncedAt: t0},
+		Upserts: []feeds.Row{{RowKey: feeds.RowKey{Feed: "items", Key: "i1"}, Data: []byte(`{"ID":"i1"}`)}}}); err != nil {
+		t.Fatal(err)
+	}
 	src.Close()
 
 	var out bytes.Buffer
@@ -96,7 +101,7 @@ func TestPostgresStoreCopyMovesChainAndJournal(t *testing.T) {
 	if err := run(ctx, []string{"store", "copy", "--to", url}, envOf(env), &out, &out); err != nil {
 		t.Fatalf("store copy: %v", err)
 	}
-	if !strings.Contains(out.String(), "2 orders and 2 idempotency records") || !strings.Contains(out.String(), schema) {
+	if !strings.Contains(out.String(), "2 orders, 2 idempotency records and 1 mirror rows") || !strings.Contains(out.String(), schema) {
 		t.Errorf("output %q", out.String())
 	}
 
@@ -118,6 +123,9 @@ func TestPostgresStoreCopyMovesChainAndJournal(t *testing.T) {
 	}
 	if w, err := pg.Record(ctx, "g2"); err != nil || w.State != orders.StateWritten || w.ExactID != "e2" || w.OrderNumber != 9 {
 		t.Errorf("Record(g2) = %+v, %v; want written e2/9", w, err)
+	}
+	if st, err := pg.MirrorStates(ctx); err != nil || st["items"].Watermark != 77 || !st["items"].Complete {
+		t.Errorf("mirror states in PostgreSQL = %+v, %v; want items at watermark 77, complete", st, err)
 	}
 	if due, err := pg.Due(ctx, t0.Add(time.Hour), 10); err != nil || len(due) != 1 || due[0].GatewayID != "g1" {
 		t.Errorf("Due = %+v, %v; want g1 for the replicas' workers", due, err)

@@ -7,6 +7,7 @@ import (
 	"image/color"
 	"image/png"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/exactql/exactql/erp/sandbox/gen"
@@ -15,7 +16,8 @@ import (
 const pictureSize = 64
 
 // handlePicture serves GET /docs/SysImage.aspx?Table=Items&ID=…: a small PNG
-// derived from the item's GUID, for items that have a picture. It needs a
+// derived from the item's GUID, for items that have a picture; a ThumbSize
+// below 500 (PictureThumbnailUrl has 100) gets the half-size thumbnail. It needs a
 // valid bearer token and does not count against the API rate limit (Exact
 // serves these from its document pages, outside the REST budget; UNCONFIRMED).
 func (s *Sandbox) handlePicture(w *statusWriter, r *http.Request, call *Call) {
@@ -46,7 +48,11 @@ func (s *Sandbox) handlePicture(w *statusWriter, r *http.Request, call *Call) {
 		http.NotFound(w, r)
 		return
 	}
-	b := pictureFor(id)
+	size := pictureSize
+	if ts, err := strconv.Atoi(q.Get("ThumbSize")); err == nil && ts > 0 && ts < 500 {
+		size = pictureSize / 2
+	}
+	b := pictureFor(id, size)
 	w.Header().Set("Content-Type", "image/png")
 	w.Header().Set("Cache-Control", "private, max-age=3600")
 	w.WriteHeader(http.StatusOK)
@@ -55,16 +61,16 @@ func (s *Sandbox) handlePicture(w *statusWriter, r *http.Request, call *Call) {
 	}
 }
 
-// pictureFor draws a deterministic 64×64 image: a background colour and a
-// diagonal band, both derived from the GUID.
-func pictureFor(id string) []byte {
+// pictureFor draws a deterministic size×size image: a background colour and
+// a diagonal band, both derived from the GUID.
+func pictureFor(id string, size int) []byte {
 	h := sha256.Sum256([]byte(id))
 	bg := color.RGBA{h[0], h[1], h[2], 255}
 	fg := color.RGBA{255 - h[0], 255 - h[1], 255 - h[2], 255}
-	img := image.NewRGBA(image.Rect(0, 0, pictureSize, pictureSize))
-	band := int(h[3]%16) + 8
-	for y := 0; y < pictureSize; y++ {
-		for x := 0; x < pictureSize; x++ {
+	img := image.NewRGBA(image.Rect(0, 0, size, size))
+	band := (int(h[3]%16) + 8) * size / pictureSize
+	for y := 0; y < size; y++ {
+		for x := 0; x < size; x++ {
 			c := bg
 			if d := x - y; d > -band && d < band {
 				c = fg

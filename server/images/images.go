@@ -1,8 +1,9 @@
-// Package images serves item pictures at GET /images/{itemID}. Exact's
-// picture URLs need Exact credentials, so the gateway fetches a picture once
-// with the app's token and serves it from the cache afterwards; items
-// without a picture are remembered as absent, so browsing a catalogue does
-// not spend Exact's budget on pictures twice.
+// Package images serves item pictures at GET /images/{itemID} and their
+// thumbnails at GET /images/{itemID}/thumbnail. Exact's picture URLs
+// (PictureUrl, PictureThumbnailUrl) need Exact credentials, so the gateway
+// fetches a picture once with the app's token and serves it from the cache
+// afterwards; items without a picture are remembered as absent, so browsing
+// a catalogue does not spend Exact's budget on pictures twice.
 package images
 
 import (
@@ -36,15 +37,40 @@ const (
 	DefaultBrowserMaxAge = 24 * time.Hour
 )
 
-// KindName is the cache kind (and key part) of pictures.
-const KindName = "image"
+// KindName is the cache kind (and key part) of pictures; ThumbnailKindName
+// that of thumbnails.
+const (
+	KindName          = "image"
+	ThumbnailKindName = "thumbnail"
+)
+
+// ThumbnailSuffix ends the path of an item's thumbnail:
+// /images/{itemID}/thumbnail.
+const ThumbnailSuffix = "/thumbnail"
+
+// Path is the gateway's path of an item's picture, or of its thumbnail:
+// /images/{itemID}[/thumbnail] with the ID in lower case.
+func Path(itemID string, thumbnail bool) string {
+	p := "/images/" + strings.ToLower(itemID)
+	if thumbnail {
+		p += ThumbnailSuffix
+	}
+	return p
+}
+
+// URLs are an item's picture URLs at Exact (Items PictureUrl and
+// PictureThumbnailUrl); "" is none.
+type URLs struct {
+	Picture   string
+	Thumbnail string
+}
 
 // Source is what the handler needs from the rest of the gateway: the
-// picture URL of an item (found false for an unknown item) and the download
-// of such a URL with the app's Exact token. The gateway adapts its cached
-// item reader and *erp.Client to it.
+// picture URLs of an item (found false for an unknown item) and the
+// download of such a URL with the app's Exact token. The gateway adapts its
+// cached item reader and *erp.Client to it.
 type Source interface {
-	Item(ctx context.Context, id string) (pictureURL string, found bool, err error)
+	Item(ctx context.Context, id string) (urls URLs, found bool, err error)
 	Picture(ctx context.Context, url string) ([]byte, string, error)
 }
 
@@ -85,22 +111,25 @@ type picture struct {
 var errNotImage = errors.New("images: upstream answer is not a supported image")
 
 type imageHandler struct {
-	src  Source
-	c    *cache.Cache
-	kind cache.Kind
-	o    Options
+	src   Source
+	c     *cache.Cache
+	kind  cache.Kind // pictures
+	thumb cache.Kind // thumbnails
+	o     Options
 }
 
-// Handler serves GET and HEAD /images/{itemID} (route it with the pattern
-// "GET /images/{itemID}"; without the wildcard the last path segment is
-// used). Answers:
+// Handler serves GET and HEAD /images/{itemID} (the picture) and
+// /images/{itemID}/thumbnail (the thumbnail; route both patterns,
+// "GET /images/{itemID}" and "GET /images/{itemID}/thumbnail", to it;
+// without the wildcard the ID is taken from the path). Pictures and
+// thumbnails are cached apart and answer alike:
 //
 //   - 200 with the picture, its Content-Type (image/* only),
 //     Cache-Control: public, max-age=…, an ETag and
 //     X-Content-Type-Options: nosniff; 304 when If-None-Match matches.
 //   - 404 for an ID that is not a GUID (nothing is asked), an unknown item,
 //     an item that is not Visible (not sellable) or an item without
-//     picture (remembered for NegativeTTL).
+//     picture (or without thumbnail; remembered for NegativeTTL).
 //   - 503 with Retry-After when Exact's rate budget does not allow the
 //     fetch now, 429 with Retry-After when the caller's own budget is
 //     spent, 503 when Exact is unavailable, 502 for other upstream
@@ -125,10 +154,11 @@ func Handler(src Source, c *cache.Cache, o Options) http.Handler {
 		o.Now = time.Now
 	}
 	return &imageHandler{
-		src:  src,
-		c:    c,
-		kind: cache.Kind{Name: KindName, TTL: o.TTL, NegativeTTL: o.NegativeTTL},
-		o:    o,
+		src:   src,
+		c:     c,
+		kind:  cache.Kind{Name: KindName, TTL: o.TTL, NegativeTTL: o.NegativeTTL},
+		thumb: cache.Kind{Name: ThumbnailKindName, TTL: o.TTL, NegativeTTL: o.NegativeTTL},
+		o:     o,
 	}
 }
 
@@ -139,9 +169,10 @@ func (h *imageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.text(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
+	path, thumbnail := strings.CutSuffix(r.URL.Path, ThumbnailSuffix)
 	id := r.PathValue("itemID")
 	if id == "" {
-		id = r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+		id = path[strings.LastIndexByte(path, '/')+1:]
 	}
 	id = strings.ToLower(id)
 	if !erp.IsGUID(id) {
@@ -163,8 +194,12 @@ func (h *imageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	p, err := cache.Get(r.Context(), h.c, h.kind, cache.Key(h.o.Division, KindName, id),
-		func(ctx context.Context) (*picture, error) { return h.load(ctx, id) }, pictureCost)
+	kind := h.kind
+	if thumbnail {
+		kind = h.thumb
+	}
+	p, err := cache.Get(r.Context(), h.c, kind, cache.Key(h.o.Division, kind.Name, id),
+		func(ctx context.Context) (*picture, error) { return h.load(ctx, id, thumbnail) }, pictureCost)
 	if err != nil {
 		h.fail(w, err)
 		return
@@ -188,16 +223,20 @@ func (h *imageHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// load asks for the item's picture URL and downloads it. Absence (unknown
-// item, no picture, picture gone at Exact) is cache.ErrNotFound so the
-// cache remembers it.
-func (h *imageHandler) load(ctx context.Context, id string) (*picture, error) {
-	u, found, err := h.src.Item(ctx, id)
+// load asks for the item's picture URLs and downloads the picture (or the
+// thumbnail). Absence (unknown item, no picture, picture gone at Exact) is
+// cache.ErrNotFound so the cache remembers it.
+func (h *imageHandler) load(ctx context.Context, id string, thumbnail bool) (*picture, error) {
+	urls, found, err := h.src.Item(ctx, id)
 	if errors.Is(err, erp.ErrNotFound) || errors.Is(err, cache.ErrNotFound) {
 		found, err = false, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("images.load: item: %w", err)
+	}
+	u := urls.Picture
+	if thumbnail {
+		u = urls.Thumbnail
 	}
 	if !found || u == "" {
 		return nil, fmt.Errorf("images.load: item without picture: %w", cache.ErrNotFound)

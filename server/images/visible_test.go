@@ -31,8 +31,10 @@ func TestHiddenItemsPictureNotServed(t *testing.T) {
 		mu.Unlock()
 	}
 
-	if rec := serve(h, http.MethodGet, "/images/"+itemWithPic, nil); rec.Code != http.StatusNotFound {
-		t.Errorf("hidden item: %d, want 404", rec.Code)
+	for _, v := range variants {
+		if rec := serve(h, http.MethodGet, "/images/"+itemWithPic+v.suffix, nil); rec.Code != http.StatusNotFound {
+			t.Errorf("hidden item's %s: %d, want 404", v.name, rec.Code)
+		}
 	}
 	if ic, pc := src.calls(); ic != 0 || pc != 0 {
 		t.Errorf("hidden item fetched: Item %d, Picture %d", ic, pc)
@@ -41,9 +43,14 @@ func TestHiddenItemsPictureNotServed(t *testing.T) {
 	if rec := serve(h, http.MethodGet, "/images/"+itemWithPic, nil); rec.Code != http.StatusOK {
 		t.Errorf("sellable item: %d, want 200", rec.Code)
 	}
-	set(false, nil) // e.g. its EndDate passed; the picture is cached
-	if rec := serve(h, http.MethodGet, "/images/"+itemWithPic, nil); rec.Code != http.StatusNotFound || rec.Body.Len() > 100 {
-		t.Errorf("item hidden after caching: %d (%d bytes), want 404", rec.Code, rec.Body.Len())
+	if rec := serve(h, http.MethodGet, "/images/"+itemWithPic+images.ThumbnailSuffix, nil); rec.Code != http.StatusOK {
+		t.Errorf("sellable item's thumbnail: %d, want 200", rec.Code)
+	}
+	set(false, nil) // e.g. its EndDate passed; the picture and thumbnail are cached
+	for _, v := range variants {
+		if rec := serve(h, http.MethodGet, "/images/"+itemWithPic+v.suffix, nil); rec.Code != http.StatusNotFound || rec.Body.Len() > 100 {
+			t.Errorf("item hidden after caching, %s: %d (%d bytes), want 404", v.name, rec.Code, rec.Body.Len())
+		}
 	}
 	set(true, &erp.Error{StatusCode: 503, Message: "down"})
 	if rec := serve(h, http.MethodGet, "/images/"+itemWithPic, nil); rec.Code != http.StatusServiceUnavailable {
