@@ -12,6 +12,7 @@ import (
 	"github.com/exactql/exactql/orders"
 	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
+	"github.com/exactql/exactql/server/images"
 )
 
 // This file is the one place that maps Exact records (and the order
@@ -133,6 +134,18 @@ func fillPrice(out *model.Price, m *[2]model.Money, p pricing.Price) {
 
 func priceBreakModel(b pricing.Break) *model.PriceBreak {
 	return &model.PriceBreak{MinimumQuantity: model.NewDecimal(b.MinimumQuantity), UnitPrice: money(b.UnitPrice, b.Currency)}
+}
+
+// imageURL is the gateway's URL of an item's picture (thumbnail false) or
+// thumbnail, given the item's URL for it at Exact: nil when Exact has none,
+// else the images route's path, prefixed with Deps.PublicURL when that is
+// set. Exact's own URL never reaches the client (it needs Exact's token).
+func (r *productResolver) imageURL(exactURL, itemID string, thumbnail bool) *string {
+	if exactURL == "" || itemID == "" {
+		return nil
+	}
+	u := strings.TrimRight(r.Deps.PublicURL, "/") + images.Path(itemID, thumbnail)
+	return &u
 }
 
 // stockLevels lists every warehouse (main first, zeros included) or only

@@ -71,6 +71,7 @@ func TestMapping(t *testing.T) {
 		wh1 = "11111111-1111-4111-8111-111111111111"
 		wh2 = "22222222-2222-4222-8222-222222222222"
 	)
+	const idItem = "3F2B8C1E-1111-4222-8333-444455556666"
 	until := civil.Date{Year: 2026, Month: time.December, Day: 31}
 	at := time.Date(2026, 11, 28, 9, 30, 0, 0, time.UTC)
 	item := erp.Item{ID: "i1", Code: "  ART-1 ", Description: "Bolt M8", ExtraDescription: "zinc", Unit: "pc      ",
@@ -109,7 +110,10 @@ func TestMapping(t *testing.T) {
 		"order":          orderModel(order, "acc"),
 		"previewLine": previewLineModel(v, validate.ValidLine{Index: 2, Item: item, Quantity: dec("3"), Price: price,
 			Amount: dec("29.99")}),
-		"userErrors": userErrors([]validate.UserError{{Field: []string{"lines", "0", "quantity"}, Code: validate.CodeRejectedByERP, Message: "m"}}),
+		"userErrors":   userErrors([]validate.UserError{{Field: []string{"lines", "0", "quantity"}, Code: validate.CodeRejectedByERP, Message: "m"}}),
+		"pictureUrl":   (&productResolver{New(Deps{})}).imageURL("https://start.exactonline.nl/docs/x.png?id=1", idItem, false),
+		"thumbnailUrl": (&productResolver{New(Deps{PublicURL: "https://shop.example/api/"})}).imageURL("https://exact/t.png", idItem, true),
+		"noPicture":    (&productResolver{New(Deps{})}).imageURL("", idItem, false),
 		"orderInput": orderInput(model.PlaceOrderInput{IdempotencyKey: "k", DeliveryDate: &model.Date{Year: 2026, Month: time.December, Day: 1},
 			Lines: []*model.OrderLineInput{nil, {ProductCode: strPtr("ART-1"), Quantity: model.NewDecimal(dec("2"))}}}),
 	}
