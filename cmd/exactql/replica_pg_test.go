@@ -159,6 +159,12 @@ func TestPostgresServeTwoReplicasOneMirror(t *testing.T) {
 	firstDone := make(chan error, 1)
 	go func() { firstDone <- serve(ctx, cfg, io.Discard, testLog(t), func(s started) { first <- s }) }()
 	a := <-first
+	// The first replica takes the lock before the second starts, so the
+	// test knows which one must lead (serve reports ready before its first
+	// try for the lock; without this wait either replica may win it).
+	waitUntil(t, 30*time.Second, "the first replica leads", func() bool {
+		return (&replica{url: a.URL}).metric("exactql_mirror_leader") == 1
+	})
 	b := startGatewayClock(t, env, nil)
 	urls := []string{a.URL, b.st.URL}
 	leading := func() []int {
