@@ -48,17 +48,9 @@ const (
 	DefaultRefreshBackoff = 5 * time.Second
 )
 
-// Default TTLs from ARCHITECTURE.md §3, for callers building their Kinds.
-// All are configurable by the caller; the cache itself has no built-in kinds.
-const (
-	DefaultTTLReference   = time.Hour        // item groups, warehouses, shipping methods
-	DefaultTTLItems       = 10 * time.Minute // items
-	DefaultTTLPrices      = 5 * time.Minute  // prices and price lists
-	DefaultTTLAccounts    = 5 * time.Minute  // accounts, contacts, addresses
-	DefaultTTLStock       = time.Minute      // stock positions
-	DefaultNegativeTTL    = time.Minute      // unknown IDs cached as absent
-	DefaultTTLOrdersNever = 0                // orders are never cached
-)
+// The cache has no built-in kinds and no default TTLs: each caller states
+// its kinds' lifetimes (the read path's are live.DefaultTTLs, which the
+// EXACTQL_TTL_* settings override).
 
 // entryOverhead approximates the bytes an entry costs beyond its value:
 // the entry struct, ristretto's item and map slot.

@@ -92,7 +92,7 @@ func (n *counter) load(ctx context.Context) (string, error) {
 
 func TestGetFreshHit(t *testing.T) {
 	c, clk := newTestCache(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	var n counter
 	got, err := Get(ctx, c, kindItem, "k", n.load, nil)
 	if err != nil || got != "v1" {
@@ -121,7 +121,7 @@ func TestGetFreshHit(t *testing.T) {
 
 func TestStaleWhileRevalidateOneRefresh(t *testing.T) {
 	c, clk := newTestCache(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := Get(ctx, c, kindItem, "k", func(context.Context) (string, error) { return "old", nil }, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestForegroundLoadIsNotRefresh(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
 	var refresh atomic.Bool
 	refresh.Store(true)
-	_, err := Get(context.Background(), c, kindItem, "k", func(ctx context.Context) (int, error) {
+	_, err := Get(t.Context(), c, kindItem, "k", func(ctx context.Context) (int, error) {
 		refresh.Store(IsRefresh(ctx))
 		return 1, nil
 	}, nil)
@@ -205,13 +205,13 @@ func TestStaleIfError(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, clk := newTestCache(t, Options{StaleMaxAge: staleMax, RevalidateMaxAge: tt.revalidate})
 			var n counter
-			if _, err := Get(context.Background(), c, kindItem, "k", n.load, nil); err != nil {
+			if _, err := Get(t.Context(), c, kindItem, "k", n.load, nil); err != nil {
 				t.Fatal(err)
 			}
 			settle(c)
 			clk.Advance(kindItem.TTL + tt.age)
 			n.fail.Store(true)
-			ctx := WithStaleTracker(context.Background())
+			ctx := WithStaleTracker(t.Context())
 			got, err := Get(ctx, c, kindItem, "k", n.load, nil)
 			settle(c)
 			if tt.wantErr {
@@ -236,7 +236,7 @@ func TestStaleIfError(t *testing.T) {
 
 func TestGetManyStaleIfError(t *testing.T) {
 	c, clk := newTestCache(t, Options{StaleMaxAge: time.Hour, RevalidateMaxAge: time.Minute})
-	ctx := context.Background()
+	ctx := t.Context()
 	ok := func(_ context.Context, keys []string) (map[string]int, error) {
 		return map[string]int{"a": 1}, nil // b absent
 	}
@@ -268,7 +268,7 @@ func TestGetManyStaleIfError(t *testing.T) {
 
 func TestNegativeCaching(t *testing.T) {
 	c, clk := newTestCache(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	var calls [][]string
 	var mu sync.Mutex
 	load := func(_ context.Context, keys []string) (map[string]string, error) {
@@ -348,7 +348,7 @@ func TestConcurrentCallersOneLoad(t *testing.T) {
 			errs := make(chan error, callers)
 			for range callers {
 				wg.Go(func() {
-					got, err := Get(context.Background(), c, kindItem, Key(1, "item", "x"), load, nil)
+					got, err := Get(t.Context(), c, kindItem, Key(1, "item", "x"), load, nil)
 					if err == nil && got != "value" {
 						err = fmt.Errorf("got %q", got)
 					}
@@ -373,7 +373,7 @@ func TestConcurrentCallersOneLoad(t *testing.T) {
 
 func TestGetManyOverlappingFlights(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	releaseA, openA := newGate(t)
 	startedA := make(chan struct{})
 	loadA := func(_ context.Context, keys []string) (map[string]int, error) {
@@ -429,7 +429,7 @@ func TestGetManyOverlappingFlights(t *testing.T) {
 
 func TestGetManyKeyOrderMixedHits(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	load := func(_ context.Context, keys []string) (map[string]string, error) {
 		out := map[string]string{}
 		for _, k := range keys {
@@ -469,7 +469,7 @@ func TestDroppedSetsStayCorrect(t *testing.T) {
 	// Every entry costs more than the whole cache: ristretto refuses all
 	// Sets, yet every caller gets the loaded value.
 	c, _ := newTestCache(t, Options{MaxCostBytes: 1})
-	ctx := context.Background()
+	ctx := t.Context()
 	var n counter
 	for i := 1; i <= 3; i++ {
 		got, err := Get(ctx, c, kindItem, "k", n.load, nil)
@@ -491,7 +491,7 @@ func TestDroppedSetsStayCorrect(t *testing.T) {
 
 func TestPanickingLoad(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	release, open := newGate(t)
 	load := func(context.Context) (string, error) {
 		<-release
@@ -541,7 +541,7 @@ func TestCancelledWaiter(t *testing.T) {
 		loadCtxErr <- ctx.Err()
 		return "value", nil
 	}
-	firstCtx, cancelFirst := context.WithCancel(context.Background())
+	firstCtx, cancelFirst := context.WithCancel(t.Context())
 	first := make(chan error, 1)
 	go func() {
 		_, err := Get(firstCtx, c, kindItem, "k", load, nil)
@@ -573,7 +573,7 @@ func TestCancelledWaiter(t *testing.T) {
 func TestLoadKeepsContextValues(t *testing.T) {
 	type callerKey struct{}
 	c, _ := newTestCache(t, Options{})
-	ctx := context.WithValue(context.Background(), callerKey{}, "buyer-1")
+	ctx := context.WithValue(t.Context(), callerKey{}, "buyer-1")
 	got, err := Get(ctx, c, kindItem, "k", func(ctx context.Context) (string, error) {
 		s, _ := ctx.Value(callerKey{}).(string)
 		return s, nil
@@ -585,7 +585,7 @@ func TestLoadKeepsContextValues(t *testing.T) {
 
 func TestLoadTimeout(t *testing.T) {
 	c, _ := newTestCache(t, Options{LoadTimeout: time.Millisecond})
-	_, err := Get(context.Background(), c, kindItem, "k", func(ctx context.Context) (string, error) {
+	_, err := Get(t.Context(), c, kindItem, "k", func(ctx context.Context) (string, error) {
 		<-ctx.Done()
 		return "", ctx.Err()
 	}, nil)
@@ -596,7 +596,7 @@ func TestLoadTimeout(t *testing.T) {
 
 func TestDeleteDuringFlightDoesNotStore(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	release, open := newGate(t)
 	started := make(chan struct{})
 	done := make(chan string, 1)
@@ -652,7 +652,7 @@ func TestClose(t *testing.T) {
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Errorf("in-flight load after Close: err = %v, want context.Canceled", err)
 	}
-	if _, err := Get(context.Background(), c, kindItem, "k", func(context.Context) (string, error) { return "x", nil }, nil); !errors.Is(err, ErrClosed) {
+	if _, err := Get(t.Context(), c, kindItem, "k", func(context.Context) (string, error) { return "x", nil }, nil); !errors.Is(err, ErrClosed) {
 		t.Errorf("Get after Close err = %v, want ErrClosed", err)
 	}
 	c.Close() // idempotent
@@ -661,10 +661,10 @@ func TestClose(t *testing.T) {
 
 func TestInvalidArguments(t *testing.T) {
 	var nilCache *Cache
-	if _, err := Get[string](context.Background(), nilCache, kindItem, "k", nil, nil); !errors.Is(err, ErrInvalid) {
+	if _, err := Get[string](t.Context(), nilCache, kindItem, "k", nil, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("Get on nil cache err = %v", err)
 	}
-	if _, _, err := GetMany[string](context.Background(), nilCache, kindItem, []string{"k"}, nil, nil); !errors.Is(err, ErrInvalid) {
+	if _, _, err := GetMany[string](t.Context(), nilCache, kindItem, []string{"k"}, nil, nil); !errors.Is(err, ErrInvalid) {
 		t.Errorf("GetMany on nil cache err = %v", err)
 	}
 	if _, ok := Peek[string](nilCache, kindItem, "k"); ok {
@@ -677,7 +677,7 @@ func TestInvalidArguments(t *testing.T) {
 
 func TestTypeMismatch(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := Get(ctx, c, kindItem, "k", func(context.Context) (int, error) { return 1, nil }, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -694,10 +694,10 @@ func TestTypeMismatch(t *testing.T) {
 
 func TestZeroTTLNeverStored(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
-	orders := Kind{Name: "order", TTL: DefaultTTLOrdersNever}
+	orders := Kind{Name: "order", TTL: 0} // orders are never cached
 	var n counter
 	for i := 1; i <= 2; i++ {
-		got, err := Get(context.Background(), c, orders, "o", n.load, nil)
+		got, err := Get(t.Context(), c, orders, "o", n.load, nil)
 		if want := fmt.Sprintf("v%d", i); err != nil || got != want {
 			t.Errorf("Get %d = %q, %v; want %q", i, got, err, want)
 		}
@@ -706,7 +706,7 @@ func TestZeroTTLNeverStored(t *testing.T) {
 }
 
 func TestStaleTracker(t *testing.T) {
-	bare := context.Background()
+	bare := t.Context()
 	MarkStale(bare) // no tracker: no effect, no panic
 	if WasStale(bare) {
 		t.Error("context without tracker reports stale")
@@ -725,8 +725,8 @@ func TestStaleTracker(t *testing.T) {
 
 func TestBuyersNeverShareEntries(t *testing.T) {
 	c, _ := newTestCache(t, Options{})
-	ctx := context.Background()
-	prices := Kind{Name: "price", TTL: DefaultTTLPrices, NegativeTTL: DefaultNegativeTTL}
+	ctx := t.Context()
+	prices := Kind{Name: "price", TTL: 5 * time.Minute, NegativeTTL: time.Minute}
 	keyFor := func(buyer string) string {
 		k, err := BuyerKey(1, "price", buyer, "item-1")
 		if err != nil {
@@ -777,7 +777,7 @@ func TestDefaultCost(t *testing.T) {
 
 func TestRefreshBackoffAfterFailure(t *testing.T) {
 	c, clk := newTestCache(t, Options{RefreshBackoff: 10 * time.Second})
-	ctx := context.Background()
+	ctx := t.Context()
 	var n counter
 	if _, err := Get(ctx, c, kindItem, "k", n.load, nil); err != nil {
 		t.Fatal(err)
@@ -821,12 +821,12 @@ func TestNoReloadAfterLoadFinished(t *testing.T) {
 		loads++
 		return map[string]int{"a": 1}, nil
 	}
-	if _, _, err := GetMany(context.Background(), c, k, []string{"a"}, load, nil); err != nil {
+	if _, _, err := GetMany(t.Context(), c, k, []string{"a"}, load, nil); err != nil {
 		t.Fatal(err)
 	}
 	// Simulate the stale miss: call acquire directly, as GetMany does after
 	// a lookup that missed.
-	flights, err := acquire(context.Background(), c, k, []string{"a"}, load, nil)
+	flights, err := acquire(t.Context(), c, k, []string{"a"}, load, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

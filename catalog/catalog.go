@@ -22,6 +22,7 @@ import (
 	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
 )
 
@@ -32,9 +33,11 @@ type Options struct {
 	// Status reports the feeds' state (the runner's Status); nil means no
 	// feed ever completes and every read takes the fallback.
 	Status func() []feeds.FeedStatus
-	// Location is the division's time zone for "today"; Now the clock.
-	Location *time.Location
-	Now      func() time.Time
+	// Shop is the currency, time zone and sellability rule the order
+	// service shares; the index is made with it when Index is nil.
+	Shop validate.Shop
+	// Now is the clock.
+	Now func() time.Time
 }
 
 // Mirror answers reads from the index for the kinds whose feeds are
@@ -55,11 +58,9 @@ var _ live.Mirror = (*Mirror)(nil)
 
 // NewMirror returns a Mirror over o.
 func NewMirror(o Options) *Mirror {
+	o.Shop = o.Shop.WithDefaults()
 	if o.Index == nil {
-		o.Index = index.New(index.Config{})
-	}
-	if o.Location == nil {
-		o.Location = time.UTC
+		o.Index = index.New(index.Config{Shop: o.Shop})
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -100,7 +101,7 @@ func (m *Mirror) ready(need []string) bool {
 // Serves reports whether the mirror answers data of kind k now.
 func (m *Mirror) Serves(k Data) bool { return m.ready(Needs[k]) }
 
-func (m *Mirror) today() civil.Date { return civil.Today(m.o.Now(), m.o.Location) }
+func (m *Mirror) today() civil.Date { return m.o.Shop.Today(m.o.Now()) }
 
 // ItemsByIDs implements live.Mirror.
 func (m *Mirror) ItemsByIDs(ids []string) ([]erp.Item, bool) {

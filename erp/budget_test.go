@@ -101,7 +101,7 @@ func TestSharedBudgetGovernorsNeverOvershootTogether(t *testing.T) {
 	}
 	// A write on either replica still gets the reserve.
 	for _, g := range govs {
-		rel, err := g.Wait(context.Background(), PriorityWrite)
+		rel, err := g.Wait(t.Context(), PriorityWrite)
 		if err != nil {
 			t.Fatalf("write after reads spent the minute: %v", err)
 		}
@@ -112,7 +112,7 @@ func TestSharedBudgetGovernorsNeverOvershootTogether(t *testing.T) {
 	}
 	// A third write waits for the next window; with a deadline before it,
 	// it is rate limited rather than sent.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Millisecond)
 	defer cancel()
 	if _, err := g1.Wait(ctx, PriorityWrite); !errors.As(err, new(*RateLimitError)) {
 		t.Errorf("write in a spent minute = %v; want a *RateLimitError", err)
@@ -137,7 +137,7 @@ func TestSharedBudget429StopsEveryReplica(t *testing.T) {
 	g1, g2 := NewGovernor(opts), NewGovernor(opts)
 	g1.ShareBudget(ledger, 3)
 	g2.ShareBudget(ledger, 3)
-	rel, err := g1.Wait(context.Background(), PriorityInteractive)
+	rel, err := g1.Wait(t.Context(), PriorityInteractive)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestSharedBudget429StopsEveryReplica(t *testing.T) {
 	h.Set("X-RateLimit-Minutely-Reset", fmt.Sprint(budgetT0.Add(40*time.Second).UnixMilli()))
 	g1.Update(h, http.StatusTooManyRequests)
 	rel()
-	if _, err := g2.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+	if _, err := g2.Wait(t.Context(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
 		t.Errorf("the other replica during the block = %v; want a *RateLimitError", err)
 	}
 	if r := mem.row(3); r.RateLimited != 1 || r.BlockedUntil.Before(budgetT0.Add(40*time.Second)) {
@@ -156,7 +156,7 @@ func TestSharedBudget429StopsEveryReplica(t *testing.T) {
 	mu.Lock()
 	now = budgetT0.Add(42 * time.Second)
 	mu.Unlock()
-	rel, err = g2.Wait(context.Background(), PriorityInteractive)
+	rel, err = g2.Wait(t.Context(), PriorityInteractive)
 	if err != nil {
 		t.Fatalf("after the reset: %v", err)
 	}
@@ -172,7 +172,7 @@ func TestSharedBudgetUnavailableRefusesCalls(t *testing.T) {
 	g.ShareBudget(NewSharedBudget(mem, opts), 1)
 	before := g.Snapshot()
 	for _, p := range []Priority{PriorityInteractive, PriorityWrite} {
-		if _, err := g.Wait(context.Background(), p); !errors.Is(err, ErrBudgetUnavailable) {
+		if _, err := g.Wait(t.Context(), p); !errors.Is(err, ErrBudgetUnavailable) {
 			t.Errorf("Wait(%d) with the database down = %v; want ErrBudgetUnavailable", p, err)
 		}
 	}
@@ -185,7 +185,7 @@ func TestSharedBudgetUnavailableRefusesCalls(t *testing.T) {
 	}
 	// Without a ledger the governor is its own account again.
 	g.ShareBudget(nil, 0)
-	rel, err := g.Wait(context.Background(), PriorityInteractive)
+	rel, err := g.Wait(t.Context(), PriorityInteractive)
 	if err != nil {
 		t.Fatalf("Wait without a ledger: %v", err)
 	}
@@ -197,7 +197,7 @@ func TestSharedBudgetUnavailableRefusesCalls(t *testing.T) {
 func TestSharedBudgetInFlightLeakExpires(t *testing.T) {
 	mem := &memBudget{}
 	l := NewSharedBudget(mem, GovernorOptions{})
-	ctx := context.Background()
+	ctx := t.Context()
 	for range 3 {
 		if d, err := l.Admit(ctx, 1, PriorityInteractive, budgetT0); err != nil || !d.OK {
 			t.Fatalf("Admit = %+v, %v", d, err)

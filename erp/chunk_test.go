@@ -1,7 +1,6 @@
 package erp
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -39,7 +38,7 @@ func TestChunkByURLLength(t *testing.T) {
 	for i := range 25 {
 		codes = append(codes, fmt.Sprintf("%02d", i)+strings.Repeat("€", 28)) // 30 characters, 3 bytes each
 	}
-	if _, err := c.Items.GetByCodes(context.Background(), codes); err != nil {
+	if _, err := c.Items.GetByCodes(t.Context(), codes); err != nil {
 		t.Fatal(err)
 	}
 	if len(lens) < 4 {
@@ -61,7 +60,7 @@ func TestChunkByURLLength(t *testing.T) {
 	for i := range 50 {
 		short = append(short, fmt.Sprintf("A%03d", i))
 	}
-	if _, err := c.Items.GetByCodes(context.Background(), short); err != nil {
+	if _, err := c.Items.GetByCodes(t.Context(), short); err != nil {
 		t.Fatal(err)
 	}
 	if len(lens) != 2 {
@@ -80,7 +79,7 @@ func TestChunkSkipsKeyTooLongAlone(t *testing.T) {
 		calls = append(calls, r.URL.Query().Get("$filter"))
 		fmt.Fprint(w, `{"d":{"results":[{"ID":"x","Code":"OK1"}]}}`)
 	})
-	got, err := c.Items.GetByCodes(context.Background(), []string{strings.Repeat("ü", 700), "OK1"})
+	got, err := c.Items.GetByCodes(t.Context(), []string{strings.Repeat("ü", 700), "OK1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +100,7 @@ func TestChunkVolumeDiscountsCountPeriods(t *testing.T) {
 		keys += strings.Count(r.URL.Query().Get("$filter"), "Item eq") + strings.Count(r.URL.Query().Get("$filter"), "ItemGroup eq")
 		fmt.Fprint(w, `{"d":{"results":[]}}`)
 	})
-	if _, err := c.VolumeDiscounts.ForPeriodsItemsGroups(context.Background(), ids(4), ids(40), ids(8)); err != nil {
+	if _, err := c.VolumeDiscounts.ForPeriodsItemsGroups(t.Context(), ids(4), ids(40), ids(8)); err != nil {
 		t.Fatal(err)
 	}
 	for _, n := range lens {
@@ -138,7 +137,7 @@ func TestLongQueryRefusedSplitsOnce(t *testing.T) {
 		served += strings.Count(r.URL.Query().Get("$filter"), " eq guid'")
 		fmt.Fprint(w, `{"d":{"results":[]}}`)
 	})
-	if _, err := c.Items.GetByIDs(context.Background(), ids(25)); err != nil {
+	if _, err := c.Items.GetByIDs(t.Context(), ids(25)); err != nil {
 		t.Fatal(err)
 	}
 	if refused != 1 || served != 25 {
@@ -147,7 +146,7 @@ func TestLongQueryRefusedSplitsOnce(t *testing.T) {
 	if c.MaxURLLength() >= DefaultMaxURLLength {
 		t.Errorf("limit still %d after a refusal", c.MaxURLLength())
 	}
-	if _, err := c.Items.GetByIDs(context.Background(), ids(25)); err != nil || refused != 1 {
+	if _, err := c.Items.GetByIDs(t.Context(), ids(25)); err != nil || refused != 1 {
 		t.Errorf("second lookup: err %v, refusals %d; want the lower limit kept", err, refused)
 	}
 }

@@ -486,27 +486,8 @@ func parseError(resp *http.Response, method, endpoint string) *Error {
 	case json.Unmarshal(b, &oauth) == nil && oauth.Error != "":
 		e.Code, e.Message = oauth.Error, oauth.Description
 	}
-	e.Message = safeMessage(e.Message)
+	e.Message = SafeMessage(e.Message)
 	return e
-}
-
-// safeMessage shortens Exact's text and strips anything that looks like a
-// bearer token or a URL with a query.
-func safeMessage(s string) string {
-	const max = 300
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	fields := strings.Fields(s)
-	for i, f := range fields {
-		if strings.Contains(f, "://") && strings.Contains(f, "?") {
-			fields[i] = f[:strings.Index(f, "?")] + "?…"
-		}
-		if strings.EqualFold(f, "bearer") && i+1 < len(fields) {
-			fields[i+1] = "…"
-		}
-	}
-	return strings.Join(fields, " ")
 }
 
 func (c *Client) observe(endpoint, method string, status int, d time.Duration) {

@@ -80,7 +80,7 @@ func guidOr(field string, ids ...string) string {
 }
 
 func TestRequestShape(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	a, b := ids(2)[0], ids(2)[1]
 	tests := []struct {
 		name   string
@@ -200,7 +200,7 @@ func TestSelectExcludesNavigation(t *testing.T) {
 func ms(t time.Time) string { return strconv.FormatInt(t.UnixMilli(), 10) }
 
 func TestDecodeRecords(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	c, mux, _, teardown := setup(t)
 	defer teardown()
 	id := ids(1)[0]
@@ -346,7 +346,7 @@ func TestCreateSalesOrder(t *testing.T) {
 		fmt.Fprintf(w, `{"d":{"OrderID":"%s","OrderNumber":42,"Status":12,"SalesOrderLines":{"__deferred":{"uri":"u"}}}}`, id)
 	})
 	dd := NewTime(time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC))
-	o, err := c.SalesOrders.Create(context.Background(), &NewSalesOrder{
+	o, err := c.SalesOrders.Create(t.Context(), &NewSalesOrder{
 		OrderedBy: id, YourRef: "PO-1", DeliveryDate: &dd,
 		SalesOrderLines: []NewSalesOrderLine{{Item: id, Quantity: decimal.RequireFromString("2.5"), UnitPrice: decimal.RequireFromString("10.10"), Notes: "n"}},
 	})
@@ -356,7 +356,7 @@ func TestCreateSalesOrder(t *testing.T) {
 	if o.OrderID != id || o.OrderNumber != 42 || calls != 1 {
 		t.Errorf("order = %+v after %d calls", o, calls)
 	}
-	if _, err := c.SalesOrders.Create(context.Background(), &NewSalesOrder{OrderedBy: id}); err == nil || calls != 1 {
+	if _, err := c.SalesOrders.Create(t.Context(), &NewSalesOrder{OrderedBy: id}); err == nil || calls != 1 {
 		t.Errorf("order without lines: err = %v, calls = %d", err, calls)
 	}
 }
@@ -381,7 +381,7 @@ func TestCreateSalesOrderNeverRetried(t *testing.T) {
 				w.WriteHeader(tc.status)
 				fmt.Fprint(w, tc.body)
 			})
-			_, err := c.SalesOrders.Create(context.Background(), &NewSalesOrder{OrderedBy: ids(1)[0], SalesOrderLines: []NewSalesOrderLine{{Item: ids(1)[0]}}})
+			_, err := c.SalesOrders.Create(t.Context(), &NewSalesOrder{OrderedBy: ids(1)[0], SalesOrderLines: []NewSalesOrderLine{{Item: ids(1)[0]}}})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -466,7 +466,7 @@ func TestErrorClasses(t *testing.T) {
 				w.WriteHeader(tt.status)
 				fmt.Fprint(w, tt.body)
 			})
-			_, err := c.Items.GetByCodes(context.Background(), []string{"secret-filter-value"})
+			_, err := c.Items.GetByCodes(t.Context(), []string{"secret-filter-value"})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -495,7 +495,7 @@ func TestRetryThenSuccess(t *testing.T) {
 		}
 		fmt.Fprint(w, `{"d":{"results":[{"ID":"x"}]}}`)
 	})
-	rows, _, err := c.ItemGroups.ListPage(context.Background(), Query{}, "")
+	rows, _, err := c.ItemGroups.ListPage(t.Context(), Query{}, "")
 	if err != nil || len(rows) != 1 {
 		t.Fatalf("rows = %v, err = %v", rows, err)
 	}
@@ -517,7 +517,7 @@ func TestTimeoutRetriedThenTransient(t *testing.T) {
 		case <-r.Context().Done():
 		}
 	})
-	_, err := c.Items.Get(context.Background(), ids(1)[0])
+	_, err := c.Items.Get(t.Context(), ids(1)[0])
 	if err == nil || !IsTransient(err) {
 		t.Fatalf("err = %v, want transient", err)
 	}
@@ -538,7 +538,7 @@ func TestConsentErrorNotRetried(t *testing.T) {
 	mux.HandleFunc(apiPrefix+"logistics/Items", func(w http.ResponseWriter, r *http.Request) {
 		t.Error("request sent without a token")
 	})
-	_, err := c.Items.Get(context.Background(), ids(1)[0])
+	_, err := c.Items.Get(t.Context(), ids(1)[0])
 	if !errors.Is(err, ErrConsentRequired) || IsTransient(err) {
 		t.Errorf("err = %v, want ErrConsentRequired, not transient", err)
 	}
@@ -561,13 +561,13 @@ func TestGetNotFound(t *testing.T) {
 		calls++
 		fmt.Fprint(w, `{"d":{"results":[]}}`)
 	})
-	if _, err := c.Accounts.Get(context.Background(), ids(1)[0]); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Accounts.Get(t.Context(), ids(1)[0]); !errors.Is(err, ErrNotFound) {
 		t.Errorf("empty result: err = %v", err)
 	}
-	if _, err := c.Accounts.Get(context.Background(), "' or 1 eq 1"); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Accounts.Get(t.Context(), "' or 1 eq 1"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("invalid id: err = %v", err)
 	}
-	if _, err := c.Contacts.ForAccount(context.Background(), "nope"); !errors.Is(err, ErrInvalidID) {
+	if _, err := c.Contacts.ForAccount(t.Context(), "nope"); !errors.Is(err, ErrInvalidID) {
 		t.Errorf("invalid account: err = %v", err)
 	}
 	if calls != 1 {
@@ -590,7 +590,7 @@ func TestPaging(t *testing.T) {
 		fmt.Fprintf(w, `{"d":{"results":[{"ID":"p%d-a"},{"ID":"p%d-b"}]%s}}`, page, page, next)
 	})
 	var got []string
-	for r, err := range c.Contacts.List(context.Background(), Query{}) {
+	for r, err := range c.Contacts.List(t.Context(), Query{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -604,7 +604,7 @@ func TestPaging(t *testing.T) {
 	// Breaking early stops fetching.
 	calls.Store(0)
 	n := 0
-	for _, err := range c.Contacts.List(context.Background(), Query{}) {
+	for _, err := range c.Contacts.List(t.Context(), Query{}) {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -617,11 +617,11 @@ func TestPaging(t *testing.T) {
 	}
 
 	// ListPage hands out the cursor.
-	rows, next, err := c.Contacts.ListPage(context.Background(), Query{}, "")
+	rows, next, err := c.Contacts.ListPage(t.Context(), Query{}, "")
 	if err != nil || len(rows) != 2 || !strings.Contains(next, "$skiptoken=1") {
 		t.Fatalf("first page = %v, %q, %v", rows, next, err)
 	}
-	rows, _, err = c.Contacts.ListPage(context.Background(), Query{}, next)
+	rows, _, err = c.Contacts.ListPage(t.Context(), Query{}, next)
 	if err != nil || rows[0].ID != "p1-a" {
 		t.Errorf("second page = %v, %v", rows, err)
 	}
@@ -636,7 +636,7 @@ func TestForeignNextRefused(t *testing.T) {
 	mux.HandleFunc(apiPrefix+"crm/Addresses", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"d":{"results":[{"ID":"a"}],"__next":"%s/api/v1/123/crm/Addresses?$skiptoken=1"}}`, evilSrv.URL)
 	})
-	_, err := c.Addresses.ForAccount(context.Background(), ids(1)[0])
+	_, err := c.Addresses.ForAccount(t.Context(), ids(1)[0])
 	if !errors.Is(err, ErrForeignURL) {
 		t.Errorf("err = %v, want ErrForeignURL", err)
 	}
@@ -662,7 +662,7 @@ func TestChunking(t *testing.T) {
 	})
 	in := append(ids(60), ids(3)...) // duplicates
 	in = append(in, "not-a-guid", strings.ToUpper(ids(1)[0]))
-	got, err := c.Items.GetByIDs(context.Background(), in)
+	got, err := c.Items.GetByIDs(t.Context(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -680,10 +680,10 @@ func TestChunking(t *testing.T) {
 		calls.Add(1)
 		fmt.Fprint(w, `{"d":{"results":[]}}`)
 	})
-	if _, err := c2.Items.GetByIDs(context.Background(), ids(15)); err != nil || calls.Load() != 3 {
+	if _, err := c2.Items.GetByIDs(t.Context(), ids(15)); err != nil || calls.Load() != 3 {
 		t.Errorf("batch size 7: %d calls, err %v", calls.Load(), err)
 	}
-	if _, err := c2.Items.GetByIDs(context.Background(), nil); err != nil || calls.Load() != 3 {
+	if _, err := c2.Items.GetByIDs(t.Context(), nil); err != nil || calls.Load() != 3 {
 		t.Errorf("no ids: %d calls, err %v", calls.Load(), err)
 	}
 }
@@ -706,11 +706,11 @@ func TestDivisionDiscovery(t *testing.T) {
 		fmt.Fprint(w, `{"d":{"results":[]}}`)
 	})
 	for i := 0; i < 2; i++ {
-		if _, err := c.Items.GetByIDs(context.Background(), ids(1)); err != nil {
+		if _, err := c.Items.GetByIDs(t.Context(), ids(1)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if d, err := c.Division(context.Background()); err != nil || d != 777 {
+	if d, err := c.Division(t.Context()); err != nil || d != 777 {
 		t.Errorf("Division = %d, %v", d, err)
 	}
 	if meCalls != 1 || itemCalls != 2 {
@@ -726,11 +726,11 @@ func TestPicture(t *testing.T) {
 		w.Header().Set("Content-Type", "image/png")
 		w.Write([]byte("\x89PNG"))
 	})
-	b, ct, err := c.Picture(context.Background(), base+"/docs/SysImage.aspx?Table=Items&ID=x&_Division_=123")
+	b, ct, err := c.Picture(t.Context(), base+"/docs/SysImage.aspx?Table=Items&ID=x&_Division_=123")
 	if err != nil || !bytes.Equal(b, []byte("\x89PNG")) || ct != "image/png" {
 		t.Errorf("Picture = %q, %q, %v", b, ct, err)
 	}
-	if _, _, err := c.Picture(context.Background(), "https://evil.example/docs/SysImage.aspx"); !errors.Is(err, ErrForeignURL) {
+	if _, _, err := c.Picture(t.Context(), "https://evil.example/docs/SysImage.aspx"); !errors.Is(err, ErrForeignURL) {
 		t.Errorf("foreign picture: err = %v", err)
 	}
 	if c.Stats().Calls["picture"][200] != 1 {
@@ -747,7 +747,7 @@ func TestErrorCapFailsFast(t *testing.T) {
 		w.WriteHeader(400)
 	})
 	for i := 0; i < 7; i++ {
-		_, err := c.Accounts.Get(context.Background(), ids(1)[0])
+		_, err := c.Accounts.Get(t.Context(), ids(1)[0])
 		var e *Error
 		if !errors.As(err, &e) {
 			t.Fatalf("call %d: err = %v", i, err)
@@ -787,7 +787,7 @@ func TestRateHeadersAndObserver(t *testing.T) {
 		}
 		fmt.Fprint(w, `{"d":{"results":[]}}`)
 	})
-	if _, err := c.ShippingMethods.GetByIDs(context.Background(), ids(1)); err != nil {
+	if _, err := c.ShippingMethods.GetByIDs(t.Context(), ids(1)); err != nil {
 		t.Fatal(err)
 	}
 	s := c.Governor().Snapshot()
@@ -940,13 +940,13 @@ func TestCallGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.Items.GetByIDs(context.Background(), []string{"11111111-1111-4111-8111-111111111111"}); !errors.Is(err, refused) {
+	if _, err := c.Items.GetByIDs(t.Context(), []string{"11111111-1111-4111-8111-111111111111"}); !errors.Is(err, refused) {
 		t.Errorf("gated read: err %v", err)
 	}
 	if hits != 0 {
 		t.Errorf("gated read reached the server %d times", hits)
 	}
-	if _, err := c.SalesOrders.Create(context.Background(), &NewSalesOrder{OrderedBy: "11111111-1111-4111-8111-111111111111", SalesOrderLines: []NewSalesOrderLine{{Item: "22222222-2222-4222-8222-222222222222", Quantity: decimal.NewFromInt(1)}}}); err != nil {
+	if _, err := c.SalesOrders.Create(t.Context(), &NewSalesOrder{OrderedBy: "11111111-1111-4111-8111-111111111111", SalesOrderLines: []NewSalesOrderLine{{Item: "22222222-2222-4222-8222-222222222222", Quantity: decimal.NewFromInt(1)}}}); err != nil {
 		t.Errorf("write: %v", err)
 	}
 	if hits != 1 {

@@ -78,9 +78,9 @@ func TestRunConsentPaste(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			clock := newFakeClock()
-			f := newFakeExact(t, clock, 600*time.Second, 30*time.Second)
+			f := newFakeExact(t, clock, 600*time.Second, 30*time.Second, redirect)
 			s := openStore(t, t.TempDir(), clock)
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			pr, pw := io.Pipe()
 			defer pr.Close()
@@ -137,7 +137,7 @@ func TestRunConsentPasteCancel(t *testing.T) {
 	s := openStore(t, t.TempDir(), clock)
 	pr, pw := io.Pipe()
 	defer pw.Close()
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	err := erp.RunConsentPaste(ctx, erp.ConsentOptions{BaseURL: "http://127.0.0.1:1", ClientID: "c",
 		RedirectURL: "https://shop.example/cb", Store: s}, pr, func(string) { cancel() }, nil)
 	if !errors.Is(err, context.Canceled) {
@@ -152,7 +152,7 @@ func TestRunConsentPasteBadOptions(t *testing.T) {
 		"ftp URL":      {RedirectURL: "ftp://shop.example/cb", Store: s},
 		"no store":     {RedirectURL: "https://shop.example/cb"},
 	} {
-		if err := erp.RunConsentPaste(context.Background(), o, strings.NewReader("x\n"), nil, nil); err == nil {
+		if err := erp.RunConsentPaste(t.Context(), o, strings.NewReader("x\n"), nil, nil); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -184,7 +184,7 @@ func TestRunConsentPasteAgainstSandbox(t *testing.T) {
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
 	s := openStore(t, t.TempDir(), clock)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	pr, pw := io.Pipe()
 	defer pr.Close()

@@ -48,10 +48,10 @@ func TestConsentURL(t *testing.T) {
 
 func TestRunConsentEndToEnd(t *testing.T) {
 	clock := newFakeClock()
-	f := newFakeExact(t, clock, 600*time.Second, 30*time.Second)
-	s := openStore(t, t.TempDir(), clock)
 	redirect := "http://" + freeLoopbackAddr(t) + "/callback"
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	f := newFakeExact(t, clock, 600*time.Second, 30*time.Second, redirect)
+	s := openStore(t, t.TempDir(), clock)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 
 	type page struct {
@@ -102,13 +102,13 @@ func TestRunConsentEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.mu.Lock()
-	live, codesLeft := f.refresh, len(f.codes)
+	live := f.refresh
 	f.mu.Unlock()
 	if st.RefreshToken != live || st.AccessToken == "" || !st.Expiry.Equal(clock.Now().Add(600*time.Second)) || st.ConsentNeeded != "" {
 		t.Errorf("stored token = expiry %v consent %q, refresh matches: %v", st.Expiry, st.ConsentNeeded, st.RefreshToken == live)
 	}
-	if codesLeft != 0 {
-		t.Errorf("%d codes not exchanged (the code with '!' must arrive decoded)", codesLeft)
+	if n := f.sb.Stats().CodeExchanges; n != 1 {
+		t.Errorf("%d codes exchanged, want 1 (the code with '!' must arrive decoded)", n)
 	}
 	assertNoSecrets(t, f, done.body, forged.body)
 }
@@ -127,7 +127,7 @@ func TestRunConsentDeniedAndBadCode(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			redirect := "http://" + freeLoopbackAddr(t) + "/cb"
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 			defer cancel()
 			status := make(chan int, 1)
 			err := erp.RunConsent(ctx, erp.ConsentOptions{
@@ -162,7 +162,7 @@ func TestRunConsentDeniedAndBadCode(t *testing.T) {
 
 func TestRunConsentRejectsNonLoopbackRedirect(t *testing.T) {
 	for _, r := range []string{"https://shop.example.com/cb", "http://localhost/cb", "not a url", "https://127.0.0.1:8765/cb"} {
-		err := erp.RunConsent(context.Background(), erp.ConsentOptions{RedirectURL: r}, nil)
+		err := erp.RunConsent(t.Context(), erp.ConsentOptions{RedirectURL: r}, nil)
 		if err == nil {
 			t.Errorf("RunConsent(%q) = nil, want an error", r)
 		}
@@ -181,7 +181,7 @@ func TestRunConsentAgainstSandbox(t *testing.T) {
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
 	s := openStore(t, t.TempDir(), clock)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 
 	browserErr := make(chan error, 1)

@@ -62,7 +62,7 @@ func TestReadErrorBurstNeverBlocksOrderPOST(t *testing.T) {
 		t.Errorf("%d reads refused by the cap, want 25", blocked.Load())
 	}
 	order := &NewSalesOrder{OrderedBy: id, SalesOrderLines: []NewSalesOrderLine{{Item: id, Quantity: decimal.NewFromInt(1), UnitPrice: decimal.NewFromInt(2)}}}
-	if o, err := c.SalesOrders.Create(context.Background(), order); err != nil || o.OrderID != id {
+	if o, err := c.SalesOrders.Create(t.Context(), order); err != nil || o.OrderID != id {
 		t.Fatalf("order POST after the read burst: %v", err)
 	}
 	if got := c.Governor().EndpointErrors()["salesorder/SalesOrders"]; got != 5 {
@@ -74,7 +74,7 @@ func TestReadErrorBurstNeverBlocksOrderPOST(t *testing.T) {
 	postFails.Store(true)
 	before := posts.Load()
 	for i := range 5 {
-		_, err := c.SalesOrders.Create(context.Background(), order)
+		_, err := c.SalesOrders.Create(t.Context(), order)
 		if i < 4 && (err == nil || errors.Is(err, ErrEndpointBlocked)) {
 			t.Errorf("POST %d: %v, want Exact's 400", i, err)
 		}
@@ -104,7 +104,7 @@ func TestOnly4xxCount(t *testing.T) {
 	})
 	status.Store(503)
 	for range 3 {
-		_, _ = c.Items.GetByIDs(context.Background(), ids(1))
+		_, _ = c.Items.GetByIDs(t.Context(), ids(1))
 	}
 	if n := calls.Load(); n != 9 {
 		t.Errorf("503: %d calls, want 3 attempts × 3", n)
@@ -114,7 +114,7 @@ func TestOnly4xxCount(t *testing.T) {
 	}
 	calls.Store(0)
 	status.Store(501)
-	_, err := c.Items.GetByIDs(context.Background(), ids(1))
+	_, err := c.Items.GetByIDs(t.Context(), ids(1))
 	var e *Error
 	if !errors.As(err, &e) || e.StatusCode != 501 || calls.Load() != 1 {
 		t.Errorf("501: %v after %d calls, want one call", err, calls.Load())
@@ -127,7 +127,7 @@ func TestOnly4xxCount(t *testing.T) {
 func TestAdmitErrorsWaitsForInflight(t *testing.T) {
 	clk := newFakeClock()
 	g := NewGovernor(GovernorOptions{Now: clk.Now, ErrorCapPerHour: 2})
-	ctx := context.Background()
+	ctx := t.Context()
 	d1, _, _ := g.admitErrors(ctx, "ep", false)
 	d2, _, _ := g.admitErrors(ctx, "ep", false)
 	if d1 == nil || d2 == nil {

@@ -50,7 +50,7 @@ type Error struct {
 	StatusCode int
 	// Code is Exact's error code (often empty).
 	Code string
-	// Message is Exact's error text, shortened.
+	// Message is Exact's error text through SafeMessage.
 	Message string
 	// Endpoint is the API path below the division, e.g. "logistics/Items".
 	Endpoint string

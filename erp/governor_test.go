@@ -67,13 +67,13 @@ func TestGovernorAssumes60PerMinute(t *testing.T) {
 	for i := 0; i < 54; i++ {
 		mustWait(t, g, PriorityInteractive)()
 	}
-	_, err := g.Wait(context.Background(), PriorityInteractive)
+	_, err := g.Wait(t.Context(), PriorityInteractive)
 	wantRateLimit(t, err, start.Add(time.Minute+time.Second), true)
 	for i := 0; i < 6; i++ {
 		mustWait(t, g, PriorityWrite)()
 	}
 	// A write is not exempt from the minutely limit.
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	_, err = g.Wait(ctx, PriorityWrite)
 	wantRateLimit(t, err, start.Add(time.Minute+time.Second), true)
@@ -121,10 +121,10 @@ func TestGovernorNoCallsAfter429UntilReset(t *testing.T) {
 	g.Update(rateHeaders(60, 0, reset, 0, 0, time.Time{}), http.StatusTooManyRequests)
 	rel()
 	for _, p := range []Priority{PriorityBackground, PriorityInteractive} {
-		_, err := g.Wait(context.Background(), p)
+		_, err := g.Wait(t.Context(), p)
 		wantRateLimit(t, err, reset.Add(time.Second), true)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	_, err := g.Wait(ctx, PriorityWrite)
 	wantRateLimit(t, err, reset.Add(time.Second), true)
@@ -132,7 +132,7 @@ func TestGovernorNoCallsAfter429UntilReset(t *testing.T) {
 		t.Errorf("snapshot = %+v", s)
 	}
 	clk.Advance(30 * time.Second) // at the reset, but not past the slack
-	_, err = g.Wait(context.Background(), PriorityInteractive)
+	_, err = g.Wait(t.Context(), PriorityInteractive)
 	wantRateLimit(t, err, reset.Add(time.Second), true)
 	clk.Advance(time.Second)
 	mustWait(t, g, PriorityInteractive)()
@@ -142,7 +142,7 @@ func Test429WithoutHeadersBlocksAWindow(t *testing.T) {
 	clk := newFakeClock()
 	g := NewGovernor(GovernorOptions{Now: clk.Now})
 	g.Update(http.Header{}, http.StatusTooManyRequests)
-	_, err := g.Wait(context.Background(), PriorityInteractive)
+	_, err := g.Wait(t.Context(), PriorityInteractive)
 	wantRateLimit(t, err, clk.Now().Add(time.Minute+time.Second), true)
 }
 
@@ -156,7 +156,7 @@ func TestGovernorPacesReadsOverTheDay(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		mustWait(t, g, PriorityInteractive)()
 	}
-	_, err := g.Wait(context.Background(), PriorityInteractive)
+	_, err := g.Wait(t.Context(), PriorityInteractive)
 	var rl *RateLimitError
 	if !errors.As(err, &rl) || rl.Minutely {
 		t.Fatalf("sixth read: err = %v, want daily *RateLimitError", err)
@@ -184,12 +184,12 @@ func TestGovernorKeepsWriteReserve(t *testing.T) {
 	// 5000 a day, 500 reserved; 501 left: one read, then only writes.
 	g.Update(rateHeaders(60, 60, now.Add(time.Minute), 5000, 501, dayReset), 200)
 	mustWait(t, g, PriorityBackground)()
-	_, err := g.Wait(context.Background(), PriorityInteractive)
+	_, err := g.Wait(t.Context(), PriorityInteractive)
 	wantRateLimit(t, err, dayReset.Add(time.Second), false)
 	mustWait(t, g, PriorityWrite)()
 	// Writes may spend the reserve down to zero, not beyond.
 	g.Update(rateHeaders(60, 50, now.Add(time.Minute), 5000, 0, dayReset), 200)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
 	defer cancel()
 	_, err = g.Wait(ctx, PriorityWrite)
 	wantRateLimit(t, err, dayReset.Add(time.Second), false)
@@ -267,7 +267,7 @@ func TestGovernorContextCancelWhileQueued(t *testing.T) {
 	now := clk.Now()
 	g := NewGovernor(GovernorOptions{Now: clk.Now, MaxWait: time.Hour})
 	g.Update(rateHeaders(60, 0, now.Add(30*time.Second), 0, 0, time.Time{}), 200)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() {
 		_, err := g.Wait(ctx, PriorityInteractive)
@@ -288,7 +288,7 @@ func TestGovernorDeadlineBeforeReset(t *testing.T) {
 	now := clk.Now()
 	g := NewGovernor(GovernorOptions{Now: clk.Now, MaxWait: time.Hour})
 	g.Update(rateHeaders(60, 0, now.Add(30*time.Second), 0, 0, time.Time{}), 200)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	// The window opens after the deadline: fail at once, do not sleep.
 	_, err := g.Wait(ctx, PriorityWrite)
@@ -318,7 +318,7 @@ func TestGovernorErrorCap(t *testing.T) {
 }
 
 func TestPriorityFromContext(t *testing.T) {
-	ctx := context.Background()
+	ctx := t.Context()
 	if p := PriorityFromContext(ctx); p != PriorityInteractive {
 		t.Errorf("default = %d", p)
 	}
@@ -337,11 +337,11 @@ func TestGovernorMinuteReserveForWrites(t *testing.T) {
 	now := clk.Now()
 	g := NewGovernor(GovernorOptions{Now: clk.Now, MaxWait: time.Millisecond})
 	g.Update(rateHeaders(60, 6, now.Add(30*time.Second), 5000, 4000, now.Add(5*time.Hour)), 200)
-	if _, err := g.Wait(context.Background(), PriorityInteractive); err == nil {
+	if _, err := g.Wait(t.Context(), PriorityInteractive); err == nil {
 		t.Fatal("a read took one of the 6 calls reserved for writes")
 	}
 	for i := range 6 {
-		rel, err := g.Wait(context.Background(), PriorityWrite)
+		rel, err := g.Wait(t.Context(), PriorityWrite)
 		if err != nil {
 			t.Fatalf("write %d: %v", i, err)
 		}
@@ -359,14 +359,14 @@ func TestGovernorFirstPassOutsideDailySpread(t *testing.T) {
 	g := NewGovernor(GovernorOptions{Now: clk.Now, DayLimit: 5000, Burst: 2, MaxWait: time.Millisecond})
 	mustWait(t, g, PriorityInteractive)()
 	mustWait(t, g, PriorityInteractive)()
-	if _, err := g.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+	if _, err := g.Wait(t.Context(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
 		t.Fatalf("a read past the burst without tokens: err = %v, want *RateLimitError", err)
 	}
 	// 52 more first-pass calls: the minute's 54 read calls in all.
 	for i := 0; i < 52; i++ {
 		mustWait(t, g, PriorityFirstPass)()
 	}
-	_, err := g.Wait(context.Background(), PriorityFirstPass)
+	_, err := g.Wait(t.Context(), PriorityFirstPass)
 	wantRateLimit(t, err, start.Add(time.Minute+time.Second), true)
 	mustWait(t, g, PriorityWrite)() // the write reserve is still there
 	if s := g.Snapshot(); s.DayRemaining != 5000-55 {
@@ -425,14 +425,14 @@ func TestGovernorHoldsTheMinuteForARunningFirstPass(t *testing.T) {
 	for i := 0; i < 24; i++ {
 		mustWait(t, g, PriorityInteractive)()
 	}
-	if _, err := g.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+	if _, err := g.Wait(t.Context(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
 		t.Fatalf("read beyond the pass's hold: err = %v, want *RateLimitError", err)
 	}
 	for i := 0; i < 10; i++ {
 		mustWait(t, g, PriorityFirstPass)()
 	}
 	// 26 left: still 6 + the pass's unused 20.
-	if _, err := g.Wait(context.Background(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
+	if _, err := g.Wait(t.Context(), PriorityInteractive); !errors.As(err, new(*RateLimitError)) {
 		t.Fatalf("read while the pass still has 20 calls held: err = %v, want *RateLimitError", err)
 	}
 	mustWait(t, g, PriorityWrite)()

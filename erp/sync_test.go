@@ -1,7 +1,6 @@
 package erp
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,7 +149,7 @@ func TestSyncSincePaging(t *testing.T) {
 				c.serve(w, r, base)
 			})
 			rows, wm := 0, int64(5)
-			calls, err := cl.Sync().StockPositions.Since(context.Background(), 5, func(page []StockPosition, w int64) error {
+			calls, err := cl.Sync().StockPositions.Since(t.Context(), 5, func(page []StockPosition, w int64) error {
 				rows += len(page)
 				if w < wm {
 					t.Errorf("watermark went back from %d to %d", wm, w)
@@ -175,19 +174,19 @@ func TestSyncErrors(t *testing.T) {
 	mux.HandleFunc("/api/v1/123/sync/CRM/Accounts", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"d":{"results":[{"ID":"a","Timestamp":"9"}]}}`)
 	})
-	_, err := cl.Sync().Deleted.Since(context.Background(), 1, func([]DeletedRecord, int64) error { return nil })
+	_, err := cl.Sync().Deleted.Since(t.Context(), 1, func([]DeletedRecord, int64) error { return nil })
 	var e *Error
 	if !errors.As(err, &e) || e.StatusCode != 400 || e.Endpoint != "sync/Deleted" {
 		t.Errorf("400: %v", err)
 	}
 	stop := errors.New("stop")
-	if _, err := cl.Sync().Accounts.Since(context.Background(), 1, func([]SyncAccount, int64) error { return stop }); !errors.Is(err, stop) {
+	if _, err := cl.Sync().Accounts.Since(t.Context(), 1, func([]SyncAccount, int64) error { return stop }); !errors.Is(err, stop) {
 		t.Errorf("fn error: %v", err)
 	}
-	if _, _, err := cl.Sync().Accounts.Page(context.Background(), -1, ""); err == nil {
+	if _, _, err := cl.Sync().Accounts.Page(t.Context(), -1, ""); err == nil {
 		t.Error("negative watermark accepted")
 	}
-	if _, _, err := cl.Sync().Accounts.Page(context.Background(), 0, "https://elsewhere.example/x"); !errors.Is(err, ErrForeignURL) {
+	if _, _, err := cl.Sync().Accounts.Page(t.Context(), 0, "https://elsewhere.example/x"); !errors.Is(err, ErrForeignURL) {
 		t.Errorf("foreign next: %v", err)
 	}
 }

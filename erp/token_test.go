@@ -1,10 +1,11 @@
 package erp_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +16,8 @@ import (
 
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/erp/erptest"
+	"github.com/exactql/exactql/erp/sandbox"
+	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/store"
 )
 
@@ -31,37 +34,41 @@ func newFakeClock() *fakeClock {
 	return erptest.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
 }
 
-// fakeExact emulates Exact's token endpoint and consent page with Exact's
-// rules: rotation (old refresh token → 401 + counter), "not too early" (400 +
-// Reason header + counter, or the older 401 form), configurable lifetime.
+// fakeExact is the sandbox's OAuth server (erp/sandbox: Exact's rules of
+// rotation, "not too early" and consent) behind a test's instruments: hooks
+// that answer or break a token request in its place, the pre-2026 401 form
+// of "too early", and a record of every token handed out, so tests can
+// check that no token was used after its expiry or leaked into a message.
 type fakeExact struct {
 	t        *testing.T
 	clock    *fakeClock
 	lifetime time.Duration
 	window   time.Duration
+	sb       *sandbox.Sandbox
 	srv      *httptest.Server
 
-	mu            sync.Mutex
-	n             int
-	refresh       string               // the one live refresh token
-	used          map[string]bool      // consumed refresh tokens
-	access        map[string]time.Time // access token → expiry
-	lastExpiry    time.Time            // expiry of the newest access token
-	codes         map[string]string    // authorization code → redirect_uri
-	issued        []string             // every token handed out (for leak checks)
-	oldTooEarly   bool                 // answer too early in the pre-2026 401 form
-	refreshes     int                  // successful refreshes
-	reuses        int                  // old refresh token used
-	tooEarly      int                  // refresh refused as too early
-	badUses       int                  // API uses of unknown or expired access tokens
-	minRemaining  time.Duration        // smallest validity left at any use
-	hook          func(w http.ResponseWriter, form url.Values) bool
+	mu           sync.Mutex
+	access       map[string]time.Time // access token → expiry
+	refresh      string               // the newest refresh token handed out
+	issued       []string             // every token handed out (for leak checks)
+	oldTooEarly  bool                 // answer too early in the pre-2026 401 form
+	badUses      int                  // API uses of unknown or expired access tokens
+	minRemaining time.Duration        // smallest validity left at any use
+	// hook, when set, sees each token request first and answers it itself
+	// when it returns true (forward sends the request on to the sandbox).
+	hook          func(w http.ResponseWriter, form url.Values, forward func() *httptest.ResponseRecorder) bool
 	beforeRefresh func()
 }
 
-func newFakeExact(t *testing.T, clock *fakeClock, lifetime, window time.Duration) *fakeExact {
+// newFakeExact starts the sandbox's OAuth server with access tokens living
+// lifetime, refreshable in their last window, for the test client; the
+// redirect URLs are registered for consent.
+func newFakeExact(t *testing.T, clock *fakeClock, lifetime, window time.Duration, redirects ...string) *fakeExact {
 	f := &fakeExact{t: t, clock: clock, lifetime: lifetime, window: window,
-		used: map[string]bool{}, access: map[string]time.Time{}, codes: map[string]string{}, minRemaining: time.Duration(1 << 62)}
+		access: map[string]time.Time{}, minRemaining: time.Duration(1 << 62)}
+	f.sb = sandbox.New(sandbox.Options{Clock: clock, ClientID: testClientID, ClientSecret: testSecret,
+		TokenLifetime: lifetime, RefreshWindow: window, RedirectURLs: redirects,
+		Data: gen.Options{Items: 10, Customers: 10}})
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/oauth2/token", f.token)
 	mux.HandleFunc("GET /api/oauth2/auth", f.auth)
@@ -70,25 +77,70 @@ func newFakeExact(t *testing.T, clock *fakeClock, lifetime, window time.Duration
 	return f
 }
 
-// issueLocked creates a new access/refresh pair (consent or refresh).
-func (f *fakeExact) issueLocked() (access, refresh string, exp time.Time) {
-	f.n++
-	access = fmt.Sprintf("AAEAA-access-%d-secretish", f.n)
-	refresh = fmt.Sprintf("Gcp7!IAAA-refresh-%d", f.n)
-	exp = f.clock.Now().Add(f.lifetime)
-	f.access[access] = exp
-	f.lastExpiry = exp
-	f.refresh = refresh
-	f.issued = append(f.issued, access, refresh)
-	return access, refresh, exp
+// consent gives a stored token as if `exactql auth` had just run: a code
+// from the consent page, exchanged at the token endpoint.
+func (f *fakeExact) consent() *erp.StoredToken {
+	f.t.Helper()
+	q := url.Values{"client_id": {testClientID}, "redirect_uri": {sandbox.DefaultHTTPSRedirectURL}, "response_type": {"code"}}
+	resp, err := noFollow.Get(f.srv.URL + "/api/oauth2/auth?" + q.Encode())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Query().Get("code") == "" {
+		f.t.Fatalf("consent page: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	tok := f.post(url.Values{"grant_type": {"authorization_code"}, "code": {loc.Query().Get("code")},
+		"redirect_uri": {sandbox.DefaultHTTPSRedirectURL}})
+	return &erp.StoredToken{AccessToken: tok["access_token"], RefreshToken: tok["refresh_token"], Expiry: f.clock.Now().Add(f.lifetime)}
 }
 
-// consent gives a stored token as if `exactql auth` had just run.
-func (f *fakeExact) consent() *erp.StoredToken {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	a, r, exp := f.issueLocked()
-	return &erp.StoredToken{AccessToken: a, RefreshToken: r, Expiry: exp}
+// rotateElsewhere spends refresh token rt at Exact, as another process of
+// a split brain would: rt is an old refresh token from then on. The clock
+// visits the refresh window and comes back.
+func (f *fakeExact) rotateElsewhere(rt string) {
+	f.t.Helper()
+	back := f.clock.Now()
+	f.clock.Advance(f.lifetime - f.window + time.Second)
+	f.post(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	f.clock.Set(back)
+}
+
+// post sends a token request for the test client straight to the sandbox
+// (no hook sees it) and returns the answer.
+func (f *fakeExact) post(form url.Values) map[string]string {
+	f.t.Helper()
+	form.Set("client_id", testClientID)
+	form.Set("client_secret", testSecret)
+	req := httptest.NewRequest(http.MethodPost, "/api/oauth2/token", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := f.exchange(req, []byte(form.Encode()))
+	var tok map[string]string
+	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil || rec.Code != http.StatusOK {
+		f.t.Fatalf("token endpoint: %d %v %v", rec.Code, tok, err)
+	}
+	return tok
+}
+
+// exchange has the sandbox answer token request r (its body) and records
+// the tokens it hands out.
+func (f *fakeExact) exchange(r *http.Request, body []byte) *httptest.ResponseRecorder {
+	req := r.Clone(r.Context())
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	rec := httptest.NewRecorder()
+	f.sb.ServeHTTP(rec, req)
+	if rec.Code == http.StatusOK {
+		var tok map[string]string
+		if json.Unmarshal(rec.Body.Bytes(), &tok) == nil {
+			f.mu.Lock()
+			f.access[tok["access_token"]] = f.clock.Now().Add(f.lifetime)
+			f.refresh = tok["refresh_token"]
+			f.issued = append(f.issued, tok["access_token"], tok["refresh_token"])
+			f.mu.Unlock()
+		}
+	}
+	return rec
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -97,75 +149,44 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	json.NewEncoder(w).Encode(v)
 }
 
+// token passes a token request to the sandbox, through the hooks, and
+// records the tokens it hands out.
 func (f *fakeExact) token(w http.ResponseWriter, r *http.Request) {
-	if err := r.ParseForm(); err != nil {
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
 		writeJSON(w, 400, map[string]string{"error": "invalid_request"})
 		return
 	}
-	form := r.PostForm
+	form, _ := url.ParseQuery(string(body))
+	forward := func() *httptest.ResponseRecorder { return f.exchange(r, body) }
 	if f.beforeRefresh != nil && form.Get("grant_type") == "refresh_token" {
 		f.beforeRefresh()
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.hook != nil && f.hook(w, form) {
+	hook, old := f.hook, f.oldTooEarly
+	f.mu.Unlock()
+	if hook != nil && hook(w, form, forward) {
 		return
 	}
-	if form.Get("client_id") != testClientID || form.Get("client_secret") != testSecret {
-		writeJSON(w, 401, map[string]string{"error": "invalid_client"})
+	rec := forward()
+	if old && rec.Code == http.StatusBadRequest && strings.HasPrefix(rec.Header().Get("Reason"), "TooEarlyToRefreshTokens") {
+		writeJSON(w, 401, map[string]string{"error": "unauthorized_client", "error_description": "Access Token not expired"})
 		return
 	}
-	switch form.Get("grant_type") {
-	case "authorization_code":
-		redir, ok := f.codes[form.Get("code")]
-		if !ok || redir != form.Get("redirect_uri") {
-			writeJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "bad code"})
-			return
-		}
-		delete(f.codes, form.Get("code"))
-		a, rt, _ := f.issueLocked()
-		writeJSON(w, 200, map[string]string{"access_token": a, "token_type": "bearer", "expires_in": fmt.Sprint(int(f.lifetime.Seconds())), "refresh_token": rt})
-	case "refresh_token":
-		rt := form.Get("refresh_token")
-		if f.used[rt] || rt != f.refresh {
-			f.reuses++
-			writeJSON(w, 401, map[string]string{"error": "unauthorized_client", "error_description": "Old refresh token used."})
-			return
-		}
-		if left := f.lastExpiry.Sub(f.clock.Now()); left > f.window {
-			f.tooEarly++
-			if f.oldTooEarly {
-				writeJSON(w, 401, map[string]string{"error": "unauthorized_client", "error_description": "Access Token not expired"})
-				return
-			}
-			w.Header().Set("Reason", "TooEarlyToRefreshTokens: Rate limit exceeded: access_token not expired")
-			writeJSON(w, 400, map[string]string{"error": "access_denied", "error_description": "Rate limit exceeded: access_token not expired"})
-			return
-		}
-		f.used[rt] = true
-		f.refreshes++
-		a, nrt, _ := f.issueLocked()
-		writeJSON(w, 200, map[string]string{"access_token": a, "token_type": "bearer", "expires_in": fmt.Sprint(int(f.lifetime.Seconds())), "refresh_token": nrt})
-	default:
-		writeJSON(w, 400, map[string]string{"error": "unsupported_grant_type"})
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
 	}
+	w.WriteHeader(rec.Code)
+	w.Write(rec.Body.Bytes())
 }
 
-// auth is the consent page: it "logs in" at once and redirects with a code
-// containing "!".
+// auth is the consent page: the person approves at once, so the sandbox
+// redirects with a code (which contains "!").
 func (f *fakeExact) auth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if q.Get("client_id") != testClientID || q.Get("response_type") != "code" || q.Get("redirect_uri") == "" {
-		http.Error(w, "bad consent request", http.StatusBadRequest)
-		return
-	}
-	f.mu.Lock()
-	f.n++
-	code := fmt.Sprintf("stampNL001!code-%d", f.n)
-	f.codes[code] = q.Get("redirect_uri")
-	f.mu.Unlock()
-	v := url.Values{"code": {code}, "state": {q.Get("state")}}
-	http.Redirect(w, r, q.Get("redirect_uri")+"?"+v.Encode(), http.StatusFound)
+	q.Set("approve", "1")
+	r.URL.RawQuery = q.Encode()
+	f.sb.ServeHTTP(w, r)
 }
 
 // use records an API call made with access token a.
@@ -183,10 +204,13 @@ func (f *fakeExact) use(a string) {
 
 type counts struct{ Refreshes, Reuses, TooEarly, BadUses int }
 
+// counts are the sandbox's counters of refreshes, reuses of an old refresh
+// token and too-early refreshes, and the uses of bad access tokens seen.
 func (f *fakeExact) counts() counts {
+	st := f.sb.Stats()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return counts{f.refreshes, f.reuses, f.tooEarly, f.badUses}
+	return counts{int(st.TokenRefreshes), int(st.OldTokenReuses), int(st.TooEarlyRefreshes), f.badUses}
 }
 
 func (f *fakeExact) secrets() []string {
@@ -299,14 +323,14 @@ func TestTokenSourceManyLifetimesConcurrent(t *testing.T) {
 	clock := newFakeClock()
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
-	if err := s.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts := newSource(f, s, nil)
 	const steps, step = 1200, time.Second // 20 lifetimes
 	runCallers(t, f, []*erp.TokenSource{ts}, 50, steps, step)
 	checkLifetimes(t, f, steps*step)
-	if st := ts.Status(context.Background()); !st.OK {
+	if st := ts.Status(t.Context()); !st.OK {
 		t.Errorf("Status = %+v, want OK", st)
 	}
 }
@@ -317,7 +341,7 @@ func TestTokenSourceTwoProcessesOneStore(t *testing.T) {
 	dir := t.TempDir()
 	s1 := openStore(t, dir, clock)
 	s2 := openStore(t, dir, clock)
-	if err := s1.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s1.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts1, ts2 := newSource(f, s1, nil), newSource(f, s2, nil)
@@ -335,7 +359,7 @@ func TestTokenSourceRestartBetweenRefreshes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s1.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s1.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts1 := newSource(f, s1, nil)
@@ -399,7 +423,7 @@ func TestTokenSourceTooEarlyKeepsValidToken(t *testing.T) {
 			if c := f.counts(); c.Refreshes != 1 || c.Reuses != 0 {
 				t.Errorf("counts = %+v, want one refresh", c)
 			}
-			if st, err := s.LoadToken(context.Background()); err != nil || !st.RefreshStarted.IsZero() {
+			if st, err := s.LoadToken(t.Context()); err != nil || !st.RefreshStarted.IsZero() {
 				t.Errorf("stored = %+v, %v; want no refresh mark left", st, err)
 			}
 			assertNoSecrets(t, f, obs.reasons...)
@@ -424,10 +448,10 @@ func TestTokenSourcePersistsRefreshTokenFromErrorResponse(t *testing.T) {
 			f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 			s := openStore(t, t.TempDir(), clock)
 			tok := f.consent()
-			if err := s.SaveToken(context.Background(), tok); err != nil {
+			if err := s.SaveToken(t.Context(), tok); err != nil {
 				t.Fatal(err)
 			}
-			f.hook = func(w http.ResponseWriter, form url.Values) bool {
+			f.hook = func(w http.ResponseWriter, form url.Values, _ func() *httptest.ResponseRecorder) bool {
 				if tc.reason != "" {
 					w.Header().Set("Reason", tc.reason)
 				}
@@ -447,7 +471,7 @@ func TestTokenSourcePersistsRefreshTokenFromErrorResponse(t *testing.T) {
 			if got.AccessToken != tok.AccessToken {
 				t.Error("want the still valid stored access token")
 			}
-			st, err := s.LoadToken(context.Background())
+			st, err := s.LoadToken(t.Context())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -461,10 +485,10 @@ func TestTokenSourcePersistsRefreshTokenFromErrorResponse(t *testing.T) {
 func TestTokenSourceConsentRequired(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		hook func(w http.ResponseWriter, form url.Values) bool
+		hook func(w http.ResponseWriter, form url.Values, _ func() *httptest.ResponseRecorder) bool
 	}{
 		{"old refresh token used", nil},
-		{"refresh token expired", func(w http.ResponseWriter, _ url.Values) bool {
+		{"refresh token expired", func(w http.ResponseWriter, _ url.Values, _ func() *httptest.ResponseRecorder) bool {
 			writeJSON(w, 400, map[string]string{"error": "invalid_request", "error_description": "The refresh token expired at 1-1-2026 and it is now 2-2-2026."})
 			return true
 		}},
@@ -474,13 +498,11 @@ func TestTokenSourceConsentRequired(t *testing.T) {
 			f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 			s := openStore(t, t.TempDir(), clock)
 			tok := f.consent()
-			f.consent() // rotates elsewhere: tok's refresh token is dead now
+			f.rotateElsewhere(tok.RefreshToken) // tok's refresh token is old now
 			f.mu.Lock()
-			f.used[tok.RefreshToken] = true
-			f.lastExpiry = clock.Now()
 			f.hook = tc.hook
 			f.mu.Unlock()
-			if err := s.SaveToken(context.Background(), tok); err != nil {
+			if err := s.SaveToken(t.Context(), tok); err != nil {
 				t.Fatal(err)
 			}
 			ts := newSource(f, s, nil)
@@ -489,7 +511,7 @@ func TestTokenSourceConsentRequired(t *testing.T) {
 			if !errors.Is(err, erp.ErrConsentRequired) {
 				t.Fatalf("Token error = %v, want ErrConsentRequired", err)
 			}
-			st := ts.Status(context.Background())
+			st := ts.Status(t.Context())
 			if st.OK || !st.ConsentNeeded || !strings.Contains(st.Reason, "exactql auth") || strings.Contains(st.Reason, "interrupted") {
 				t.Errorf("Status = %+v, want consent needed naming `exactql auth`, not an interruption", st)
 			}
@@ -504,13 +526,13 @@ func TestTokenSourceConsentRequired(t *testing.T) {
 				t.Errorf("second process called Exact: %+v → %+v", before, after)
 			}
 			// A new consent heals it for running processes.
-			if err := s2.SaveToken(context.Background(), f.consent()); err != nil {
+			if err := s2.SaveToken(t.Context(), f.consent()); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := ts.Token(); err != nil {
 				t.Errorf("Token after new consent: %v", err)
 			}
-			if st := ts.Status(context.Background()); !st.OK || st.LastError != "" {
+			if st := ts.Status(t.Context()); !st.OK || st.LastError != "" {
 				t.Errorf("Status after new consent = %+v, want OK without a stale error", st)
 			}
 			assertNoSecrets(t, f, err.Error(), st.Reason)
@@ -540,7 +562,7 @@ func TestTokenSourceCrashAfterMarkBeforeCommit(t *testing.T) {
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	dir := t.TempDir()
 	s1 := openStore(t, dir, clock)
-	if err := s1.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s1.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts1 := newSource(f, s1, nil)
@@ -563,7 +585,7 @@ func TestTokenSourceCrashAfterMarkBeforeCommit(t *testing.T) {
 	if !errors.Is(err, erp.ErrConsentRequired) {
 		t.Fatalf("Token after restart = %v, want ErrConsentRequired", err)
 	}
-	st := ts2.Status(context.Background())
+	st := ts2.Status(t.Context())
 	if st.OK || !st.ConsentNeeded || !strings.Contains(st.Reason, "interrupted") || !strings.Contains(st.Reason, "exactql auth") {
 		t.Errorf("Status = %+v, want consent needed because a refresh was interrupted", st)
 	}
@@ -578,7 +600,7 @@ func TestTokenSourceCrashBeforeMarkKeepsWorkingToken(t *testing.T) {
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	dir := t.TempDir()
 	s1 := openStore(t, dir, clock)
-	if err := s1.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s1.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	ts1 := newSource(f, s1, nil)
@@ -603,7 +625,7 @@ func TestTokenSourceCrashBeforeMarkKeepsWorkingToken(t *testing.T) {
 	if c := f.counts(); c.Refreshes != 1 || c.Reuses != 0 || c.BadUses != 0 {
 		t.Errorf("counts = %+v, want one clean refresh", c)
 	}
-	if st := ts2.Status(context.Background()); !st.OK || st.RefreshPending {
+	if st := ts2.Status(t.Context()); !st.OK || st.RefreshPending {
 		t.Errorf("Status = %+v, want OK", st)
 	}
 }
@@ -613,13 +635,12 @@ func TestTokenSourceNetworkFailureKeepsMark(t *testing.T) {
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
 	tok := f.consent()
-	if err := s.SaveToken(context.Background(), tok); err != nil {
+	if err := s.SaveToken(t.Context(), tok); err != nil {
 		t.Fatal(err)
 	}
 	// Exact rotates but the answer is lost on the way back.
-	f.hook = func(w http.ResponseWriter, form url.Values) bool {
-		f.used[form.Get("refresh_token")] = true
-		f.issueLocked()
+	f.hook = func(w http.ResponseWriter, form url.Values, forward func() *httptest.ResponseRecorder) bool {
+		forward() // Exact rotates
 		hj, ok := w.(http.Hijacker)
 		if !ok {
 			t.Error("no hijacker")
@@ -635,7 +656,7 @@ func TestTokenSourceNetworkFailureKeepsMark(t *testing.T) {
 	if err != nil || got.AccessToken != tok.AccessToken {
 		t.Fatalf("Token = %v, want the still valid old token", err)
 	}
-	if st := ts.Status(context.Background()); !st.OK || !st.RefreshPending {
+	if st := ts.Status(t.Context()); !st.OK || !st.RefreshPending {
 		t.Errorf("Status = %+v, want OK with the refresh mark kept", st)
 	}
 	f.mu.Lock()
@@ -646,7 +667,7 @@ func TestTokenSourceNetworkFailureKeepsMark(t *testing.T) {
 	if !errors.Is(err, erp.ErrConsentRequired) {
 		t.Fatalf("Token = %v, want ErrConsentRequired", err)
 	}
-	if st := ts.Status(context.Background()); !st.ConsentNeeded || !strings.Contains(st.Reason, "interrupted") {
+	if st := ts.Status(t.Context()); !st.ConsentNeeded || !strings.Contains(st.Reason, "interrupted") {
 		t.Errorf("Status = %+v, want consent needed after an interrupted refresh", st)
 	}
 }
@@ -655,23 +676,21 @@ func TestSeedToken(t *testing.T) {
 	clock := newFakeClock()
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
-	ctx := context.Background()
-	seedTok := f.consent()
-	f.mu.Lock()
-	f.lastExpiry = clock.Now() // the seeded chain's access token is unknown
-	f.mu.Unlock()
+	ctx := t.Context()
+	// A chain without an access token, as EXACT_REFRESH_TOKEN seeds it.
+	seedRT := f.sb.IssueRefreshToken()
 
 	if seeded, err := erp.SeedToken(ctx, s, ""); err != nil || seeded {
 		t.Errorf("SeedToken(empty) = %v, %v; want false, nil", seeded, err)
 	}
-	if seeded, err := erp.SeedToken(ctx, s, seedTok.RefreshToken); err != nil || !seeded {
+	if seeded, err := erp.SeedToken(ctx, s, seedRT); err != nil || !seeded {
 		t.Fatalf("SeedToken = %v, %v; want true, nil", seeded, err)
 	}
 	if seeded, err := erp.SeedToken(ctx, s, "Gcp7!other"); err != nil || seeded {
 		t.Errorf("second SeedToken = %v, %v; want false, nil", seeded, err)
 	}
 	st, err := s.LoadToken(ctx)
-	if err != nil || st.RefreshToken != seedTok.RefreshToken {
+	if err != nil || st.RefreshToken != seedRT {
 		t.Fatalf("stored refresh token changed by a second seed (%v)", err)
 	}
 	ts := newSource(f, s, nil)
@@ -693,7 +712,7 @@ func TestTokenSourceEmptyStore(t *testing.T) {
 	if _, err := ts.Token(); !errors.Is(err, erp.ErrConsentRequired) {
 		t.Errorf("Token = %v, want ErrConsentRequired", err)
 	}
-	if st := ts.Status(context.Background()); st.OK || !st.ConsentNeeded {
+	if st := ts.Status(t.Context()); st.OK || !st.ConsentNeeded {
 		t.Errorf("Status = %+v, want consent needed", st)
 	}
 }
@@ -702,13 +721,13 @@ func TestTokenSourceBadSecretIsNotLeaked(t *testing.T) {
 	clock := newFakeClock()
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
-	if err := s.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	// Exact echoing request data into its error must not leak it either
 	// way: we only ever report Exact's short description.
 	obs := &recObserver{}
-	ts := erp.NewTokenSource(context.Background(), erp.TokenSourceOptions{
+	ts := erp.NewTokenSource(t.Context(), erp.TokenSourceOptions{
 		BaseURL: f.srv.URL, ClientID: testClientID, ClientSecret: "wrong-" + testSecret,
 		Store: s, HTTPClient: f.srv.Client(), Now: clock.Now, RefreshWindow: 30 * time.Second, Observer: obs,
 	})
@@ -717,7 +736,7 @@ func TestTokenSourceBadSecretIsNotLeaked(t *testing.T) {
 	if err == nil || errors.Is(err, erp.ErrConsentRequired) {
 		t.Fatalf("Token = %v, want a non-consent error", err)
 	}
-	msgs := append(append([]string{}, obs.reasons...), err.Error(), ts.Status(context.Background()).LastError)
+	msgs := append(append([]string{}, obs.reasons...), err.Error(), ts.Status(t.Context()).LastError)
 	assertNoSecrets(t, f, msgs...)
 	for _, m := range msgs {
 		if strings.Contains(m, "wrong-"+testSecret) {
@@ -731,11 +750,11 @@ func TestTokenSourceMarkWithoutRotationRecovers(t *testing.T) {
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
 	tok := f.consent()
-	if err := s.SaveToken(context.Background(), tok); err != nil {
+	if err := s.SaveToken(t.Context(), tok); err != nil {
 		t.Fatal(err)
 	}
 	// Exact's load balancer fails before Exact sees the refresh.
-	f.hook = func(w http.ResponseWriter, _ url.Values) bool {
+	f.hook = func(w http.ResponseWriter, _ url.Values, _ func() *httptest.ResponseRecorder) bool {
 		http.Error(w, "<html>503</html>", http.StatusServiceUnavailable)
 		return true
 	}
@@ -744,7 +763,7 @@ func TestTokenSourceMarkWithoutRotationRecovers(t *testing.T) {
 	if got, err := ts.Token(); err != nil || got.AccessToken != tok.AccessToken {
 		t.Fatalf("Token = %v, want the still valid old token", err)
 	}
-	if st := ts.Status(context.Background()); !st.OK || !st.RefreshPending || st.LastError == "" {
+	if st := ts.Status(t.Context()); !st.OK || !st.RefreshPending || st.LastError == "" {
 		t.Errorf("Status = %+v, want OK, mark kept, last error reported", st)
 	}
 	f.mu.Lock()
@@ -759,7 +778,7 @@ func TestTokenSourceMarkWithoutRotationRecovers(t *testing.T) {
 	if c := f.counts(); c.Refreshes != 1 || c.Reuses != 0 || c.BadUses != 0 {
 		t.Errorf("counts = %+v, want one clean refresh", c)
 	}
-	if st := ts.Status(context.Background()); !st.OK || st.RefreshPending || st.LastError != "" {
+	if st := ts.Status(t.Context()); !st.OK || st.RefreshPending || st.LastError != "" {
 		t.Errorf("Status = %+v, want OK without mark or error", st)
 	}
 }
@@ -768,11 +787,11 @@ func TestTokenSourceRedactsEchoedSecrets(t *testing.T) {
 	clock := newFakeClock()
 	f := newFakeExact(t, clock, 60*time.Second, 30*time.Second)
 	s := openStore(t, t.TempDir(), clock)
-	if err := s.SaveToken(context.Background(), f.consent()); err != nil {
+	if err := s.SaveToken(t.Context(), f.consent()); err != nil {
 		t.Fatal(err)
 	}
 	// A misbehaving endpoint echoes what it got.
-	f.hook = func(w http.ResponseWriter, form url.Values) bool {
+	f.hook = func(w http.ResponseWriter, form url.Values, _ func() *httptest.ResponseRecorder) bool {
 		w.Header().Set("Reason", "bad "+form.Get("client_secret"))
 		writeJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "token " + form.Get("refresh_token") + " secret " + form.Get("client_secret")})
 		return true
@@ -784,7 +803,7 @@ func TestTokenSourceRedactsEchoedSecrets(t *testing.T) {
 	if !errors.Is(err, erp.ErrConsentRequired) {
 		t.Fatalf("Token = %v, want ErrConsentRequired", err)
 	}
-	st := ts.Status(context.Background())
+	st := ts.Status(t.Context())
 	assertNoSecrets(t, f, append(append([]string{}, obs.reasons...), err.Error(), st.Reason, st.LastError)...)
 	if !strings.Contains(err.Error(), "[redacted]") {
 		t.Errorf("error %q: want the echoed values redacted", err)

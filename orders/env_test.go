@@ -14,6 +14,7 @@ import (
 
 	"github.com/exactql/exactql/civil"
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/orders"
@@ -41,7 +42,7 @@ var amsterdam = func() *time.Location {
 // gateway process on the same store directory.
 type env struct {
 	t     *testing.T
-	clock *sandbox.FakeClock
+	clock *erptest.Clock
 	sb    *sandbox.Sandbox
 	srv   *httptest.Server
 	dir   string
@@ -55,7 +56,7 @@ type env struct {
 
 func newEnv(t *testing.T, mod func(*orders.Options)) *env {
 	t.Helper()
-	clock := sandbox.NewFakeClock(t0)
+	clock := erptest.NewClock(t0)
 	sb := sandbox.New(sandbox.Options{
 		Data:        gen.Options{Seed: 7, Items: 120, Customers: 20, Warehouses: 2, Today: t0},
 		Clock:       clock,
@@ -70,7 +71,7 @@ func newEnv(t *testing.T, mod func(*orders.Options)) *env {
 	t.Cleanup(srv.Close)
 	e := &env{t: t, clock: clock, sb: sb, srv: srv, dir: t.TempDir()}
 	e.opts = orders.Options{
-		Now: clock.Now, Location: amsterdam, MaxLines: 5, Currency: "EUR",
+		Now: clock.Now, Shop: validate.Shop{Location: amsterdam, Currency: "EUR"}, MaxLines: 5,
 		Logger:    zerolog.Nop(),
 		RetryBase: time.Second, RetryMax: 4 * time.Second, PollInterval: 5 * time.Millisecond,
 		LeaseTTL: time.Minute,

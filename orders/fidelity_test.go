@@ -56,7 +56,7 @@ func (e *env) withService(rec *recExact, mod func(*orders.Options)) {
 
 func TestPlaceSendsCurrencyDiscountZeroAndReferenceFirst(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	rec := &recExact{}
 	e.withService(rec, nil)
 	b := e.buyer(gen.RulePriceList)
@@ -118,7 +118,7 @@ func TestWorkerMatchesBothReferenceForms(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
-			ctx := context.Background()
+			ctx := t.Context()
 			rec := &recExact{rewrite: tc.rewrite}
 			e.withService(rec, nil)
 			b := e.buyer(gen.RuleDefaultPrice)
@@ -166,7 +166,7 @@ func TestPriceMismatchIsLoggedCountedAndExactFiguresKept(t *testing.T) {
 	e := newEnv(t, func(o *orders.Options) {
 		o.Logger = zerolog.New(zerolog.SyncWriter(&lockedWriter{mu: &logMu, w: &logs}))
 	})
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	items := e.sellableItems(b, 2, false)
 	// Exact re-prices the first item 10% down on top of the price sent.
@@ -239,7 +239,7 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func TestOrderAmountExcludesVATAndCreatedIsWallClock(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	items := e.sellableItems(b, 1, false)
 	// A pending order shows the sum of its line amounts. (Addresses are
@@ -298,7 +298,7 @@ func TestOrderAmountExcludesVATAndCreatedIsWallClock(t *testing.T) {
 func TestOrdersCursorIsSignedAndValidated(t *testing.T) {
 	key := []byte("0123456789abcdef0123456789abcdef")
 	e := newEnv(t, func(o *orders.Options) { o.CursorKey = key })
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	other := e.buyer(gen.RuleDefaultPrice)
 	page, err := e.svc.List(ctx, b, 1, "")
@@ -361,7 +361,7 @@ func TestAttemptsPerBuyerAndMinuteAreLimited(t *testing.T) {
 	e := newEnv(t, nil)
 	lim := orders.NewAttemptLimiter(3, e.clock.Now)
 	e.withService(&recExact{}, func(o *orders.Options) { o.Attempts = lim })
-	ctx := context.Background()
+	ctx := t.Context()
 	a, other := e.buyer(gen.RuleCustomerPrice), e.buyer(gen.RuleDefaultPrice)
 	items := e.sellableItems(a, 1, false)
 	in := validate.Input{Lines: []validate.Line{lineID(items[0], "1")}}
@@ -413,7 +413,7 @@ func TestUnknownReferencesStopTheLookups(t *testing.T) {
 	e := newEnv(t, func(o *orders.Options) { o.MaxLines = 200 })
 	cc := &countingCatalog{Catalog: e.cat}
 	e.withService(&recExact{}, func(o *orders.Options) { o.Catalog = cc })
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	var in validate.Input
 	for i := range 200 {
@@ -446,7 +446,7 @@ func TestUnknownReferencesStopTheLookups(t *testing.T) {
 
 func TestQuantityAndAmountLimitsSendNothing(t *testing.T) {
 	e := newEnv(t, func(o *orders.Options) { o.MaxOrderAmount = dec("50") })
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	items := e.sellableItems(b, 1, false)
 	for _, tc := range []struct {
@@ -469,7 +469,7 @@ func TestQuantityAndAmountLimitsSendNothing(t *testing.T) {
 func TestReferenceSurvivesRemarksTruncation(t *testing.T) {
 	e := newEnv(t, nil)
 	e.sb.Faults().SetRemarksLimit(sandbox.DefaultRemarksLimit)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleAccountDiscount)
 	items := e.sellableItems(b, 1, false)
 	e.sb.Faults().DropConnectionAfterNextPost()
@@ -509,7 +509,7 @@ func (refusingOrders) Orders(ctx context.Context, account string, before time.Ti
 // cursor the 400 is the gateway's own and stays an upstream error.
 func TestListExact400AfterCursorIsBadInput(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	page, err := e.svc.List(ctx, b, 1, "")
 	if err != nil || len(page.Cursors) != 1 {

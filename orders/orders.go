@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -182,17 +181,14 @@ type Options struct {
 	Journal Journal
 	Exact   Exact
 	Catalog Catalog
-	// Now is the clock (time.Now when nil); Location the division's time
-	// zone for "today" (UTC when nil).
-	Now      func() time.Time
-	Location *time.Location
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Shop is the currency, time zone ("today", UTC when unset) and
+	// sellability rule the read model shares.
+	validate.Shop
 	// MaxLines is EXACTQL_MAX_ORDER_LINES (default 200).
 	MaxLines int
-	// Currency is the division's currency (default EUR).
-	Currency string
-	// WebshopOnly is EXACTQL_WEBSHOP_ONLY.
-	WebshopOnly bool
-	Logger      zerolog.Logger
+	Logger   zerolog.Logger
 	// RetryBase and RetryMax bound the worker's backoff between attempts
 	// of one order (defaults 30 s and 30 min); each wait is jittered.
 	RetryBase, RetryMax time.Duration
@@ -227,8 +223,15 @@ type Options struct {
 	CursorKey []byte
 }
 
-// DefaultMaxUnknownRefs is Options.MaxUnknownRefs' default.
-const DefaultMaxUnknownRefs = 10
+// Defaults of the Options left zero (and of their settings).
+const (
+	// DefaultMaxUnknownRefs is Options.MaxUnknownRefs' default.
+	DefaultMaxUnknownRefs = 10
+	// DefaultRetryBase is Options.RetryBase's default.
+	DefaultRetryBase = 30 * time.Second
+	// DefaultPollInterval is Options.PollInterval's default.
+	DefaultPollInterval = 5 * time.Second
+)
 
 // lookupChunk is how many product references facts looks up at a time, so
 // an order full of unknown references stops after one chunk.
@@ -259,23 +262,18 @@ func NewService(o Options) *Service {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Location == nil {
-		o.Location = time.UTC
-	}
+	o.Shop = o.Shop.WithDefaults()
 	if o.MaxLines <= 0 {
 		o.MaxLines = validate.DefaultMaxLines
 	}
-	if o.Currency == "" {
-		o.Currency = "EUR"
-	}
 	if o.RetryBase <= 0 {
-		o.RetryBase = 30 * time.Second
+		o.RetryBase = DefaultRetryBase
 	}
 	if o.RetryMax < o.RetryBase {
 		o.RetryMax = max(30*time.Minute, o.RetryBase)
 	}
 	if o.PollInterval <= 0 {
-		o.PollInterval = 5 * time.Second
+		o.PollInterval = DefaultPollInterval
 	}
 	if o.LeaseTTL <= 0 {
 		o.LeaseTTL = 2 * time.Minute
@@ -576,7 +574,7 @@ func (s *Service) Preview(ctx context.Context, b Caller, in validate.Input) (*Pr
 // reads, not eight) and f is incomplete.
 func (s *Service) facts(ctx context.Context, acct *erp.Account, in validate.Input) (f validate.Facts, tooManyUnknown bool, err error) {
 	f = validate.Facts{
-		Today: civil.Today(s.o.Now(), s.o.Location), MaxLines: s.o.MaxLines,
+		Today: s.o.Today(s.o.Now()), MaxLines: s.o.MaxLines,
 		WebshopOnly: s.o.WebshopOnly, AccountID: acct.ID,
 		MaxLineQuantity: s.o.MaxLineQuantity, MaxOrderAmount: s.o.MaxOrderAmount,
 	}
@@ -914,7 +912,7 @@ func (s *Service) send(ctx context.Context, rec JournalRecord, d doc, owner stri
 		showValidated(&o, &d.Order)
 		return &Result{Order: &o}, nil
 	case isRejection(err):
-		reason := safeReason(err)
+		reason := rejectionReason(err)
 		log.Warn().Str("reason", reason).Msg("Exact rejected the order")
 		if serr := s.o.Journal.Settle(jctx, rec.GatewayID, owner, Settlement{State: StateRejected, RejectionReason: reason, LastError: reason, At: now}); serr != nil {
 			log.Error().Err(serr).Msg("journal: recording a rejection failed")
@@ -1019,59 +1017,15 @@ func isRejection(err error) bool {
 	return e.StatusCode >= 400 && e.StatusCode < 500
 }
 
-var reGUID = regexp.MustCompile(`(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
-
-// maxReason bounds the rejection reason kept and shown, in characters.
-const maxReason = 200
-
-// safeReason is Exact's rejection text fit to show a buyer: URLs, GUIDs and
-// anything token-like replaced, single line, at most 200 characters.
-func safeReason(err error) string {
+// rejectionReason is Exact's rejection text fit to keep and show a buyer
+// (validate.Reason).
+func rejectionReason(err error) string {
 	var e *erp.Error
 	msg := ""
 	if errors.As(err, &e) {
 		msg = e.Message
 	}
-	fields := strings.Fields(msg)
-	for i, f := range fields {
-		lf := strings.ToLower(f)
-		switch {
-		case strings.Contains(f, "://") || strings.HasPrefix(lf, "www."):
-			fields[i] = "[link]"
-		case i > 0 && strings.EqualFold(strings.Trim(fields[i-1], ":"), "bearer"):
-			fields[i] = "[redacted]"
-		default:
-			f = reGUID.ReplaceAllString(f, "[id]")
-			if tokenLike(f) {
-				f = "[redacted]"
-			}
-			fields[i] = f
-		}
-	}
-	msg = validate.SafeMessage(strings.Join(fields, " "))
-	if utf8.RuneCountInString(msg) > maxReason {
-		r := []rune(msg)
-		msg = strings.TrimSpace(string(r[:maxReason-1])) + "…"
-	}
-	return msg
-}
-
-// tokenLike reports whether a word looks like a key or token: 20 or more
-// characters mixing letters and digits.
-func tokenLike(w string) bool {
-	if len(w) < 20 {
-		return false
-	}
-	var letter, digit bool
-	for _, r := range w {
-		switch {
-		case r >= '0' && r <= '9':
-			digit = true
-		case r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z':
-			letter = true
-		}
-	}
-	return letter && digit
+	return validate.Reason(msg)
 }
 
 // orderStatus maps Exact's SalesOrders.Status.

@@ -63,7 +63,7 @@ func TestPlaceThreeLinesLandsOnceWithPrices(t *testing.T) {
 	for _, rule := range []string{gen.RuleCustomerPrice, gen.RulePriceList, gen.RuleAccountDiscount, gen.RuleDefaultPrice} {
 		t.Run(rule, func(t *testing.T) {
 			e := newEnv(t, nil)
-			ctx := context.Background()
+			ctx := t.Context()
 			b := e.buyer(rule)
 			items := e.sellableItems(b, 3, false)
 			qtys := []string{"1", "12", "250"}
@@ -182,7 +182,7 @@ func mainDelivery(t *testing.T, e *env, account string) string {
 
 func TestPlaceConcurrentDuplicatesMakeOneOrder(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	items := e.sellableItems(b, 2, false)
 	in := validate.Input{Lines: []validate.Line{lineID(items[0], "3"), lineID(items[1], "5")}}
@@ -236,7 +236,7 @@ func TestPlaceConcurrentDuplicatesMakeOneOrder(t *testing.T) {
 
 func TestPlaceDroppedConnectionEndsWithOneOrder(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleDefaultPrice)
 	items := e.sellableItems(b, 1, false)
 	in := validate.Input{Lines: []validate.Line{lineID(items[0], "4")}}
@@ -303,7 +303,7 @@ func TestPlaceDroppedConnectionEndsWithOneOrder(t *testing.T) {
 
 func TestPlaceMaintenancePendingLandsOnceAcrossRestart(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RulePriceList)
 	items := e.sellableItems(b, 2, false)
 	in := validate.Input{Lines: []validate.Line{lineID(items[0], "2"), lineCode(items[1], "7")}}
@@ -379,7 +379,7 @@ func TestPlaceMaintenancePendingLandsOnceAcrossRestart(t *testing.T) {
 
 func TestPlaceRejectedIsNeverRetried(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	items := e.sellableItems(b, 1, false)
 	in := validate.Input{Lines: []validate.Line{lineID(items[0], "1")}}
@@ -425,7 +425,7 @@ func TestPlaceRejectedIsNeverRetried(t *testing.T) {
 
 func TestPlaceForbidden(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	ok := e.buyer(gen.RuleDefaultPrice)
 	items := e.sellableItems(ok, 1, false)
 	in := validate.Input{Lines: []validate.Line{lineID(items[0], "1")}}
@@ -450,7 +450,7 @@ func TestPlaceForbidden(t *testing.T) {
 
 func TestPlaceSendsChosenOptions(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleAccountDiscount)
 	items := e.sellableItems(b, 1, false)
 	acct, err := e.cat.Account(ctx, b.Account)

@@ -36,7 +36,7 @@ func findItem(t *testing.T, e *env, f erp.Filter, keep func(erp.Item) bool) erp.
 
 func TestPlaceValidationErrorsSendAndRecordNothing(t *testing.T) {
 	e := newEnv(t, func(o *orders.Options) { o.MaxLines = 3 })
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleCustomerPrice)
 	today := civil.Today(e.clock.Now(), time.UTC)
 	whole := e.sellableItems(b, 1, false)[0]
@@ -136,7 +136,7 @@ func TestPlaceValidationErrorsSendAndRecordNothing(t *testing.T) {
 
 func TestPlacePriceUnavailable(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleOtherCurrency)
 	acct, err := e.cat.Account(ctx, b.Account)
 	if err != nil {
@@ -170,7 +170,7 @@ func TestPlacePriceUnavailable(t *testing.T) {
 
 func TestPlaceUpstreamUnavailableRecordsNothing(t *testing.T) {
 	e := newEnv(t, nil)
-	ctx := context.Background()
+	ctx := t.Context()
 	b := e.buyer(gen.RuleDefaultPrice)
 	items := e.sellableItems(b, 1, false)
 	e.sb.Faults().SetMaintenance(true) // addresses were never cached

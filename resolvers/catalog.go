@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/vektah/gqlparser/v2/ast"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/catalog"
 	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
@@ -89,18 +90,18 @@ func plainJSON(s string) bool {
 // not ours for this query is BAD_USER_INPUT.
 func decodeCursor(s, search, group string) (string, error) {
 	if len(s) > 512 {
-		return "", BadInputf("after: not a valid cursor")
+		return "", apierr.BadInputf("after: not a valid cursor")
 	}
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return "", BadInputf("after: not a valid cursor")
+		return "", apierr.BadInputf("after: not a valid cursor")
 	}
 	var c cursor
 	if err := json.Unmarshal(b, &c); err != nil || c.Code == "" || !utf8.ValidString(c.Code) || len(c.Code) > 4*maxCodeRunes {
-		return "", BadInputf("after: not a valid cursor")
+		return "", apierr.BadInputf("after: not a valid cursor")
 	}
 	if c.Query != queryHash(search, group) {
-		return "", BadInputf("after: the cursor belongs to another search")
+		return "", apierr.BadInputf("after: the cursor belongs to another search")
 	}
 	return c.Code, nil
 }
@@ -235,7 +236,7 @@ func (v *productView) Price(it *erp.Item, quantity *model.Decimal) (*model.Price
 		q = quantity.Decimal
 	}
 	if !q.IsPositive() {
-		return nil, BadInputf("quantity: must be greater than 0")
+		return nil, apierr.BadInputf("quantity: must be greater than 0")
 	}
 	if q.Equal(one) {
 		if p, ok := v.pagePriceOf(it); ok {
@@ -275,7 +276,7 @@ func (v *productView) PriceBreaks(it *erp.Item) ([]*model.PriceBreak, error) {
 	}
 	pc, terms := v.pricing()
 	for _, b := range pricing.Breaks(pc, terms, d) {
-		out = append(out, &model.PriceBreak{MinimumQuantity: model.NewDecimal(b.MinimumQuantity), UnitPrice: money(b.UnitPrice, b.Currency)})
+		out = append(out, priceBreakModel(b))
 	}
 	return out, nil
 }
@@ -308,7 +309,7 @@ func (v *productView) Stock(it *erp.Item, warehouse *string) ([]*model.StockLeve
 	only := ""
 	if warehouse != nil {
 		if !erp.IsGUID(*warehouse) {
-			return nil, BadInputf("warehouse: not a warehouse ID")
+			return nil, apierr.BadInputf("warehouse: not a warehouse ID")
 		}
 		only = strings.ToLower(*warehouse)
 	}
@@ -334,69 +335,6 @@ func (v *productView) AvailableQuantity(it *erp.Item) (*model.Decimal, error) {
 	return &d, nil
 }
 
-func money(d decimal.Decimal, currency string) *model.Money {
-	return model.NewMoney(d, currency)
-}
-
-func priceModel(p pricing.Price) *model.Price {
-	out := &model.Price{}
-	var m [2]model.Money
-	fillPrice(out, &m, p)
-	return out
-}
-
-// fillPrice writes p into out, its two amounts into m (so a page can
-// allocate all its prices and amounts at once).
-func fillPrice(out *model.Price, m *[2]model.Money, p pricing.Price) {
-	m[0] = model.Money{Amount: model.MoneyAmount(p.UnitPrice), CurrencyCode: p.Currency}
-	m[1] = model.Money{Amount: model.MoneyAmount(p.ListPrice), CurrencyCode: p.Currency}
-	*out = model.Price{
-		UnitPrice:          &m[0],
-		ListPrice:          &m[1],
-		DiscountPercentage: model.NewDecimal(p.DiscountPercentage),
-		Quantity:           model.NewDecimal(p.Quantity),
-		Source:             model.PriceSource(p.Source),
-	}
-	if p.ValidUntil != nil && !p.ValidUntil.IsZero() {
-		out.ValidUntil = &model.Date{Year: p.ValidUntil.Year, Month: p.ValidUntil.Month, Day: p.ValidUntil.Day}
-	}
-}
-
-func warehouseModel(w erp.Warehouse) *model.Warehouse {
-	return &model.Warehouse{ID: w.ID, Code: erp.Code(w.Code), Description: w.Description, IsMain: bool(w.Main)}
-}
-
-// stockLevels lists every warehouse (main first, zeros included) or only
-// the one asked for, from an item's ItemWarehouses rows (ARCHITECTURE §5).
-func stockLevels(ws []erp.Warehouse, e live.StockEntry, only string) []*model.StockLevel {
-	byWH := map[string]erp.ItemWarehouse{}
-	for _, row := range e.Rows {
-		byWH[strings.ToLower(row.Warehouse)] = row
-	}
-	out := []*model.StockLevel{}
-	for _, w := range ws {
-		id := strings.ToLower(w.ID)
-		if only != "" && id != only {
-			continue
-		}
-		row := byWH[id]
-		avail := row.CurrentStock.Sub(row.PlannedStockOut)
-		if avail.IsNegative() {
-			avail = decimal.Zero
-		}
-		out = append(out, &model.StockLevel{
-			Warehouse:  warehouseModel(w),
-			OnHand:     model.NewDecimal(row.CurrentStock),
-			PlannedOut: model.NewDecimal(row.PlannedStockOut),
-			PlannedIn:  model.NewDecimal(row.PlannedStockIn),
-			Reserved:   model.NewDecimal(row.ReservedStock),
-			Available:  model.NewDecimal(avail),
-			AsOf:       model.NewDateTime(e.At),
-		})
-	}
-	return out
-}
-
 // searchTerm validates a search argument: at least 2 and at most 100
 // characters after trimming. It only ever reaches Exact as a quoted literal.
 func searchTerm(s *string) (string, error) {
@@ -405,14 +343,14 @@ func searchTerm(s *string) (string, error) {
 	}
 	t := strings.TrimSpace(*s)
 	if !utf8.ValidString(t) {
-		return "", BadInputf("search: not valid UTF-8")
+		return "", apierr.BadInputf("search: not valid UTF-8")
 	}
 	n := utf8.RuneCountInString(t)
 	if n < minSearchRunes {
-		return "", BadInputf("search: needs at least %d characters", minSearchRunes)
+		return "", apierr.BadInputf("search: needs at least %d characters", minSearchRunes)
 	}
 	if n > maxSearchRunes {
-		return "", BadInputf("search: at most %d characters", maxSearchRunes)
+		return "", apierr.BadInputf("search: at most %d characters", maxSearchRunes)
 	}
 	return t, nil
 }
@@ -497,7 +435,7 @@ func (r *Resolver) prefetch(ctx context.Context, items []erp.Item) {
 // totalCount) while its first full pass is still running: the fallback
 // path cannot (ARCHITECTURE §3). It is UPSTREAM_UNAVAILABLE: retry later.
 func errMirrorLoading(what string) error {
-	return &UpstreamError{Err: fmt.Errorf("%s is answered from the catalog mirror, which is still loading", what)}
+	return &apierr.UpstreamError{Err: fmt.Errorf("%s is answered from the catalog mirror, which is still loading", what)}
 }
 
 func deref(s *string) string {
@@ -531,7 +469,7 @@ func (r *Resolver) productsFromIndex(ctx context.Context, q index.Query) (*model
 	page, err := r.Deps.Mirror.Index().Snapshot().Products(q)
 	if err != nil {
 		if errors.Is(err, index.ErrInvalidArgument) {
-			return nil, BadInputf("after: not a valid cursor for this query")
+			return nil, apierr.BadInputf("after: not a valid cursor for this query")
 		}
 		return nil, err
 	}

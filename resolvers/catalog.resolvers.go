@@ -9,6 +9,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/catalog"
 	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
@@ -38,7 +39,7 @@ func (r *productConnectionResolver) TotalCount(ctx context.Context, obj *model.P
 // Product is the resolver for the product field.
 func (r *queryResolver) Product(ctx context.Context, id *string, code *string) (*model.Product, error) {
 	if (id == nil) == (code == nil) {
-		return nil, BadInputf("product: give exactly one of id and code")
+		return nil, apierr.BadInputf("product: give exactly one of id and code")
 	}
 	l := r.loaders(ctx)
 	var it *erp.Item
@@ -65,7 +66,7 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 		n = *first
 	}
 	if n < 1 || n > maxFirst {
-		return nil, BadInputf("first: must be from 1 to %d", maxFirst)
+		return nil, apierr.BadInputf("first: must be from 1 to %d", maxFirst)
 	}
 	term, err := searchTerm(search)
 	if err != nil {
@@ -74,19 +75,19 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 	group := ""
 	if itemGroup != nil {
 		if !erp.IsGUID(*itemGroup) {
-			return nil, BadInputf("itemGroup: not an item group ID")
+			return nil, apierr.BadInputf("itemGroup: not an item group ID")
 		}
 		group = strings.ToLower(*itemGroup)
 	}
 	wh := ""
 	if inWarehouse != nil {
 		if !erp.IsGUID(*inWarehouse) {
-			return nil, BadInputf("inWarehouse: not a warehouse ID")
+			return nil, apierr.BadInputf("inWarehouse: not a warehouse ID")
 		}
 		wh = strings.ToLower(*inWarehouse)
 	}
 	if sort != nil && !sort.IsValid() {
-		return nil, BadInputf("sort: unknown sort")
+		return nil, apierr.BadInputf("sort: unknown sort")
 	}
 	stockFilter := (inStock != nil && *inStock) || wh != ""
 	otherSort := sort != nil && *sort != model.ProductSortCode
@@ -133,7 +134,7 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string,
 // ProductsByCode is the resolver for the productsByCode field.
 func (r *queryResolver) ProductsByCode(ctx context.Context, codes []string) ([]*model.Product, error) {
 	if len(codes) > maxCodes {
-		return nil, BadInputf("codes: at most %d codes", maxCodes)
+		return nil, apierr.BadInputf("codes: at most %d codes", maxCodes)
 	}
 	out := make([]*model.Product, len(codes))
 	var ask []string
@@ -174,7 +175,7 @@ func (r *queryResolver) ItemGroups(ctx context.Context) ([]*model.ItemGroup, err
 	}
 	out := make([]*model.ItemGroup, 0, len(gs))
 	for _, g := range gs {
-		out = append(out, &model.ItemGroup{ID: g.ID, Code: erp.Code(g.Code), Description: g.Description})
+		out = append(out, itemGroupModel(g))
 	}
 	return out, nil
 }
@@ -200,7 +201,7 @@ func (r *queryResolver) ShippingMethods(ctx context.Context) ([]*model.ShippingM
 	}
 	out := make([]*model.ShippingMethod, 0, len(ms))
 	for _, m := range ms {
-		out = append(out, &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description})
+		out = append(out, shippingMethodModel(m))
 	}
 	return out, nil
 }

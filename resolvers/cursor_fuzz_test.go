@@ -7,10 +7,12 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/exactql/exactql/apierr"
 )
 
 // FuzzDecodeCursor feeds decodeCursor arbitrary `after` strings and
-// searches: it never panics, every refusal is a BadInputError, and what it
+// searches: it never panics, every refusal is a apierr.BadInputError, and what it
 // accepts is a code our own encoder could have written for that search. A
 // cursor we encoded decodes back to its code for its own search only.
 func FuzzDecodeCursor(f *testing.F) {
@@ -31,9 +33,9 @@ func FuzzDecodeCursor(f *testing.F) {
 	f.Fuzz(func(t *testing.T, after, code, search, group string) {
 		got, err := decodeCursor(after, search, group)
 		if err != nil {
-			var bad *BadInputError
+			var bad *apierr.BadInputError
 			if !errors.As(err, &bad) {
-				t.Fatalf("decodeCursor(%q) error %T %v, want *BadInputError", after, err, err)
+				t.Fatalf("decodeCursor(%q) error %T %v, want *apierr.BadInputError", after, err, err)
 			}
 		} else {
 			if got == "" || !utf8.ValidString(got) || len(got) > 4*maxCodeRunes {

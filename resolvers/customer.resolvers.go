@@ -10,6 +10,7 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
@@ -27,7 +28,7 @@ func (r *customerResolver) PriceList(ctx context.Context, obj *model.Customer) (
 	if err != nil {
 		return nil, err
 	}
-	return &model.PriceList{ID: pl.ID, Code: erp.Code(pl.Code), Description: pl.Description}, nil
+	return priceListModel(*pl), nil
 }
 
 // DefaultShippingMethod is the resolver for the defaultShippingMethod field.
@@ -39,12 +40,7 @@ func (r *customerResolver) DefaultShippingMethod(ctx context.Context, obj *model
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range ms {
-		if strings.EqualFold(m.ID, obj.Account.ShippingMethod) {
-			return &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description}, nil
-		}
-	}
-	return nil, nil
+	return shippingMethodByID(ms, obj.Account.ShippingMethod), nil
 }
 
 // Contacts is the resolver for the contacts field.
@@ -96,7 +92,7 @@ func (r *customerResolver) Orders(ctx context.Context, obj *model.Customer, firs
 		return nil, err
 	}
 	if !strings.EqualFold(b.Account, obj.Account.ID) {
-		return nil, ErrForbidden
+		return nil, apierr.ErrForbidden
 	}
 	conn := &model.SalesOrderConnection{Edges: []*model.SalesOrderEdge{}, Nodes: []*model.SalesOrder{}, PageInfo: &model.PageInfo{}}
 	if r.Deps.Orders == nil {
@@ -138,7 +134,7 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Customer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &model.Customer{Account: *acct, DefaultCurrency: r.Deps.Reader.Config().Currency}, nil
+	return customerModel(*acct, r.Deps.Reader.Config().Currency), nil
 }
 
 // Customer returns graph.CustomerResolver implementation.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -14,97 +13,13 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/graph/model"
-)
-
-// Error codes sent in extensions.code (ARCHITECTURE §8). gqlgen's own
-// errcode.ParseFailed and errcode.ValidationFailed are kept as they are.
-const (
-	CodeUnauthenticated     = "UNAUTHENTICATED"
-	CodeForbidden           = "FORBIDDEN"
-	CodeNotFound            = "NOT_FOUND"
-	CodeBadUserInput        = "BAD_USER_INPUT"
-	CodeRateLimited         = "RATE_LIMITED"
-	CodeUpstreamUnavailable = "UPSTREAM_UNAVAILABLE"
-	CodeQueryTooComplex     = "QUERY_TOO_COMPLEX"
-	CodeInternal            = "INTERNAL_SERVER_ERROR"
 )
 
 // codeComplexityLimit is what gqlgen's extension.ComplexityLimit sets; the
 // presenter answers it as QUERY_TOO_COMPLEX.
 const codeComplexityLimit = "COMPLEXITY_LIMIT_EXCEEDED"
-
-// gqlgenIntrospectionDisabled is the text of the plain error gqlgen returns
-// for __schema and __type when introspection is off.
-const gqlgenIntrospectionDisabled = "introspection disabled"
-
-// Fixed client-facing messages for errors whose own text must not be shown.
-const (
-	msgInternal    = "internal error"
-	msgUpstream    = "the ERP system is temporarily unavailable; try again later"
-	msgRateLimited = "too many requests; try again later"
-)
-
-var (
-	// ErrUnauthenticated means the operation needs a signed-in caller.
-	ErrUnauthenticated = errors.New("authentication required")
-	// ErrForbidden means the caller is signed in but may not do this (no
-	// exact_account in the token, or a blocked account).
-	ErrForbidden = errors.New("not allowed for this caller")
-)
-
-// NotFoundError means the thing asked for does not exist or is not the
-// caller's; both answer alike so IDs of other buyers cannot be probed.
-type NotFoundError struct {
-	// What names the kind of thing, e.g. "order".
-	What string
-}
-
-// Error implements error.
-func (e *NotFoundError) Error() string {
-	if e.What == "" {
-		return "not found"
-	}
-	return e.What + " not found"
-}
-
-// BadInputError is an argument the resolver refuses (e.g. first > 100, a
-// search shorter than 2 characters). Message is shown to the client as is.
-type BadInputError struct {
-	Message string
-}
-
-// Error implements error.
-func (e *BadInputError) Error() string { return e.Message }
-
-// BadInputf returns a *BadInputError with a formatted message.
-func BadInputf(format string, args ...any) error {
-	return &BadInputError{Message: fmt.Sprintf(format, args...)}
-}
-
-// RateLimitedError means the caller's own budget of Exact calls is spent
-// (ARCHITECTURE §7). RetryAfter is how long until it has room again.
-type RateLimitedError struct {
-	RetryAfter time.Duration
-}
-
-// Error implements error.
-func (e *RateLimitedError) Error() string {
-	return fmt.Sprintf("caller rate limit reached; retry after %s", e.RetryAfter)
-}
-
-// UpstreamError means data needed from Exact could neither be read from the
-// cache nor obtained from Exact (ARCHITECTURE §6.2): UPSTREAM_UNAVAILABLE.
-type UpstreamError struct {
-	Err error
-}
-
-// Error implements error.
-func (e *UpstreamError) Error() string { return "upstream unavailable: " + e.Err.Error() }
-
-// Unwrap returns the cause.
-func (e *UpstreamError) Unwrap() error { return e.Err }
 
 // errRecovered stands for a panic recovered by Recover; its value is logged.
 var errRecovered = errors.New("resolvers: recovered panic")
@@ -137,65 +52,31 @@ func presentAt(ctx context.Context, err error, now time.Time) *gqlerror.Error {
 		return presentGQLError(src, out)
 	}
 
-	var (
-		notFound  *NotFoundError
-		badInput  *BadInputError
-		inputErr  *model.InputError
-		rateLimit *RateLimitedError
-		erpRate   *erp.RateLimitError
-		erpErr    *erp.Error
-		upstream  *UpstreamError
-		retrier   interface{ RetryAfterSeconds() int }
-	)
-	switch {
-	case errors.Is(cause, errRecovered):
+	if errors.Is(cause, errRecovered) {
 		// Recover has logged the panic already.
-		setCode(out, CodeInternal, msgInternal)
-	case errors.Is(cause, ErrUnauthenticated):
-		setCode(out, CodeUnauthenticated, ErrUnauthenticated.Error())
-	case errors.Is(cause, ErrForbidden):
-		setCode(out, CodeForbidden, ErrForbidden.Error())
-	case errors.As(cause, &notFound):
-		setCode(out, CodeNotFound, notFound.Error())
-	case errors.Is(cause, erp.ErrNotFound):
-		setCode(out, CodeNotFound, "not found")
-	case errors.As(cause, &badInput):
-		setCode(out, CodeBadUserInput, badInput.Message)
-	case errors.As(cause, &inputErr):
-		setCode(out, CodeBadUserInput, inputErr.Message)
-	case errors.Is(cause, erp.ErrInvalidID):
-		setCode(out, CodeBadUserInput, "invalid ID")
-	case errors.As(cause, &rateLimit):
-		setCode(out, CodeRateLimited, msgRateLimited)
-		out.Extensions["retryAfterSeconds"] = retrySeconds(rateLimit.RetryAfter)
-	case errors.As(cause, &retrier):
-		// The per-caller budget (erp/callerlimit).
-		setCode(out, CodeRateLimited, msgRateLimited)
-		out.Extensions["retryAfterSeconds"] = max(1, retrier.RetryAfterSeconds())
-	case errors.As(cause, &erpRate):
-		setCode(out, CodeRateLimited, msgRateLimited)
-		out.Extensions["retryAfterSeconds"] = retrySeconds(erpRate.Reset.Sub(now))
-	case errors.As(cause, &upstream):
-		logError(ctx, cause, out, "Exact unavailable")
-		setCode(out, CodeUpstreamUnavailable, msgUpstream)
-	case errors.Is(cause, erp.ErrConsentRequired):
-		logError(ctx, cause, out, "Exact consent required")
-		setCode(out, CodeUpstreamUnavailable, msgUpstream)
-	case errors.As(cause, &erpErr) && (erpErr.StatusCode == 0 || erpErr.StatusCode >= 500):
-		// StatusCode 0: the client refused the call to protect the app key.
-		logError(ctx, cause, out, "Exact unavailable")
-		setCode(out, CodeUpstreamUnavailable, msgUpstream)
-	case cause.Error() == gqlgenIntrospectionDisabled:
-		setCode(out, CodeBadUserInput, "introspection is disabled")
-	case errors.Is(cause, context.Canceled):
-		setCode(out, CodeInternal, "request cancelled")
-	case erp.IsTransient(cause):
-		// Timeouts, lost connections, 429 answers that reached us as *erp.Error.
-		logError(ctx, cause, out, "Exact unavailable")
-		setCode(out, CodeUpstreamUnavailable, msgUpstream)
-	default:
-		logError(ctx, cause, out, "internal error")
-		setCode(out, CodeInternal, msgInternal)
+		setCode(out, apierr.CodeInternal, apierr.MsgInternal)
+		return out
+	}
+	if introspectionField(ctx) {
+		// gqlgen's own plain error for __schema and __type with
+		// introspection off (server's document guard refuses them first).
+		setCode(out, apierr.CodeBadUserInput, "introspection is disabled")
+		return out
+	}
+	if errors.Is(cause, graphql.ErrInvalidNull) {
+		// A resolver or model returned nil for a non-null field: our fault
+		// (gqlgen's *graphql.InvalidNullError, recognised by its sentinel).
+		logError(ctx, cause, out, "null for a non-null field")
+		setCode(out, apierr.CodeInternal, apierr.MsgInternal)
+		return out
+	}
+	c := apierr.Classify(cause, now)
+	if c.Log != "" {
+		logError(ctx, cause, out, c.Log)
+	}
+	setCode(out, c.Code, c.Message)
+	if c.RetrySeconds > 0 {
+		out.Extensions["retryAfterSeconds"] = c.RetrySeconds
 	}
 	return out
 }
@@ -208,17 +89,13 @@ func presentGQLError(src, out *gqlerror.Error) *gqlerror.Error {
 	code, _ := src.Extensions["code"].(string)
 	switch code {
 	case codeComplexityLimit:
-		code = CodeQueryTooComplex
+		code = apierr.CodeQueryTooComplex
 	case "":
-		code = CodeBadUserInput
+		code = apierr.CodeBadUserInput
 		// gqlgen quotes the whole request body back after a JSON decode
 		// error; keep only the reason.
 		if before, _, found := strings.Cut(out.Message, " body:"); found {
 			out.Message = before
-		}
-		if strings.Contains(out.Message, "must not be null") {
-			// A resolver returned nil for a non-null field: our fault.
-			code = CodeInternal
 		}
 	}
 	out.Extensions = make(map[string]any, len(src.Extensions)+1)
@@ -237,13 +114,11 @@ func setCode(out *gqlerror.Error, code, message string) {
 	out.Extensions["code"] = code
 }
 
-// retrySeconds rounds d up to whole seconds, at least 1.
-func retrySeconds(d time.Duration) int {
-	s := int(math.Ceil(d.Seconds()))
-	if s < 1 {
-		return 1
-	}
-	return s
+// introspectionField reports whether ctx is the context of a __schema or
+// __type field (by the field's name, not its alias).
+func introspectionField(ctx context.Context) bool {
+	fc := graphql.GetFieldContext(ctx)
+	return fc != nil && fc.Field.Field != nil && (fc.Field.Name == "__schema" || fc.Field.Name == "__type")
 }
 
 func logError(ctx context.Context, err error, out *gqlerror.Error, msg string) {

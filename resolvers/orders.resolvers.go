@@ -10,7 +10,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
 	"github.com/shopspring/decimal"
@@ -23,7 +23,7 @@ func (r *mutationResolver) PlaceOrder(ctx context.Context, input model.PlaceOrde
 		return nil, err
 	}
 	if r.Deps.Orders == nil {
-		return nil, &UpstreamError{Err: errors.New("order service not configured")}
+		return nil, &apierr.UpstreamError{Err: errors.New("order service not configured")}
 	}
 	// The reads an order needs (account, addresses, items, prices) are
 	// charged to the caller like any read: its own budget and the daily
@@ -47,7 +47,7 @@ func (r *queryResolver) Order(ctx context.Context, id string) (*model.SalesOrder
 		return nil, err
 	}
 	if r.Deps.Orders == nil {
-		return nil, &NotFoundError{What: "order"}
+		return nil, &apierr.NotFoundError{What: "order"}
 	}
 	o, err := r.Deps.Orders.Get(ctx, b, id)
 	if err != nil {
@@ -63,7 +63,7 @@ func (r *queryResolver) PreviewOrder(ctx context.Context, input model.OrderPrevi
 		return nil, err
 	}
 	if r.Deps.Orders == nil {
-		return nil, &UpstreamError{Err: errors.New("order service not configured")}
+		return nil, &apierr.UpstreamError{Err: errors.New("order service not configured")}
 	}
 	// Same input mapping and the same orders check as placeOrder.
 	p, err := r.Deps.Orders.Preview(ctx, b, previewInput(input))
@@ -120,12 +120,7 @@ func (r *salesOrderResolver) ShippingMethod(ctx context.Context, obj *model.Sale
 		}
 		return nil, err
 	}
-	for _, m := range ms {
-		if strings.EqualFold(m.ID, obj.ShippingMethodID) {
-			return &model.ShippingMethod{ID: m.ID, Code: erp.Code(m.Code), Description: m.Description}, nil
-		}
-	}
-	return nil, nil
+	return shippingMethodByID(ms, obj.ShippingMethodID), nil
 }
 
 // Amount is the resolver for the amount field.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/resolvers"
 )
 
@@ -267,7 +268,7 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 		caller, err := a.authenticate(r)
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-			writeError(w, r, http.StatusUnauthorized, resolvers.CodeUnauthenticated, err.Error())
+			writeError(w, r, http.StatusUnauthorized, apierr.CodeUnauthenticated, err.Error())
 			return
 		}
 		caller.RemoteAddr = remoteHost(r)

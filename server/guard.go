@@ -9,11 +9,10 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/exactql/exactql/apierr"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
-
-	"github.com/exactql/exactql/resolvers"
 )
 
 // introspectionMaxDepth is the nesting allowed inside __schema and __type
@@ -297,7 +296,7 @@ func (w *docWalker) tick() bool {
 	w.visits++
 	if w.visits%ctxCheckEvery == 0 && w.ctx.Err() != nil {
 		w.err = gqlerror.Errorf("request cancelled")
-		errcode.Set(w.err, resolvers.CodeInternal)
+		errcode.Set(w.err, apierr.CodeInternal)
 		return false
 	}
 	return true
@@ -365,7 +364,7 @@ func (w *docWalker) scanSet(set ast.SelectionSet) {
 		case *ast.Field:
 			if !w.lim.introspection && isIntrospectionField(s.Name) {
 				w.err = gqlerror.ErrorPosf(s.Position, "introspection is disabled")
-				errcode.Set(w.err, resolvers.CodeBadUserInput)
+				errcode.Set(w.err, apierr.CodeBadUserInput)
 				return
 			}
 			for _, a := range s.Arguments {
@@ -409,7 +408,7 @@ func (w *docWalker) scanValue(v *ast.Value) {
 	}
 	if bad {
 		w.err = gqlerror.ErrorPosf(v.Position, "the number %s is out of range; send large numbers as strings, e.g. \"12.5\"", clipText(v.Raw))
-		errcode.Set(w.err, resolvers.CodeBadUserInput)
+		errcode.Set(w.err, apierr.CodeBadUserInput)
 		return
 	}
 	for _, c := range v.Children {

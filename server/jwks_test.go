@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -103,19 +103,6 @@ func (s *jwksServer) Hits() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.hits
-}
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 const (
@@ -206,7 +193,7 @@ func TestVerifierJWKS(t *testing.T) {
 		{"no sub", signWith(t, jwt.SigningMethodRS256, "rsa-1", keys.rsa, with(good, "sub", nil)), errInvalidToken},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			caller, err := v.Verify(context.Background(), c.token, now)
+			caller, err := v.Verify(t.Context(), c.token, now)
 			if err != c.wantErr {
 				t.Fatalf("err = %v, want %v", err, c.wantErr)
 			}
@@ -226,12 +213,12 @@ func TestVerifierWithoutSecretRefusesHS256(t *testing.T) {
 	set, _ := NewJWKS(srv.URL, srv.Client(), func() time.Time { return now })
 	v := Verifier{JWKS: set, Rules: TokenRules{Issuer: oidcIssuer, Audience: oidcAudience}}
 	for _, key := range [][]byte{[]byte("x"), []byte("anything-at-all-anything-at-all!")} {
-		if _, err := v.Verify(context.Background(), signWith(t, jwt.SigningMethodHS256, "", key, goodClaims(now)), now); err == nil {
+		if _, err := v.Verify(t.Context(), signWith(t, jwt.SigningMethodHS256, "", key, goodClaims(now)), now); err == nil {
 			t.Errorf("HS256 token verified without a secret")
 		}
 	}
 	// And with neither configured, nothing verifies.
-	if _, err := (&Verifier{}).Verify(context.Background(), signWith(t, jwt.SigningMethodHS256, "", []byte("x"), goodClaims(now)), now); err == nil {
+	if _, err := (&Verifier{}).Verify(t.Context(), signWith(t, jwt.SigningMethodHS256, "", []byte("x"), goodClaims(now)), now); err == nil {
 		t.Error("a verifier without keys accepted a token")
 	}
 }
@@ -247,7 +234,7 @@ func TestVerifierClaimNames(t *testing.T) {
 	claims := jwt.MapClaims{"sub": "u", "exp": now.Add(time.Hour).Unix(),
 		"https://shop.example.com/account": strings.ToUpper(oidcAccount), "contact_id": contact,
 		"exact_account": "not-read"}
-	caller, err := v.Verify(context.Background(), signWith(t, jwt.SigningMethodHS256, "", secret, claims), now)
+	caller, err := v.Verify(t.Context(), signWith(t, jwt.SigningMethodHS256, "", secret, claims), now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -259,7 +246,7 @@ func TestVerifierClaimNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if caller, err = v.Verify(context.Background(), tok, now); err != nil || caller.Account != oidcAccount || caller.Contact != contact {
+	if caller, err = v.Verify(t.Context(), tok, now); err != nil || caller.Account != oidcAccount || caller.Contact != contact {
 		t.Errorf("signed with rules: %+v %v", caller, err)
 	}
 }
@@ -271,14 +258,14 @@ func TestVerifierClaimNames(t *testing.T) {
 func TestJWKSRefreshAtMostOncePerMinute(t *testing.T) {
 	keys := newTestKeys(t)
 	srv := newJWKSServer(t, keys.JWKSDoc(t))
-	clock := &fakeClock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	clock := erptest.NewClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	set, err := NewJWKS(srv.URL, srv.Client(), clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	v := Verifier{JWKS: set, Rules: TokenRules{Issuer: oidcIssuer, Audience: oidcAudience}}
 	verify := func(method jwt.SigningMethod, kid string, key any) error {
-		_, err := v.Verify(context.Background(), signWith(t, method, kid, key, goodClaims(clock.Now())), clock.Now())
+		_, err := v.Verify(t.Context(), signWith(t, method, kid, key, goodClaims(clock.Now())), clock.Now())
 		return err
 	}
 	if srv.Hits() != 0 {
@@ -339,20 +326,20 @@ func TestJWKSRefreshAtMostOncePerMinute(t *testing.T) {
 func TestJWKSKeepsKeysWhenProviderFails(t *testing.T) {
 	keys := newTestKeys(t)
 	srv := newJWKSServer(t, keys.JWKSDoc(t))
-	clock := &fakeClock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	clock := erptest.NewClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	set, _ := NewJWKS(srv.URL, srv.Client(), clock.Now)
 	v := Verifier{JWKS: set, Rules: TokenRules{Issuer: oidcIssuer, Audience: oidcAudience}}
 	tok := func() string { return signWith(t, jwt.SigningMethodRS256, "rsa-1", keys.rsa, goodClaims(clock.Now())) }
-	if _, err := v.Verify(context.Background(), tok(), clock.Now()); err != nil {
+	if _, err := v.Verify(t.Context(), tok(), clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	srv.setDoc([]byte("<html>maintenance</html>"))
 	clock.Advance(2 * time.Minute)
-	_, _ = v.Verify(context.Background(), signWith(t, jwt.SigningMethodRS256, "new", keys.rsa, goodClaims(clock.Now())), clock.Now())
+	_, _ = v.Verify(t.Context(), signWith(t, jwt.SigningMethodRS256, "new", keys.rsa, goodClaims(clock.Now())), clock.Now())
 	if srv.Hits() != 2 {
 		t.Fatalf("hits = %d", srv.Hits())
 	}
-	if _, err := v.Verify(context.Background(), tok(), clock.Now()); err != nil {
+	if _, err := v.Verify(t.Context(), tok(), clock.Now()); err != nil {
 		t.Errorf("cached key lost after a failed refresh: %v", err)
 	}
 
@@ -360,7 +347,7 @@ func TestJWKSKeepsKeysWhenProviderFails(t *testing.T) {
 	bad := newJWKSServer(t, []byte(`{"keys": "nope"}`))
 	set2, _ := NewJWKS(bad.URL, bad.Client(), clock.Now)
 	v2 := Verifier{JWKS: set2}
-	if _, err := v2.Verify(context.Background(), tok(), clock.Now()); err == nil {
+	if _, err := v2.Verify(t.Context(), tok(), clock.Now()); err == nil {
 		t.Error("verified against a broken key set")
 	}
 }
@@ -396,11 +383,11 @@ func TestJWKSRefreshDoesNotBlockKnownKeys(t *testing.T) {
 		_, _ = w.Write(d)
 	}))
 	t.Cleanup(srv.Close)
-	clock := &fakeClock{t: time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)}
+	clock := erptest.NewClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
 	set, _ := NewJWKS(srv.URL, srv.Client(), clock.Now)
 	v := Verifier{JWKS: set, Rules: TokenRules{Issuer: oidcIssuer, Audience: oidcAudience}}
 	verify := func(kid string, key any) error {
-		_, err := v.Verify(context.Background(), signWith(t, jwt.SigningMethodRS256, kid, key, goodClaims(clock.Now())), clock.Now())
+		_, err := v.Verify(t.Context(), signWith(t, jwt.SigningMethodRS256, kid, key, goodClaims(clock.Now())), clock.Now())
 		return err
 	}
 	if err := verify("rsa-1", keys.rsa); err != nil {
@@ -449,18 +436,18 @@ func TestJWKSRefreshReports(t *testing.T) {
 	keys := newTestKeys(t)
 	good := newJWKSServer(t, keys.JWKSDoc(t))
 	set, _ := NewJWKS(good.URL, good.Client(), nil)
-	if n, err := set.Refresh(context.Background()); err != nil || n != 3 {
+	if n, err := set.Refresh(t.Context()); err != nil || n != 3 {
 		t.Errorf("Refresh = %d, %v; want 3 keys", n, err)
 	}
 	empty := newJWKSServer(t, []byte(`{"keys":[{"kty":"oct","kid":"h","k":"c2VjcmV0"}]}`))
 	set, _ = NewJWKS(empty.URL, empty.Client(), nil)
-	if _, err := set.Refresh(context.Background()); err == nil {
+	if _, err := set.Refresh(t.Context()); err == nil {
 		t.Error("a set of only an HMAC key was accepted")
 	}
 	gone := httptest.NewServer(http.NotFoundHandler())
 	defer gone.Close()
 	set, _ = NewJWKS(gone.URL, gone.Client(), nil)
-	if _, err := set.Refresh(context.Background()); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, err := set.Refresh(t.Context()); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("404: %v", err)
 	}
 }

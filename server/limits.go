@@ -10,15 +10,15 @@ import (
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/graph"
 	"github.com/exactql/exactql/graph/model"
-	"github.com/exactql/exactql/resolvers"
 )
 
 func init() {
 	// Over-limit operations are refused before execution, like validation
 	// failures: HTTP 422 (application/json) or 400 (graphql-response+json).
-	errcode.RegisterErrorType(resolvers.CodeQueryTooComplex, errcode.KindProtocol)
+	errcode.RegisterErrorType(apierr.CodeQueryTooComplex, errcode.KindProtocol)
 	errcode.RegisterErrorType("COMPLEXITY_LIMIT_EXCEEDED", errcode.KindProtocol)
 }
 
@@ -26,7 +26,7 @@ func init() {
 // limit (documentGuard in guard.go counts selections and depth).
 func tooComplex(msg string) *gqlerror.Error {
 	err := gqlerror.Errorf("%s", msg)
-	errcode.Set(err, resolvers.CodeQueryTooComplex)
+	errcode.Set(err, apierr.CodeQueryTooComplex)
 	return err
 }
 
@@ -67,7 +67,7 @@ func complexityRoot() graph.ComplexityRoot {
 func limitBody(maxBytes int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if int64(len(r.URL.RawQuery)) > maxBytes {
-			writeError(w, r, http.StatusRequestURITooLong, resolvers.CodeBadUserInput,
+			writeError(w, r, http.StatusRequestURITooLong, apierr.CodeBadUserInput,
 				fmt.Sprintf("query string larger than %d bytes", maxBytes))
 			return
 		}
@@ -76,7 +76,7 @@ func limitBody(maxBytes int64, next http.Handler) http.Handler {
 			return
 		}
 		tooLarge := func() {
-			writeError(w, r, http.StatusRequestEntityTooLarge, resolvers.CodeBadUserInput,
+			writeError(w, r, http.StatusRequestEntityTooLarge, apierr.CodeBadUserInput,
 				fmt.Sprintf("request body larger than %d bytes", maxBytes))
 		}
 		if r.ContentLength > maxBytes {
@@ -90,7 +90,7 @@ func limitBody(maxBytes int64, next http.Handler) http.Handler {
 				tooLarge()
 				return
 			}
-			writeError(w, r, http.StatusBadRequest, resolvers.CodeBadUserInput, "could not read the request body")
+			writeError(w, r, http.StatusBadRequest, apierr.CodeBadUserInput, "could not read the request body")
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

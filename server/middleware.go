@@ -12,9 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/rs/zerolog"
-
-	"github.com/exactql/exactql/resolvers"
 )
 
 // RequestIDHeader carries the request ID: echoed when the client sent a
@@ -133,7 +132,7 @@ func recoverPanics(next http.Handler) http.Handler {
 				Interface("panic", v).
 				Bytes("stack", debug.Stack()).
 				Msg("panic in handler")
-			writeError(w, r, http.StatusInternalServerError, resolvers.CodeInternal, "internal error")
+			writeError(w, r, http.StatusInternalServerError, apierr.CodeInternal, "internal error")
 		}()
 		next.ServeHTTP(w, r)
 	})

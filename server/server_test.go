@@ -22,6 +22,7 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/shopspring/decimal"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/erp"
 	"github.com/exactql/exactql/graph"
@@ -90,7 +91,7 @@ func (testQuery) ShippingMethods(context.Context) ([]*model.ShippingMethod, erro
 }
 
 func (testQuery) Order(_ context.Context, id string) (*model.SalesOrder, error) {
-	return nil, &resolvers.NotFoundError{What: "order"}
+	return nil, &apierr.NotFoundError{What: "order"}
 }
 
 // Viewer reflects the caller the server put into the context.

@@ -17,7 +17,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/exactql/exactql/resolvers"
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/server/respcache"
 )
 
@@ -213,7 +213,7 @@ func decodeObject(m json.RawMessage, into *map[string]any) error {
 
 func badRequest(msg string) *gqlerror.Error {
 	err := gqlerror.Errorf("%s", msg)
-	errcode.Set(err, resolvers.CodeBadUserInput)
+	errcode.Set(err, apierr.CodeBadUserInput)
 	return err
 }
 
@@ -275,7 +275,7 @@ func wholeRequestRetryAfter(resp *graphql.Response) int {
 	}
 	most := 0
 	for _, e := range resp.Errors {
-		if code, _ := e.Extensions["code"].(string); code != resolvers.CodeRateLimited {
+		if code, _ := e.Extensions["code"].(string); code != apierr.CodeRateLimited {
 			return 0
 		}
 		var s int

@@ -17,6 +17,7 @@ import (
 
 	"github.com/exactql/exactql/catalog/feeds"
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/store"
@@ -27,13 +28,13 @@ var t0 = time.Date(2026, 3, 10, 10, 0, 30, 0, time.UTC)
 type env struct {
 	sb    *sandbox.Sandbox
 	srv   *httptest.Server
-	clock *sandbox.FakeClock
+	clock *erptest.Clock
 	dir   string
 }
 
 func newEnv(t *testing.T, mod func(*sandbox.Options)) *env {
 	t.Helper()
-	clock := sandbox.NewFakeClock(t0)
+	clock := erptest.NewClock(t0)
 	o := sandbox.Options{Clock: clock, Data: gen.Options{Today: t0}, TokenLifetime: 48 * time.Hour}
 	if mod != nil {
 		mod(&o)

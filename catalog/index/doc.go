@@ -6,7 +6,7 @@
 //
 // # Writing
 //
-//	x := index.New(index.Config{WebshopOnly: false, DivisionCurrency: "EUR"})
+//	x := index.New(index.Config{Shop: validate.Shop{Currency: "EUR"}})
 //	err := x.Apply(index.Batch{Items: items, Deletes: dels, ReadAt: now})
 //
 // Apply validates the whole batch first (a *BatchError names the bad row)

@@ -11,17 +11,16 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/orders/validate"
 )
 
 // Config is what the read model needs besides the rows. It is fixed for
 // the life of an Index.
 type Config struct {
-	// WebshopOnly limits sellable products to items with IsWebshopItem set
-	// (EXACTQL_WEBSHOP_ONLY).
-	WebshopOnly bool
-	// DivisionCurrency is the currency of Items.StandardSalesPrice and of
-	// anonymous public prices (EXACTQL_CURRENCY); empty means EUR.
-	DivisionCurrency string
+	// Shop is the currency (of Items.StandardSalesPrice and anonymous
+	// public prices) and the sellability rule the order service shares;
+	// its Location is not used (queries carry their Today).
+	validate.Shop
 	// MaxRowsPerKind bounds the rows of any one kind the index holds; a
 	// batch that would exceed it is refused whole with a *LimitError.
 	// Zero means DefaultMaxRowsPerKind.
@@ -162,9 +161,7 @@ type Index struct {
 
 // New returns an empty Index.
 func New(cfg Config) *Index {
-	if strings.TrimSpace(cfg.DivisionCurrency) == "" {
-		cfg.DivisionCurrency = "EUR"
-	}
+	cfg.Shop = cfg.Shop.WithDefaults()
 	if cfg.MaxRowsPerKind <= 0 {
 		cfg.MaxRowsPerKind = DefaultMaxRowsPerKind
 	}

@@ -17,13 +17,13 @@ func (s *Snapshot) Buyer(accountID string) (pricing.Terms, bool) {
 	if !ok {
 		return pricing.Terms{}, false
 	}
-	return pricing.TermsFromAccount(a, s.cfg.DivisionCurrency), true
+	return pricing.TermsFromAccount(a, s.cfg.Currency), true
 }
 
 // PublicBuyer is the buyer of an anonymous caller with public prices: the
 // step-3 default price in the division's currency.
 func (s *Snapshot) PublicBuyer() pricing.Terms {
-	return pricing.Terms{Currency: s.cfg.DivisionCurrency}
+	return pricing.Terms{Currency: s.cfg.Currency}
 }
 
 // PriceData gathers every mirrored row the price rules may consult for
@@ -55,7 +55,7 @@ func (s *Snapshot) PriceData(b pricing.Terms, itemID string) (pricing.Data, bool
 }
 
 func (s *Snapshot) pricingContext(today civil.Date) pricing.Context {
-	return pricing.Context{Today: today, DivisionCurrency: s.cfg.DivisionCurrency}
+	return pricing.Context{Today: today, DivisionCurrency: s.cfg.Currency}
 }
 
 // Price returns the buyer's price for the item at quantity q on today

@@ -8,6 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/pricing"
 )
 
@@ -215,7 +216,7 @@ func TestPriceRules(t *testing.T) {
 			want: &priceWant{"10.00", "10.00", pricing.SourceAccountDiscount, ""}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			x := New(Config{DivisionCurrency: "EUR"})
+			x := New(Config{Shop: validate.Shop{Currency: "EUR"}})
 			tc.b.Items = append(tc.b.Items, priceItem())
 			tc.b.Accounts = append(tc.b.Accounts, tc.acct)
 			mustApply(t, x, tc.b)
@@ -252,7 +253,7 @@ func TestPriceRules(t *testing.T) {
 }
 
 func TestPriceBreaksAndPublicPrice(t *testing.T) {
-	x := New(Config{DivisionCurrency: "EUR"})
+	x := New(Config{Shop: validate.Shop{Currency: "EUR"}})
 	mustApply(t, x, Batch{
 		Items:    []erp.Item{priceItem(), item(2, "NOPRICE", "x")},
 		Accounts: []erp.Account{account(nil)},

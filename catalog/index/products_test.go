@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/orders/validate"
 )
 
 func TestSellability(t *testing.T) {
@@ -32,7 +33,7 @@ func TestSellability(t *testing.T) {
 		{"webshop only, webshop item", with(func(i *erp.Item) { i.IsWebshopItem = true }), true, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			x := New(Config{WebshopOnly: tc.webshopOnly})
+			x := New(Config{Shop: validate.Shop{WebshopOnly: tc.webshopOnly}})
 			mustApply(t, x, Batch{Items: []erp.Item{tc.it}})
 			s := x.Snapshot()
 			if got := s.Sellable(tc.it.ID, today); got != tc.want {

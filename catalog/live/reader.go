@@ -35,12 +35,12 @@ func DefaultTTLs() TTLs {
 
 // Config configures a Reader.
 type Config struct {
-	Division    int
-	Currency    string // the division's currency
-	WebshopOnly bool
-	Location    *time.Location // the division's time zone for "today"
-	Now         func() time.Time
-	TTLs        TTLs
+	Division int
+	// Shop is the currency, time zone and sellability rule the order
+	// service shares.
+	validate.Shop
+	Now  func() time.Time
+	TTLs TTLs
 	// Freshness are the staleness bounds; zero means DefaultFreshness.
 	Freshness Freshness
 	// Mirror, when set, answers every read whose feeds have completed
@@ -66,12 +66,7 @@ func NewReader(up Upstream, c *cache.Cache, cfg Config) *Reader {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Location == nil {
-		cfg.Location = time.UTC
-	}
-	if cfg.Currency == "" {
-		cfg.Currency = "EUR"
-	}
+	cfg.Shop = cfg.Shop.WithDefaults()
 	t := cfg.TTLs
 	if t == (TTLs{}) {
 		t = DefaultTTLs()
@@ -111,7 +106,7 @@ func (r *Reader) Begin(ctx context.Context) (context.Context, func()) {
 func (r *Reader) Config() Config { return r.cfg }
 
 // Today is the calendar date in the division's time zone.
-func (r *Reader) Today() civil.Date { return civil.Today(r.cfg.Now(), r.cfg.Location) }
+func (r *Reader) Today() civil.Date { return r.cfg.Today(r.cfg.Now()) }
 
 func (r *Reader) key(kind string, parts ...string) string {
 	return cache.Key(r.cfg.Division, kind, parts...)
@@ -193,14 +188,7 @@ func (r *Reader) Items(ctx context.Context, ids []string) ([]*erp.Item, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*erp.Item, len(ids))
-	for i := range vals {
-		if found[i] {
-			v := vals[i]
-			out[i] = &v
-		}
-	}
-	return out, nil
+	return present(vals, found), nil
 }
 
 // ItemsByCode returns the items with the given codes in order; nil where unknown.
@@ -244,14 +232,19 @@ func (r *Reader) ItemsByCode(ctx context.Context, codes []string) ([]*erp.Item, 
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*erp.Item, len(codes))
+	return present(vals, found), nil
+}
+
+// present is GetMany's answer as pointers: nil where a key was not found.
+func present[T any](vals []T, found []bool) []*T {
+	out := make([]*T, len(vals))
 	for i := range vals {
 		if found[i] {
 			v := vals[i]
 			out[i] = &v
 		}
 	}
-	return out, nil
+	return out
 }
 
 // Page is one page of sellable items.
@@ -405,40 +398,36 @@ func getOne[T any](ctx context.Context, r *Reader, id string, k cache.Kind, mirr
 
 // Contacts returns the account's contacts, the main contact first.
 func (r *Reader) Contacts(ctx context.Context, account string) ([]erp.Contact, error) {
-	if m := r.mirror(); m != nil {
-		if cs, ok := m.Contacts(account); ok {
-			r.noteMirror(ctx, "contacts")
-			sortContacts(cs)
-			return cs, nil
-		}
-	}
-	return cache.Get(ctx, r.c, r.kContacts, r.key(r.kContacts.Name, strings.ToLower(account)), func(ctx context.Context) ([]erp.Contact, error) {
-		cs, err := r.up.Contacts(ctx, account)
-		if err != nil {
-			return nil, err
-		}
-		sortContacts(cs)
-		return cs, nil
-	}, costSlice[erp.Contact](256))
+	return accountRows(ctx, r, account, "contacts", r.kContacts,
+		func(m Mirror) ([]erp.Contact, bool) { return m.Contacts(account) }, r.up.Contacts, sortContacts)
 }
 
 // Addresses returns the account's addresses, main ones first.
 func (r *Reader) Addresses(ctx context.Context, account string) ([]erp.Address, error) {
+	return accountRows(ctx, r, account, "addresses", r.kAddresses,
+		func(m Mirror) ([]erp.Address, bool) { return m.Addresses(account) }, r.up.Addresses, sortAddresses)
+}
+
+// accountRows answers rows of one account (contacts, addresses): from the
+// mirror when it serves them, else from the cache over Exact; sorted the
+// same way either way.
+func accountRows[T any](ctx context.Context, r *Reader, account, data string, k cache.Kind,
+	fromMirror func(Mirror) ([]T, bool), fromExact func(context.Context, string) ([]T, error), sortRows func([]T)) ([]T, error) {
 	if m := r.mirror(); m != nil {
-		if as, ok := m.Addresses(account); ok {
-			r.noteMirror(ctx, "addresses")
-			sortAddresses(as)
-			return as, nil
+		if rows, ok := fromMirror(m); ok {
+			r.noteMirror(ctx, data)
+			sortRows(rows)
+			return rows, nil
 		}
 	}
-	return cache.Get(ctx, r.c, r.kAddresses, r.key(r.kAddresses.Name, strings.ToLower(account)), func(ctx context.Context) ([]erp.Address, error) {
-		as, err := r.up.Addresses(ctx, account)
+	return cache.Get(ctx, r.c, k, r.key(k.Name, strings.ToLower(account)), func(ctx context.Context) ([]T, error) {
+		rows, err := fromExact(ctx, account)
 		if err != nil {
 			return nil, err
 		}
-		sortAddresses(as)
-		return as, nil
-	}, costSlice[erp.Address](256))
+		sortRows(rows)
+		return rows, nil
+	}, costSlice[T](256))
 }
 
 // StockEntry is an item's stock rows and when they were read from Exact.

@@ -22,6 +22,7 @@ import (
 	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
+	"github.com/exactql/exactql/orders/validate"
 	"github.com/exactql/exactql/resolvers"
 	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/server/respcache"
@@ -56,7 +57,7 @@ func inProcessGatewayWith(tb testing.TB, items int, rc *respcache.Cache) (http.H
 	}
 	tb.Cleanup(c.Close)
 	loc, _ := time.LoadLocation("Europe/Amsterdam")
-	reader := live.NewReader(live.ExactUpstream{C: client}, c, live.Config{Division: sb.Division(), Currency: "EUR", Location: loc,
+	reader := live.NewReader(live.ExactUpstream{C: client}, c, live.Config{Division: sb.Division(), Shop: validate.Shop{Currency: "EUR", Location: loc},
 		TTLs: live.TTLs{Reference: time.Hour, Items: time.Hour, Prices: time.Hour, Accounts: time.Hour, Stock: time.Hour, Absent: time.Hour}})
 	res := resolvers.New(resolvers.Deps{Reader: reader})
 	h, err := server.New(server.Config{JWTSecret: []byte(jwtSecret)},

@@ -141,11 +141,13 @@ fragment F2 on ItemGroup { a: id b: code c: description d: id e: code f: descrip
 
 // TestAbuseSlowClients: a client that trickles its headers, or sends
 // headers and then stalls in its body, is cut off by the server's timeouts
-// (ReadHeaderTimeout 10 s, ReadTimeout 30 s) without an Exact call, and the
-// gateway serves others while both connections hang.
+// (EXACTQL_READ_HEADER_TIMEOUT, EXACTQL_READ_TIMEOUT; short here so the
+// test need not wait the defaults' 10 s and 30 s) without an Exact call,
+// and the gateway serves others while both connections hang.
 func TestAbuseSlowClients(t *testing.T) {
 	t.Parallel()
-	g := startGateway(t, map[string]string{"EXACTQL_CALLER_BUDGET": "100000"})
+	g := startGateway(t, map[string]string{"EXACTQL_CALLER_BUDGET": "100000",
+		"EXACTQL_READ_HEADER_TIMEOUT": "1s", "EXACTQL_READ_TIMEOUT": "2s"})
 	tok := g.token(gen.RulePriceList)
 	var p pageData
 	g.mustQuery(tok, pageQuery, map[string]any{"first": 2}, &p)

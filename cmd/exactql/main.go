@@ -101,15 +101,8 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "usage: exactql [serve|auth [-paste]|token|webhooks subscribe|list|unsubscribe|store copy --to postgres://…|version|help]\n       exactql token --account <GUID> [--contact <GUID>] [--sub <subject>] [--ttl 1h]")
 	fmt.Fprintln(w, "\nSettings (environment variables):")
 	for _, s := range settings {
-		fmt.Fprintf(w, "  %-28s %s (default: %s)\n", s.Name, s.Help, orNone(s.Default))
+		fmt.Fprintf(w, "  %-28s %s (default: %s)\n", s.Name, s.Help, s.DefaultText())
 	}
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }
 
 // withoutCallerSecret lets `exactql auth` run without EXACTQL_JWT_SECRET:

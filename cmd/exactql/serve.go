@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,19 +15,13 @@ import (
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/catalog"
 	"github.com/exactql/exactql/catalog/feeds"
-	"github.com/exactql/exactql/catalog/index"
 	"github.com/exactql/exactql/catalog/live"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/erp/callerlimit"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
-	"github.com/exactql/exactql/orders"
-	"github.com/exactql/exactql/resolvers"
 	"github.com/exactql/exactql/server"
 	"github.com/exactql/exactql/server/images"
-	"github.com/exactql/exactql/server/metrics"
 	"github.com/exactql/exactql/server/respcache"
-	"github.com/exactql/exactql/server/webhooks"
 	"github.com/exactql/exactql/store"
 	"github.com/rs/zerolog"
 )
@@ -65,380 +57,36 @@ type exactConn struct {
 	Division                                      int
 }
 
-// serve runs the gateway until ctx ends. onReady, when set, is called once
-// the listener is open (tests use it).
+// serve runs the gateway until ctx ends: the steps of wiring (steps.go),
+// each adding its parts, then the HTTP server. onReady, when set, is called
+// once the listener is open (tests use it).
 func serve(ctx context.Context, cfg *config, stdout, stderr io.Writer, onReady func(started)) error {
 	log := newLogger(cfg, stderr)
 	for _, w := range cfg.Warnings {
 		log.Warn().Msg(w)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-
-	conn := exactConn{BaseURL: cfg.ExactBaseURL, ClientID: cfg.ExactClientID, ClientSecret: cfg.ExactClientSecret,
-		RefreshToken: cfg.ExactRefreshToken, Division: cfg.ExactDivision}
-	dataDir := cfg.DataDir
-	var sb *sandbox.Sandbox
-	if cfg.Mode == "sandbox" {
-		var stopSandbox func()
-		var err error
-		sb, conn, stopSandbox, err = startSandbox(cfg)
-		if err != nil {
+	g := newWiring(ctx, cfg, log)
+	defer g.close()
+	for _, step := range []func() error{
+		g.startSandbox,    // sandbox mode: the embedded Exact
+		g.openStore,       // SQLite or PostgreSQL, token chain seeded
+		g.startTokenChain, // metrics, caller budget, rotating token source
+		g.newExactClient,  // governor, client, division
+		g.newReadModel,    // cache, mirror and feeds, read path, response cache
+		g.startOrders,     // order service and its worker
+		g.newHTTPHandler,  // resolvers, images, auth, webhooks
+	} {
+		if err := step(); err != nil {
 			return err
 		}
-		defer stopSandbox()
-		// The in-process sandbox is new on every start, so its store is too.
-		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-			return fmt.Errorf("data dir: %w", err)
-		}
-		if dataDir, err = os.MkdirTemp(cfg.DataDir, "sandbox-"); err != nil {
-			return fmt.Errorf("data dir: %w", err)
-		}
-		defer os.RemoveAll(dataDir)
-		if cfg.JWTSecret == "" {
-			b := make([]byte, 32)
-			if _, err := rand.Read(b); err != nil {
-				return err
-			}
-			cfg.JWTSecret = hex.EncodeToString(b)
-		}
-		log.Info().Str("exact", conn.BaseURL).Str("sandbox_control", conn.BaseURL+"/sandbox/").Int("division", conn.Division).
-			Msg("sandbox mode: an embedded Exact Online sandbox serves the data at " + conn.BaseURL)
 	}
-
-	st, sqliteStore, sharedStore, err := openStore(ctx, cfg, dataDir)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	defer st.Close()
-	if sharedStore {
-		log.Info().Msg("store: PostgreSQL, shared with every replica on the same database")
-	}
-	if seeded, err := erp.SeedToken(ctx, st, conn.RefreshToken); err != nil {
-		return fmt.Errorf("seeding the token store: %w", err)
-	} else if seeded && sb != nil {
-		// In sandbox mode the refresh token is the sandbox's own, never
-		// EXACT_REFRESH_TOKEN (which sandbox mode ignores).
-		log.Debug().Msg("token store seeded by the embedded sandbox")
-	} else if seeded {
-		log.Info().Msg("token store seeded from EXACT_REFRESH_TOKEN")
-	}
-
-	m := metrics.New(metrics.Options{})
-	limiter, err := callerlimit.New(cfg.CallerBudget, func(ctx context.Context) string {
-		return resolvers.FromContext(ctx).BudgetKey()
-	}, nil)
-	if err != nil {
-		return fmt.Errorf("caller budget: %w", err)
-	}
-	upstreamHTTP := &http.Client{Timeout: 30 * time.Second}
-	ts := erp.NewTokenSource(ctx, erp.TokenSourceOptions{BaseURL: conn.BaseURL, ClientID: conn.ClientID,
-		ClientSecret: conn.ClientSecret, Store: st, HTTPClient: upstreamHTTP, Observer: m, Now: cfg.now})
-	if s := ts.Status(ctx); s.ConsentNeeded {
-		log.Error().Str("reason", s.Reason).Msg("Exact consent needed: run `exactql auth` (the gateway serves cached data only and /readyz fails)")
-	}
-	gov := erp.NewGovernor(erp.GovernorOptions{MaxWait: cfg.UpstreamWait})
-	opts := []erp.Option{erp.WithBaseURL(conn.BaseURL), erp.WithHTTPClient(upstreamHTTP), erp.WithTokenSource(ts),
-		erp.WithBatchSize(cfg.BatchSize), erp.WithGovernor(gov), erp.WithObserver(m), erp.WithCallGate(limiter.Allow)}
-	if cfg.MaxURLLength > 0 {
-		opts = append(opts, erp.WithMaxURLLength(cfg.MaxURLLength))
-	}
-	if conn.Division != 0 {
-		opts = append(opts, erp.WithDivision(conn.Division))
-	}
-	client, err := erp.New(opts...)
-	if err != nil {
-		return fmt.Errorf("exact client: %w", err)
-	}
-	division := conn.Division
-	if division == 0 {
-		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
-		division, err = client.Division(dctx)
-		dcancel()
-		if err != nil {
-			return fmt.Errorf("finding the Exact division through current/Me (set EXACT_DIVISION to skip): %w", err)
-		}
-	}
-	if sharedStore {
-		// Exact's limits are per app and division: replicas account in the
-		// database (erp/budget.go), with the governor's own rules.
-		gov.ShareBudget(erp.NewSharedBudget(st, erp.GovernorOptions{MaxWait: cfg.UpstreamWait}), division)
-	}
-
-	c, err := cache.New(cache.Options{MaxCostBytes: cfg.CacheBytes, StaleMaxAge: cfg.StaleMaxAge, Metrics: true})
-	if err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	defer c.Close()
-	lcfg := live.Config{
-		Division: division, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly, Location: cfg.Timezone,
-		TTLs: live.TTLs{Reference: cfg.TTLReference, Items: cfg.TTLItems, Prices: cfg.TTLPrices,
-			Accounts: cfg.TTLAccounts, Stock: cfg.TTLStock, Absent: cfg.TTLAbsent},
-		Freshness: live.Freshness{Stock: cfg.FreshStock, Prices: cfg.FreshPrices, Customers: cfg.FreshCustomers,
-			Reference: cfg.FreshReference},
-	}
-	// The mirror (ARCHITECTURE §3): sync feeds fill an in-memory index that
-	// answers every read whose feeds finished their first full pass; the
-	// cache-and-Exact path answers the rest. EXACTQL_SYNC=false: fallback only.
-	// The response cache (issue 15): declared here so the mirror's
-	// subscriber can drop cached answers when mirrored data changes.
-	var respCache *respcache.Cache
-	var mirror *catalog.Mirror
-	var runner *feeds.Runner
-	if cfg.Sync {
-		mirror = catalog.NewMirror(catalog.Options{
-			Index:    index.New(index.Config{WebshopOnly: cfg.WebshopOnly, DivisionCurrency: cfg.Currency}),
-			Status:   func() []feeds.FeedStatus { return runner.Status() },
-			Location: cfg.Timezone, Now: cfg.now,
-		})
-		fo := feeds.Options{Client: client, Store: st, Share: cfg.SyncShare, Subscriber: func(changes []feeds.Change) {
-			mirror.Apply(changes)
-			// Answers built before this batch may show data it changed.
-			respCache.BumpData()
-		}}
-		if cfg.now != nil {
-			fo.Now = cfg.now
-		}
-		if runner, err = feeds.New(fo); err != nil {
-			return fmt.Errorf("mirror feeds: %w", err)
-		}
-		lcfg.Mirror = mirror
-	}
-	// Concurrent cold lookups of one kind from different requests share one
-	// call of up to a batch of keys (issue 12, fallback bursts).
-	merging := live.Merge(live.ExactUpstream{C: client}, live.MergeOptions{MaxKeys: cfg.BatchSize})
-	reader := live.NewReader(merging, c, lcfg)
-	// The response cache (issue 15 item 3); nil when EXACTQL_RESPONSE_CACHE
-	// is off (its invalidation hooks then do nothing).
-	if cfg.ResponseCache {
-		// Nothing tells the response cache when a read-cache entry expires
-		// or is reloaded, so an answer is kept no longer than the
-		// shortest-lived data it may be built from. respCache.BumpData is
-		// the hook for changes that can be tracked (the mirror's apply).
-		ttl := min(cfg.ResponseCacheTTL, cfg.TTLReference, cfg.TTLItems, cfg.TTLPrices, cfg.TTLAccounts, cfg.TTLStock, cfg.TTLAbsent)
-		if respCache, err = respcache.New(respcache.Options{MaxBytes: cfg.ResponseCacheBytes, TTL: max(ttl, time.Nanosecond),
-			Location: cfg.Timezone, Now: cfg.now}); err != nil {
-			return fmt.Errorf("response cache: %w", err)
-		}
-		if err := m.WatchResponseCache(func() metrics.ResponseCacheStats {
-			s := respCache.Stats()
-			return metrics.ResponseCacheStats{Hits: s.Hits, Misses: s.Misses, Bytes: s.Bytes}
-		}); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	}
-	// One allowance per buyer, meant to be shared with previewOrder.
-	orderAttempts := orders.NewAttemptLimiter(cfg.OrderAttemptsPerMinute, cfg.now)
-	cursorKey, err := st.Secret(ctx, "orders-cursor", 32)
-	if err != nil {
-		return fmt.Errorf("store: %w", err)
-	}
-	orderExact := orders.NewExactIn(client, cfg.Timezone)
-	if mirror != nil {
-		orderExact = catalog.NewOrdersExact(mirror, orderExact, cfg.Timezone)
-	}
-	orderSvc := orders.NewService(orders.Options{Journal: newNotifyingJournal(st, respCache.BumpBuyer), Exact: orderExact, Catalog: reader,
-		Location: cfg.Timezone, MaxLines: cfg.MaxOrderLines, Currency: cfg.Currency, WebshopOnly: cfg.WebshopOnly,
-		Logger: log.With().Str("component", "orders").Logger(), RetryBase: cfg.OrderRetryBase, PollInterval: cfg.OrderPollInterval,
-		MaxLineQuantity: cfg.MaxLineQuantity, MaxOrderAmount: cfg.MaxOrderAmount, MaxUnknownRefs: cfg.OrderMaxUnknownRefs,
-		Attempts: orderAttempts, CursorKey: cursorKey, StoreHealth: st.CheckIdentity})
-	workerDone := make(chan struct{})
-	go func() {
-		defer close(workerDone)
-		if err := orderSvc.Run(ctx); err != nil && ctx.Err() == nil {
-			log.Error().Err(err).Msg("order worker stopped")
-		}
-	}()
-	// The worker stops with ctx (cancelled on return) before the store closes.
-	defer func() { cancel(); <-workerDone }()
-	var role *mirrorRole // nil on SQLite: this process always runs the feeds
-	if runner != nil {
-		feedsDone := make(chan struct{})
-		if pg, ok := st.(*store.Postgres); ok {
-			// Several replicas: the one holding the leader lock runs the
-			// feeds, the others follow the change log (leader.go).
-			role = newMirrorRole(pg, runner, log)
-			if err := role.register(m); err != nil {
-				return fmt.Errorf("metrics: %w", err)
-			}
-			go func() {
-				defer close(feedsDone)
-				role.run(ctx)
-			}()
-		} else {
-			go func() {
-				defer close(feedsDone)
-				if err := runner.Run(ctx); err != nil && ctx.Err() == nil {
-					log.Error().Err(err).Msg("mirror feeds stopped")
-				}
-			}()
-		}
-		defer func() { cancel(); <-feedsDone }()
-		if err := m.Register("Mirror", runner.Collector()); err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	}
-	res := resolvers.New(resolvers.Deps{Reader: reader, PublicPrices: cfg.PublicPrices, Orders: orderSvc, Mirror: mirror,
-		PublicURL: cfg.PublicURL})
-	for _, err := range []error{m.WatchExact(client.Stats), m.WatchCache(c.Stats), m.WatchCallerLimit(limiter.Refusals),
-		m.WatchToken(ts.Status), m.WatchStore(st.CheckIdentity), m.WatchOrders(func() metrics.OrderStats {
-			s := orderSvc.Stats()
-			return metrics.OrderStats{Outcomes: s.Outcomes, Pending: s.Pending, OldestPendingAge: s.OldestPendingAge, JournalErr: s.JournalErr}
-		}), m.WatchOrderAbuse(func() metrics.OrderAbuseStats {
-			return metrics.OrderAbuseStats{PriceMismatches: orderSvc.PriceMismatches(), AttemptsRefused: orderAttempts.Refused()}
-		})} {
-		if err != nil {
-			return fmt.Errorf("metrics: %w", err)
-		}
-	}
-	isrc := imageSource{reader: reader, client: client}
-	imgs := images.Handler(isrc, c, images.Options{Division: division, Visible: isrc.Visible})
-
-	secret := []byte(cfg.JWTSecret)
-	var jwks *server.JWKS
-	if cfg.JWKSURL != "" {
-		if jwks, err = server.NewJWKS(cfg.JWKSURL, nil, cfg.now); err != nil {
-			return err
-		}
-		jctx, jcancel := context.WithTimeout(ctx, 10*time.Second)
-		n, err := jwks.Refresh(jctx)
-		jcancel()
-		if err != nil {
-			// Not fatal: the provider may be down for a moment; unknown
-			// kids fetch the keys again (at most once a minute).
-			log.Warn().Err(err).Msg("EXACTQL_JWKS_URL: the OpenID Connect provider's keys could not be read; its tokens are refused until they can")
-		} else {
-			log.Info().Str("issuer", cfg.JWTIssuer).Int("keys", n).Msg("caller tokens signed with the OpenID Connect provider's keys are accepted")
-		}
-	}
-	var demo []demoToken
-	var playHeaders map[string]string
-	if sb != nil {
-		if demo, err = demoTokens(sb, secret, cfg.JWTMaxTTL, server.TokenRules{Issuer: cfg.JWTIssuer, Audience: cfg.JWTAudience,
-			AccountClaim: cfg.ClaimAccount, ContactClaim: cfg.ClaimContact}); err != nil {
-			return err
-		}
-		// The playground's first query shows prices: a demo buyer on a price list.
-		for _, d := range demo {
-			if d.Rule == gen.RulePriceList {
-				playHeaders = map[string]string{"Authorization": "Bearer " + d.Token}
-			}
-		}
-	}
-	deps := server.Deps{Logger: log, Resolvers: res, Operations: res.AroundOperations, Metrics: m, Images: imgs,
-		Readiness: readiness{store: st, tokens: ts, gov: gov, feeds: runner, role: role}, ResponseCache: respCache}
-	handler, err := server.New(server.Config{
-		PlaygroundHeaders: playHeaders, CORSOrigins: cfg.CORSOrigins,
-		JWTSecret: secret, Introspection: cfg.Introspection, MaxBodyBytes: cfg.MaxBodyBytes,
-		MaxDepth: cfg.MaxDepth, MaxComplexity: cfg.MaxComplexity, PublicPrices: cfg.PublicPrices,
-		Playground: cfg.Playground, TrustedProxies: cfg.TrustedProxies, SeparateAdmin: cfg.AdminAddr != "",
-
-		MaxQueryBytes: cfg.MaxQueryBytes, QueryCacheBytes: cfg.QueryCacheBytes, APQCacheBytes: cfg.APQCacheBytes,
-		JWTAudience: cfg.JWTAudience, JWTIssuer: cfg.JWTIssuer, JWTMaxTTL: cfg.JWTMaxTTL,
-		JWKS: jwks, ClaimAccount: cfg.ClaimAccount, ClaimContact: cfg.ClaimContact,
-	}, deps)
-	if err != nil {
-		return err
-	}
-
-	webhookSecret := cfg.WebhookSecret
-	if sb != nil && webhookSecret == "" {
-		webhookSecret = sb.WebhookSecret()
-	}
-	if sb != nil || runner != nil {
-		mux := http.NewServeMux()
-		if sb != nil {
-			mux.Handle("GET /demo/tokens", demoHandler(demo))
-		}
-		if runner != nil {
-			// Outside caller authentication: Exact signs its notifications
-			// with the webhook secret instead (ARCHITECTURE §12).
-			wake := runner.WakeTopic
-			if role != nil {
-				wake = role.wakeTopic // any replica's webhook wakes the leader
-			}
-			wh, err := webhooks.New(webhooks.Options{Secret: webhookSecret, Wake: wake, Division: division})
-			if err != nil {
-				return fmt.Errorf("webhooks: %w", err)
-			}
-			mux.Handle(webhookPath, wh)
-		}
-		mux.Handle("/", handler)
-		handler = mux
-	}
-
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
-	}
-	url := "http://" + hostPort(ln.Addr())
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10,
-		BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
-	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
-	// /metrics and /readyz on their own address when EXACTQL_ADMIN_ADDR is set.
-	var adminURL string
-	var adminSrv *http.Server
-	if cfg.AdminAddr != "" {
-		aln, err := net.Listen("tcp", cfg.AdminAddr)
-		if err != nil {
-			_ = srv.Close()
-			return fmt.Errorf("listen on %s (EXACTQL_ADMIN_ADDR): %w", cfg.AdminAddr, err)
-		}
-		adminURL = "http://" + hostPort(aln.Addr())
-		adminSrv = &http.Server{Handler: server.AdminHandler(deps), ReadHeaderTimeout: 10 * time.Second,
-			ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
-			BaseContext: func(net.Listener) context.Context { return log.WithContext(context.Background()) }}
-		go func() { errc <- adminSrv.Serve(aln) }()
-		log.Info().Str("url", adminURL).Msg("serving /metrics and /readyz on the admin address")
-	}
-
-	sandboxURL := ""
-	if sb != nil {
-		sandboxURL = conn.BaseURL
-	}
-	printBanner(stdout, cfg, url, sandboxURL, demo)
-	if runner != nil {
-		p := runner.Projection()
-		fmt.Fprintf(stdout, "Mirror: %d feeds; steady-state polling projects %.0f Exact calls a day (%.0f scheduled + %.0f for webhook wake-ups), %.0f%% share of a %d-call daily limit\n",
-			len(runner.Feeds()), p.Total, p.Scheduled, p.WakeAllowance, p.Share*100, p.DayLimit)
-		log.Info().Float64("projected_calls_per_day", p.Total).Int("day_limit", p.DayLimit).Float64("share", p.Share).Msg("mirror feeds started")
-		if sb != nil {
-			// Sandbox mode: subscribe the sandbox to this gateway, so its
-			// changes wake the feeds as Exact's webhooks would.
-			subscribeSandbox(ctx, client, url+webhookPath, log)
-		}
-	} else {
-		fmt.Fprintln(stdout, "Mirror: off (EXACTQL_SYNC=false); every read takes the cache-and-Exact path")
-	}
-	log.Info().Str("url", url).Str("mode", cfg.Mode).Msg("exactql is serving")
-	if onReady != nil {
-		onReady(started{URL: url, AdminURL: adminURL, DemoTokens: demo, Sandbox: sb, Client: client, Cache: c, Store: sqliteStore,
-			ResponseCache: respCache, Feeds: runner, Mirror: mirror})
-	}
-
-	select {
-	case err := <-errc:
-		return fmt.Errorf("http server: %w", err)
-	case <-ctx.Done():
-	}
-	log.Info().Msg("shutting down")
-	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer scancel()
-	if adminSrv != nil {
-		defer adminSrv.Close() // probes and scrapes need no graceful end
-	}
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	return nil
+	return g.serveHTTP(ctx, stdout, onReady)
 }
 
 // startSandbox starts the embedded Exact sandbox on a loopback port.
 func startSandbox(cfg *config) (*sandbox.Sandbox, exactConn, func(), error) {
 	opts := sandbox.Options{Data: gen.Options{Seed: cfg.SandboxSeed, Items: cfg.SandboxItems,
-		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}, Location: cfg.Timezone}
+		Customers: cfg.SandboxCustomers, Currency: cfg.Currency}, Location: cfg.Location}
 	if cfg.now != nil {
 		opts.Clock = funcClock(cfg.now)
 	}

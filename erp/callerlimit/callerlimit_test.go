@@ -69,12 +69,12 @@ func outcome(t *testing.T, err error) string {
 }
 
 func TestAllow(t *testing.T) {
-	alice := withWho(context.Background(), who{sub: "alice"})
-	bob := withWho(context.Background(), who{sub: "bob"})
-	anonA := withWho(context.Background(), who{addr: "192.0.2.1"})
-	anonA2 := withWho(context.Background(), who{addr: "192.0.2.1"}) // another request, same address
-	anonB := withWho(context.Background(), who{addr: "192.0.2.2"})
-	nobody := context.Background()
+	alice := withWho(t.Context(), who{sub: "alice"})
+	bob := withWho(t.Context(), who{sub: "bob"})
+	anonA := withWho(t.Context(), who{addr: "192.0.2.1"})
+	anonA2 := withWho(t.Context(), who{addr: "192.0.2.1"}) // another request, same address
+	anonB := withWho(t.Context(), who{addr: "192.0.2.2"})
+	nobody := t.Context()
 
 	type step struct {
 		advance time.Duration
@@ -160,7 +160,7 @@ func TestAllow(t *testing.T) {
 
 func TestNilLimiterAllows(t *testing.T) {
 	var l *callerlimit.Limiter
-	if err := l.Allow(withWho(context.Background(), who{sub: "x"})); err != nil {
+	if err := l.Allow(withWho(t.Context(), who{sub: "x"})); err != nil {
 		t.Errorf("nil Limiter: Allow = %v, want nil", err)
 	}
 	if l.Refusals() != 0 || l.Callers() != 0 {
@@ -210,7 +210,7 @@ func TestRefreshIsFree(t *testing.T) {
 	defer c.Close()
 	kind := cache.Kind{Name: "item", TTL: time.Minute}
 	key := cache.Key(1, "item", "a")
-	ctx := withWho(context.Background(), who{sub: "alice"})
+	ctx := withWho(t.Context(), who{sub: "alice"})
 
 	type result struct {
 		Refresh bool
@@ -257,7 +257,7 @@ func TestRefreshIsFree(t *testing.T) {
 func TestConcurrentCallsNeverOvershoot(t *testing.T) {
 	const perMinute, callers, calls = 50, 8, 40
 	l, _ := newLimiter(t, perMinute)
-	ctx := withWho(context.Background(), who{sub: "alice"})
+	ctx := withWho(t.Context(), who{sub: "alice"})
 	var allowed atomic.Int64
 	var wg sync.WaitGroup
 	for range callers {

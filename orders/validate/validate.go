@@ -443,9 +443,6 @@ func hasWarehouse(f Facts, id string) bool {
 	return false
 }
 
-// maxERPMessage bounds the part of Exact's rejection message shown to a buyer.
-const maxERPMessage = 300
-
 // KeyReused is the user error for an idempotency key sent again with a
 // different input.
 func KeyReused() UserError {
@@ -456,43 +453,19 @@ func KeyReused() UserError {
 	}
 }
 
-// RejectedByERP is the user error for an order Exact refused. Only a safe
-// version of Exact's message is kept: control characters become spaces,
-// runs of white space collapse, and it is cut to 300 characters.
+// RejectedByERP is the user error for an order Exact refused, with
+// Exact's message as Reason makes it.
 func RejectedByERP(exactMessage string) UserError {
-	return UserError{Code: CodeRejectedByERP, Message: "Exact Online rejected the order: " + SafeMessage(exactMessage)}
+	return UserError{Code: CodeRejectedByERP, Message: "Exact Online rejected the order: " + Reason(exactMessage)}
 }
 
-// SafeMessage makes a message from Exact fit to show a buyer: printable,
-// single-line, at most 300 characters, never empty.
-func SafeMessage(s string) string {
-	var b strings.Builder
-	space := false
-	n := 0
-	for _, r := range strings.ToValidUTF8(s, " ") {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == ' ' || r == '\u00a0' || r == '\u2028' || r == '\u2029' {
-			space = b.Len() > 0
-			continue
-		}
-		need := 1
-		if space {
-			need = 2
-		}
-		if n+need > maxERPMessage {
-			break
-		}
-		if space {
-			b.WriteByte(' ')
-			n++
-			space = false
-		}
-		b.WriteRune(r)
-		n++
+// Reason is Exact's rejection message fit to keep and show a buyer: the
+// text through erp.SafeMessage, "no reason given" when that is empty.
+func Reason(exactMessage string) string {
+	if msg := erp.SafeMessage(exactMessage); msg != "" {
+		return msg
 	}
-	if b.Len() == 0 {
-		return "no reason given"
-	}
-	return b.String()
+	return "no reason given"
 }
 
 // lineHasError reports whether errs hold an error of input line idx.

@@ -12,16 +12,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/exactql/exactql/apierr"
 	"github.com/exactql/exactql/cache"
 	"github.com/exactql/exactql/erp"
-	"github.com/exactql/exactql/erp/callerlimit"
 )
 
 // Defaults for the zero values of Options.
@@ -293,29 +292,27 @@ func etagMatches(header, etag string) bool {
 	return false
 }
 
-// fail maps a load error to an answer. Texts are fixed: no upstream
-// message or URL reaches the client.
+// fail maps a load error to an answer through the API's one error table
+// (apierr.Classify): the same class as the GraphQL presenter gives it, as
+// an HTTP status. Texts are fixed: no upstream message or URL reaches the
+// client.
 func (h *imageHandler) fail(w http.ResponseWriter, err error) {
-	var rl *erp.RateLimitError
-	var cl *callerlimit.LimitedError
-	var ee *erp.Error
-	switch {
-	case errors.Is(err, cache.ErrNotFound):
-		h.notFound(w)
-	case errors.As(err, &cl):
-		w.Header().Set("Retry-After", strconv.Itoa(cl.RetryAfterSeconds()))
-		h.text(w, http.StatusTooManyRequests, "too many picture requests; retry later")
-	case errors.As(err, &rl):
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter(rl.Reset, h.o.Now())))
-		h.text(w, http.StatusServiceUnavailable, "Exact rate limit reached; retry later")
-	case errors.Is(err, errNotImage):
+	if errors.Is(err, errNotImage) {
 		h.text(w, http.StatusBadGateway, "upstream answer is not an image")
-	case errors.As(err, &ee) && ee.StatusCode >= 500,
-		errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		h.text(w, http.StatusServiceUnavailable, "Exact is unavailable; retry later")
-	default:
-		h.text(w, http.StatusBadGateway, "picture could not be fetched")
+		return
 	}
+	c := apierr.Classify(err, h.o.Now())
+	switch {
+	case c.Status == http.StatusNotFound:
+		h.notFound(w)
+		return
+	case c.Code == apierr.CodeInternal && c.Status == http.StatusBadGateway:
+		h.text(w, c.Status, "picture could not be fetched")
+		return
+	case c.RetrySeconds > 0:
+		w.Header().Set("Retry-After", strconv.Itoa(c.RetrySeconds))
+	}
+	h.text(w, c.Status, c.Message)
 }
 
 func (h *imageHandler) notFound(w http.ResponseWriter) {
@@ -331,10 +328,4 @@ func (h *imageHandler) text(w http.ResponseWriter, status int, msg string) {
 	}
 	w.WriteHeader(status)
 	_, _ = w.Write([]byte(msg + "\n"))
-}
-
-// retryAfter is the whole seconds from now until reset, at least 1.
-func retryAfter(reset, now time.Time) int {
-	s := int(math.Ceil(reset.Sub(now).Seconds()))
-	return max(s, 1)
 }

@@ -187,7 +187,7 @@ func TestGraphQLHooksDirect(t *testing.T) {
 	now := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	m := metrics.New(metrics.Options{Now: func() time.Time { return now }, NoRuntimeMetrics: true})
 	oc := &graphql.OperationContext{OperationName: "Products"}
-	ctx := graphql.WithOperationContext(context.Background(), oc)
+	ctx := graphql.WithOperationContext(t.Context(), oc)
 	resp := &graphql.Response{Errors: gqlerror.List{
 		{Message: "x", Extensions: map[string]any{"code": "RATE_LIMITED"}},
 		{Message: "y", Extensions: map[string]any{"code": "not a valid code!"}},
@@ -252,7 +252,7 @@ func TestExactCallsAndBudget(t *testing.T) {
 	if err := m.WatchExact(client.Stats); err != nil {
 		t.Fatalf("WatchExact: %v", err)
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	if _, err := client.Items.Get(ctx, "8c1a3c52-5b3c-4f47-9a43-2f0b9f1f5e11"); !errors.Is(err, erp.ErrNotFound) {
 		t.Fatalf("Items.Get: %v, want ErrNotFound", err)
 	}
@@ -332,7 +332,7 @@ func TestCacheCounters(t *testing.T) {
 	if err := m.WatchCache(c.Stats); err != nil {
 		t.Fatalf("WatchCache: %v", err)
 	}
-	ctx := context.Background()
+	ctx := t.Context()
 	kind := cache.Kind{Name: "item", TTL: time.Hour, NegativeTTL: time.Hour}
 	load := func(v string) func(context.Context) (string, error) {
 		return func(context.Context) (string, error) {
@@ -394,7 +394,7 @@ func TestCallerLimitRefusals(t *testing.T) {
 		t.Fatalf("WatchCallerLimit: %v", err)
 	}
 	for range 3 {
-		_ = l.Allow(context.Background())
+		_ = l.Allow(t.Context())
 	}
 	if diff := cmp.Diff([]string{" 2"}, series(scrape(t, m), "exactql_caller_limit_refusals_total")); diff != "" {
 		t.Errorf("exactql_caller_limit_refusals_total (-want +got):\n%s", diff)

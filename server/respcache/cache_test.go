@@ -3,23 +3,14 @@ package respcache
 import (
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/exactql/exactql/erp/erptest"
 )
 
-// clock is a fake clock tests move by hand.
-type clock struct{ t atomic.Pointer[time.Time] }
-
-func newClock(t time.Time) *clock {
-	c := &clock{}
-	c.set(t)
-	return c
-}
-
-func (c *clock) set(t time.Time)     { c.t.Store(&t) }
-func (c *clock) now() time.Time      { return *c.t.Load() }
-func (c *clock) add(d time.Duration) { c.set(c.now().Add(d)) }
+// newClock is the project's one fake clock (erptest.Clock) standing at t.
+func newClock(t time.Time) *erptest.Clock { return erptest.NewClock(t) }
 func newTestCache(t testing.TB, o Options) *Cache {
 	t.Helper()
 	c, err := New(o)
@@ -52,7 +43,7 @@ func servable(c *Cache, k Key) bool {
 
 func TestGetServesWhatPutStored(t *testing.T) {
 	clk := newClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
-	c := newTestCache(t, Options{Now: clk.now})
+	c := newTestCache(t, Options{Now: clk.Now})
 	k := mustKey(t, mustBuyer(t, accountA), Request{Query: "{ a }"})
 	if servable(c, k) {
 		t.Fatal("empty cache served an answer")
@@ -84,23 +75,23 @@ func TestInvalidation(t *testing.T) {
 	tests := []struct {
 		name string
 		// change happens after A's, B's and the public answer are stored.
-		change func(c *Cache, clk *clock)
+		change func(c *Cache, clk *erptest.Clock)
 		// want says which of A, B and public are still served.
 		want [3]bool
 	}{
-		{"nothing", func(*Cache, *clock) {}, [3]bool{true, true, true}},
-		{"data bump", func(c *Cache, _ *clock) { c.BumpData() }, [3]bool{false, false, false}},
-		{"invalidate", func(c *Cache, _ *clock) { c.Invalidate() }, [3]bool{false, false, false}},
-		{"buyer A's order", func(c *Cache, _ *clock) { c.BumpBuyer(accountA) }, [3]bool{false, true, true}},
-		{"buyer A's order, account in capitals", func(c *Cache, _ *clock) { c.BumpBuyer("1F0E8C2A-1B2C-4D5E-8F90-A1B2C3D4E5F6") }, [3]bool{false, true, true}},
-		{"bump of no account", func(c *Cache, _ *clock) { c.BumpBuyer("") }, [3]bool{true, true, true}},
-		{"within the TTL", func(_ *Cache, clk *clock) { clk.add(29 * time.Second) }, [3]bool{true, true, true}},
-		{"TTL passed", func(_ *Cache, clk *clock) { clk.add(30 * time.Second) }, [3]bool{false, false, false}},
+		{"nothing", func(*Cache, *erptest.Clock) {}, [3]bool{true, true, true}},
+		{"data bump", func(c *Cache, _ *erptest.Clock) { c.BumpData() }, [3]bool{false, false, false}},
+		{"invalidate", func(c *Cache, _ *erptest.Clock) { c.Invalidate() }, [3]bool{false, false, false}},
+		{"buyer A's order", func(c *Cache, _ *erptest.Clock) { c.BumpBuyer(accountA) }, [3]bool{false, true, true}},
+		{"buyer A's order, account in capitals", func(c *Cache, _ *erptest.Clock) { c.BumpBuyer("1F0E8C2A-1B2C-4D5E-8F90-A1B2C3D4E5F6") }, [3]bool{false, true, true}},
+		{"bump of no account", func(c *Cache, _ *erptest.Clock) { c.BumpBuyer("") }, [3]bool{true, true, true}},
+		{"within the TTL", func(_ *Cache, clk *erptest.Clock) { clk.Advance(29 * time.Second) }, [3]bool{true, true, true}},
+		{"TTL passed", func(_ *Cache, clk *erptest.Clock) { clk.Advance(30 * time.Second) }, [3]bool{false, false, false}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clk := newClock(t0)
-			c := newTestCache(t, Options{Now: clk.now, TTL: 30 * time.Second})
+			c := newTestCache(t, Options{Now: clk.Now, TTL: 30 * time.Second})
 			keys := [3]Key{mustKey(t, a, q), mustKey(t, b, q), mustKey(t, PublicScope(), q)}
 			for i, k := range keys {
 				store(t, c, k, fmt.Sprintf(`{"data":%d}`, i))
@@ -119,19 +110,19 @@ func TestInvalidation(t *testing.T) {
 // time zone is not served after it, however long the TTL.
 func TestDateRollover(t *testing.T) {
 	clk := newClock(time.Date(2026, 12, 4, 23, 59, 50, 0, amsterdam))
-	c := newTestCache(t, Options{Now: clk.now, TTL: time.Hour, Location: amsterdam})
+	c := newTestCache(t, Options{Now: clk.Now, TTL: time.Hour, Location: amsterdam})
 	k := mustKey(t, PublicScope(), Request{Query: "{ a }"})
 	store(t, c, k, "x")
-	clk.add(9 * time.Second)
+	clk.Advance(9 * time.Second)
 	if !servable(c, k) {
 		t.Fatal("not served before midnight")
 	}
-	clk.add(time.Second) // 00:00:00 in Amsterdam, 23:00 UTC
+	clk.Advance(time.Second) // 00:00:00 in Amsterdam, 23:00 UTC
 	if servable(c, k) {
 		t.Error("served after midnight in the division's time zone")
 	}
 	store(t, c, k, "y") // a new day's answer lives its full TTL
-	clk.add(59 * time.Minute)
+	clk.Advance(59 * time.Minute)
 	if !servable(c, k) {
 		t.Error("a new day's answer expired early")
 	}
@@ -141,13 +132,13 @@ func TestDateRollover(t *testing.T) {
 // may be built from old data, so it is not stored.
 func TestChangeWhileComputing(t *testing.T) {
 	clk := newClock(time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC))
-	c := newTestCache(t, Options{Now: clk.now})
+	c := newTestCache(t, Options{Now: clk.Now})
 	a := mustBuyer(t, accountA)
 	k := mustKey(t, a, Request{Query: "{ a }"})
 	for name, change := range map[string]func(){
 		"data":  c.BumpData,
 		"buyer": func() { c.BumpBuyer(accountA) },
-		"TTL":   func() { clk.add(DefaultTTL) },
+		"TTL":   func() { clk.Advance(DefaultTTL) },
 	} {
 		st := c.Begin(a)
 		change()

@@ -12,6 +12,7 @@ import (
 
 	"github.com/exactql/exactql/catalog/feeds"
 	"github.com/exactql/exactql/erp"
+	"github.com/exactql/exactql/erp/erptest"
 	"github.com/exactql/exactql/erp/sandbox"
 	"github.com/exactql/exactql/erp/sandbox/gen"
 	"github.com/exactql/exactql/server/webhooks"
@@ -24,7 +25,7 @@ import (
 func TestSandboxDeliversToHandler(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	clock := sandbox.NewFakeClock(time.Date(2026, 3, 10, 10, 0, 30, 0, time.UTC))
+	clock := erptest.NewClock(time.Date(2026, 3, 10, 10, 0, 30, 0, time.UTC))
 	sb := sandbox.New(sandbox.Options{Clock: clock, TokenLifetime: 48 * time.Hour,
 		Data: gen.Options{Items: 200, Customers: 20, Today: clock.Now()}})
 	exact := httptest.NewServer(sb)

@@ -233,27 +233,38 @@ func (p *parser) requireBool(t typed) *Error {
 	return nil
 }
 
-func (p *parser) parseOr() (typed, *Error) {
-	first, err := p.parseAnd()
-	if err != nil || !p.isKeyword("or") {
-		return first, err
+// boolChain parses operand (keyword operand)*, every operand Boolean: the
+// kids of one or/and node. kids is nil when no keyword followed the first
+// operand, which is then returned as it is.
+func (p *parser) boolChain(keyword string, operand func() (typed, *Error)) (first typed, kids []node, prop bool, err *Error) {
+	first, err = operand()
+	if err != nil || !p.isKeyword(keyword) {
+		return first, nil, false, err
 	}
 	if err := p.requireBool(first); err != nil {
-		return typed{}, err
+		return typed{}, nil, false, err
 	}
-	kids, prop := []node{first.n}, first.prop
-	for p.isKeyword("or") {
+	kids, prop = []node{first.n}, first.prop
+	for p.isKeyword(keyword) {
 		if err := p.advance(); err != nil {
-			return typed{}, err
+			return typed{}, nil, false, err
 		}
-		next, err := p.parseAnd()
+		next, err := operand()
 		if err != nil {
-			return typed{}, err
+			return typed{}, nil, false, err
 		}
 		if err := p.requireBool(next); err != nil {
-			return typed{}, err
+			return typed{}, nil, false, err
 		}
 		kids, prop = append(kids, next.n), prop || next.prop
+	}
+	return first, kids, prop, nil
+}
+
+func (p *parser) parseOr() (typed, *Error) {
+	first, kids, prop, err := p.boolChain("or", p.parseAnd)
+	if err != nil || kids == nil {
+		return first, err
 	}
 	if in := guidSet(kids); in != nil {
 		return typed{n: in, typ: Boolean, off: first.off, prop: prop}, nil
@@ -314,26 +325,9 @@ func isASCII(s string) bool {
 }
 
 func (p *parser) parseAnd() (typed, *Error) {
-	first, err := p.parseUnary()
-	if err != nil || !p.isKeyword("and") {
+	first, kids, prop, err := p.boolChain("and", p.parseUnary)
+	if err != nil || kids == nil {
 		return first, err
-	}
-	if err := p.requireBool(first); err != nil {
-		return typed{}, err
-	}
-	kids, prop := []node{first.n}, first.prop
-	for p.isKeyword("and") {
-		if err := p.advance(); err != nil {
-			return typed{}, err
-		}
-		next, err := p.parseUnary()
-		if err != nil {
-			return typed{}, err
-		}
-		if err := p.requireBool(next); err != nil {
-			return typed{}, err
-		}
-		kids, prop = append(kids, next.n), prop || next.prop
 	}
 	return typed{n: &andNode{kids: kids}, typ: Boolean, off: first.off, prop: prop}, nil
 }
