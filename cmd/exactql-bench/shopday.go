@@ -288,7 +288,7 @@ func (e *env) shopDay(rep *report) error {
 			}
 		}
 		s.add("mirror's first full pass", fmt.Sprintf("%d feed calls at Exact", passSent),
-			fmt.Sprintf("done %.1f s after the buyers started (%d feeds; the gateway counted %d feed attempts); feed calls in its busiest clock minute %d (cap: half of 60: %s), feeds and fallback together %d", passDone.Sub(start).Seconds(), st.mirror.feeds, passCalls, feedMin, met(feedMin <= 30), allMin))
+			fmt.Sprintf("done %.1f s after the buyers started (%d feeds; the gateway counted %d feed calls sent); feed calls in its busiest clock minute %d (cap: half of 60: %s), feeds and fallback together %d", passDone.Sub(start).Seconds(), st.mirror.feeds, passCalls, feedMin, met(feedMin <= 30), allMin))
 		a := st.after
 		var ac []string
 		for _, c := range slices.Sorted(maps.Keys(a.codes)) {
