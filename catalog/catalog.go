@@ -190,41 +190,57 @@ func (m *Mirror) Addresses(account string) ([]erp.Address, bool) {
 	return m.o.Index.Snapshot().Addresses(account), true
 }
 
-// ItemWarehouses implements live.Mirror: the stock rows the feed delivered
-// (a warehouse without a row has none, as at Exact), and the oldest read
-// time among them.
-func (m *Mirror) ItemWarehouses(ids []string) ([]erp.ItemWarehouse, time.Time, bool) {
+// StockRows implements live.Mirror: per ID in order, the stock rows the
+// feed delivered (a warehouse without a row has none, as at Exact), and the
+// oldest read time among them. The rows of an item are built once per
+// index state (index.Snapshot.Memo) and shared: callers only read them.
+func (m *Mirror) StockRows(ids []string) ([][]erp.ItemWarehouse, time.Time, bool) {
 	if !m.Serves(DataStock) {
 		return nil, time.Time{}, false
 	}
 	s := m.o.Index.Snapshot()
-	var out []erp.ItemWarehouse
+	out := make([][]erp.ItemWarehouse, len(ids))
 	var oldest time.Time
-	done := make(map[string]bool, len(ids))
-	for _, id := range ids {
-		if k := strings.ToLower(strings.TrimSpace(id)); done[k] {
-			continue // asked twice: its rows once, as Exact's filter returns them
-		} else {
-			done[k] = true
-		}
-		for _, l := range s.Stock(id, "") {
-			if l.AsOf.IsZero() {
-				continue // no row for this warehouse
-			}
-			if oldest.IsZero() || l.AsOf.Before(oldest) {
-				oldest = l.AsOf
-			}
-			out = append(out, erp.ItemWarehouse{
-				Item: strings.ToLower(id), Warehouse: l.Warehouse.ID, WarehouseCode: l.Warehouse.Code,
-				CurrentStock: l.OnHand, PlannedStockIn: l.PlannedIn, PlannedStockOut: l.PlannedOut,
-				ReservedStock: l.Reserved, ProjectedStock: l.OnHand.Add(l.PlannedIn).Sub(l.PlannedOut),
-			})
+	for i, id := range ids {
+		st := itemStock(s, id)
+		out[i] = st.rows
+		if !st.oldest.IsZero() && (oldest.IsZero() || st.oldest.Before(oldest)) {
+			oldest = st.oldest
 		}
 	}
 	if oldest.IsZero() {
 		oldest = m.o.Now()
 	}
 	return out, oldest, true
+}
+
+// stockOf is one item's stock rows in ItemWarehouses form and the oldest
+// read time among them (zero when it has none).
+type stockOf struct {
+	rows   []erp.ItemWarehouse
+	oldest time.Time
+}
+
+// itemStock returns the item's stockOf, memoised on the snapshot.
+func itemStock(s *index.Snapshot, id string) stockOf {
+	id = strings.ToLower(strings.TrimSpace(id))
+	return s.Memo(index.MemoKey{Kind: "catalog.stockRows", A: id}, func() any {
+		st := stockOf{rows: []erp.ItemWarehouse{}}
+		for _, l := range s.Stock(id, "") {
+			if l.AsOf.IsZero() {
+				continue // no row for this warehouse
+			}
+			if st.oldest.IsZero() || l.AsOf.Before(st.oldest) {
+				st.oldest = l.AsOf
+			}
+			st.rows = append(st.rows, erp.ItemWarehouse{
+				Item: id, Warehouse: l.Warehouse.ID, WarehouseCode: l.Warehouse.Code,
+				CurrentStock: l.OnHand, PlannedStockIn: l.PlannedIn, PlannedStockOut: l.PlannedOut,
+				ReservedStock: l.Reserved, ProjectedStock: l.OnHand.Add(l.PlannedIn).Sub(l.PlannedOut),
+			})
+		}
+		return st
+	}).(stockOf)
 }
 
 // Prices implements live.Mirror.
@@ -244,10 +260,22 @@ func (m *Mirror) PriceData(b pricing.Terms, items []erp.Item) ([]pricing.Data, b
 		if !ok {
 			return nil, false
 		}
+		if !samePricing(it, d.Item) {
+			// The caller's copy of the item (read before the mirror had
+			// it) prices differently: no memoised answers for it.
+			d.Memo = nil
+		}
 		d.Item = it
 		out[i] = d
 	}
 	return out, true
+}
+
+// samePricing reports whether the price rules see a and b as one item
+// (the fields pricing reads).
+func samePricing(a, b erp.Item) bool {
+	return strings.EqualFold(a.ID, b.ID) && a.Unit == b.Unit && a.ItemGroup == b.ItemGroup &&
+		a.StandardSalesPrice.Equal(b.StandardSalesPrice)
 }
 
 // dataByName maps live's data names to kinds.

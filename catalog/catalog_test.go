@@ -51,7 +51,7 @@ func TestMirrorServesAKindOnlyOnceItsFeedsAreCompleteAndLoaded(t *testing.T) {
 	if m.Serves(catalog.DataPrices) || m.Serves(catalog.DataStock) {
 		t.Fatal("prices or stock served while their feeds are not complete")
 	}
-	if _, _, ok := m.ItemWarehouses([]string{itemA}); ok {
+	if _, _, ok := m.StockRows([]string{itemA}); ok {
 		t.Fatal("stock answered from the mirror before its feed completed")
 	}
 	items, ok := m.ItemsByCodes([]string{" a1 ", "nope"})
@@ -72,19 +72,22 @@ func TestApplyMapsStockPositionsAndDeletions(t *testing.T) {
 		{Feed: feeds.FeedItems, Key: itemA, Row: erp.SyncItem{Item: erp.Item{ID: itemA, Code: "A1", IsSalesItem: true}}},
 		{Feed: feeds.FeedStock, Key: pos.SyncKey(), Row: pos},
 	})
-	rows, _, ok := m.ItemWarehouses([]string{itemA, strings.ToUpper(itemA)})
-	if !ok || len(rows) != 1 {
-		t.Fatalf("ItemWarehouses = %+v, %v (want one row for an item asked twice)", rows, ok)
+	per, _, ok := m.StockRows([]string{itemA, strings.ToUpper(itemA)})
+	if !ok || len(per) != 2 || len(per[0]) != 1 || len(per[1]) != 1 {
+		t.Fatalf("StockRows = %+v, %v (want the item's one row for each of the two ways it was asked)", per, ok)
 	}
-	r := rows[0]
+	r := per[1][0]
+	if r.Item != itemA {
+		t.Fatalf("row of %q, want the item's ID in lower case", r.Item)
+	}
 	if !r.CurrentStock.Equal(decimal.NewFromInt(10)) || !r.PlannedStockOut.Equal(decimal.NewFromInt(3)) ||
 		!r.PlannedStockIn.Equal(decimal.NewFromInt(5)) || !r.ReservedStock.Equal(decimal.NewFromInt(1)) {
 		t.Fatalf("StockPosition mapped to %+v", r)
 	}
 	// Deleting the stock row by the runner's key removes it.
 	m.Apply([]feeds.Change{{Feed: feeds.FeedStock, Key: pos.SyncKey(), Deleted: true}})
-	if rows, _, _ := m.ItemWarehouses([]string{itemA}); len(rows) != 0 {
-		t.Fatalf("stock row survived its deletion: %+v", rows)
+	if per, _, _ := m.StockRows([]string{itemA}); len(per) != 1 || per[0] == nil || len(per[0]) != 0 {
+		t.Fatalf("stock row survived its deletion (or no empty row list): %+v", per)
 	}
 	// A malformed row is dropped, the rest of its batch applies.
 	before := m.Dropped()
@@ -245,4 +248,44 @@ func TestRestartServesFromStoredRows(t *testing.T) {
 		t.Fatalf("reads after the restart cost %d Exact calls", got)
 	}
 	t.Logf("restart: %d Exact calls for %d feeds", restart, len(r2.Feeds()))
+}
+
+// TestMirrorPriceDataMemoOnlyForTheIndexItem: the mirror hands out the
+// price rules' memo only with its own copy of the item; a caller pricing a
+// different copy (one read from Exact before the items feed had it) gets
+// fresh answers for that copy.
+func TestMirrorPriceDataMemoOnlyForTheIndexItem(t *testing.T) {
+	t.Parallel()
+	const (
+		acct = "0c000000-0000-4000-8000-000000000001"
+		list = "0d000000-0000-4000-8000-000000000001"
+		per  = "0e000000-0000-4000-8000-000000000001"
+	)
+	m := catalog.NewMirror(catalog.Options{Status: statusOf(feeds.FeedItems, feeds.FeedPrices, feeds.FeedAccounts,
+		feeds.FeedPriceLists, feeds.FeedPriceListPeriods, feeds.FeedVolumeDiscounts)})
+	it := erp.Item{ID: itemA, Code: "A1", Description: "a", IsSalesItem: true, StandardSalesPrice: decimal.NewFromInt(20)}
+	m.Apply([]feeds.Change{
+		{Feed: feeds.FeedItems, Key: itemA, Row: erp.SyncItem{Item: it}},
+		{Feed: feeds.FeedPrices, Key: "p1", Row: erp.SyncSalesItemPrice{SalesItemPrice: erp.SalesItemPrice{ID: "0f000000-0000-4000-8000-000000000001",
+			Item: itemA, Account: acct, Quantity: decimal.NewFromInt(1), Price: decimal.NewFromInt(12), Currency: "EUR"}}},
+		{Feed: feeds.FeedAccounts, Key: acct, Row: erp.SyncAccount{Account: erp.Account{ID: acct, PriceList: list}}},
+		{Feed: feeds.FeedPriceLists, Key: list, Row: erp.SalesPriceList{ID: list, Code: "PL"}},
+		{Feed: feeds.FeedPriceListPeriods, Key: per, Row: erp.SalesPriceListPeriod{ID: per, PriceList: list, Type: erp.PeriodBasic}},
+		{Feed: feeds.FeedVolumeDiscounts, Key: "vd", Row: erp.SyncVolumeDiscount{}},
+	})
+	terms := pricing.Terms{AccountID: acct, PriceList: list}
+	own, ok := m.PriceData(terms, []erp.Item{it})
+	if !ok || len(own) != 1 || own[0].Memo == nil || len(own[0].AccountRows) != 1 {
+		t.Fatalf("PriceData for the mirror's own item = %+v, %v (want the agreement row and a memo)", own, ok)
+	}
+	again, _ := m.PriceData(terms, []erp.Item{it})
+	if again[0].Memo != own[0].Memo {
+		t.Fatal("a second read of the same state, buyer and item got another memo")
+	}
+	other := it
+	other.StandardSalesPrice = decimal.NewFromInt(25)
+	theirs, ok := m.PriceData(terms, []erp.Item{other})
+	if !ok || theirs[0].Memo != nil || !theirs[0].Item.StandardSalesPrice.Equal(other.StandardSalesPrice) {
+		t.Fatalf("PriceData for another copy of the item = %+v, %v (want that copy and no memo)", theirs, ok)
+	}
 }

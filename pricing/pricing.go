@@ -43,6 +43,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/shopspring/decimal"
 
@@ -108,6 +109,11 @@ type Data struct {
 	// Discounts are the sales/SalesPriceListVolumeDiscounts rows of those
 	// periods, for any items or item groups.
 	Discounts []erp.SalesPriceListVolumeDiscount
+	// Memo, when set, keeps Resolve's answers at quantity 1 for these rows.
+	// Set it only on a Data whose rows never change and whose Memo no other
+	// Data shares (the mirror sets one per index state, buyer scope and
+	// item); nil prices every call afresh.
+	Memo *Memo
 }
 
 // Context carries what the rules need besides the rows.
@@ -158,7 +164,54 @@ func LineAmount(unitPrice, qty decimal.Decimal) decimal.Decimal {
 // Resolve returns the buyer's price for d.Item at quantity q (ARCHITECTURE
 // §4), and false when no rule yields a price.
 func Resolve(c Context, b Terms, d Data, q decimal.Decimal) (Price, bool) {
+	// Quantity 1 written as 1 (not 1.0: the answer carries the quantity as
+	// given) is a product page's price: memoised when d allows.
+	if d.Memo != nil && q.Exponent() == 0 && q.Equal(one) {
+		return d.Memo.resolveOne(c, b, d)
+	}
 	return newResolver(c, b, d).resolve(q)
+}
+
+// maxMemoAnswers bounds one Memo: a new day, currency or discount adds an
+// answer; past the bound answers are computed and not kept.
+const maxMemoAnswers = 8
+
+// Memo keeps the answers of Resolve at quantity 1 for one Data, per price
+// context and buyer terms (see Data.Memo). Its zero value is ready to use.
+type Memo struct {
+	mu      sync.Mutex
+	answers []memoAnswer
+}
+
+type memoAnswer struct {
+	c     Context
+	b     Terms
+	price Price
+	ok    bool
+}
+
+func (m *memoAnswer) matches(c Context, b Terms) bool {
+	return m.c == c && m.b.AccountID == b.AccountID && m.b.Currency == b.Currency &&
+		m.b.PriceList == b.PriceList && m.b.DiscountSales.Equal(b.DiscountSales)
+}
+
+// resolveOne is Resolve at quantity 1 through the memo.
+func (m *Memo) resolveOne(c Context, b Terms, d Data) (Price, bool) {
+	m.mu.Lock()
+	for i := range m.answers {
+		if a := &m.answers[i]; a.matches(c, b) {
+			m.mu.Unlock()
+			return a.price, a.ok
+		}
+	}
+	m.mu.Unlock()
+	p, ok := newResolver(c, b, d).resolve(one)
+	m.mu.Lock()
+	if len(m.answers) < maxMemoAnswers {
+		m.answers = append(m.answers, memoAnswer{c: c, b: b, price: p, ok: ok})
+	}
+	m.mu.Unlock()
+	return p, ok
 }
 
 // Breaks returns the buyer's price breaks for d.Item in ascending minimum

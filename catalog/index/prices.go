@@ -31,27 +31,52 @@ func (s *Snapshot) PublicBuyer() pricing.Terms {
 // agreements for it, the periods of the buyer's price list and, per period,
 // its volume-discount rows for the item and for the item's group. False
 // when the item is unknown.
+//
+// The rows are gathered once per state, account, price list and item
+// (Snapshot.Memo) and shared by every caller: the slices are read-only, as
+// the price rules treat them. Only the account and the price list of b
+// choose the rows. Data.Memo keeps the answers at quantity 1 for them, so
+// a page's prices are computed once per state and buyer scope.
 func (s *Snapshot) PriceData(b pricing.Terms, itemID string) (pricing.Data, bool) {
 	e, ok := s.s.items.get(normID(itemID))
 	if !ok {
 		return pricing.Data{}, false
 	}
+	acct, list := normID(b.AccountID), normID(b.PriceList)
+	rows := s.Memo(MemoKey{Kind: "index.priceData", A: acct, B: list, C: e.item.ID}, func() any {
+		return s.gatherPriceData(e, acct, list)
+	}).(*priceRows)
+	return pricing.Data{Item: e.item, DefaultRows: rows.defaults, AccountRows: rows.account,
+		Periods: rows.periods, Discounts: rows.discounts, Memo: rows.memo}, true
+}
+
+// priceRows is what PriceData memoises: pricing.Data without the item.
+type priceRows struct {
+	defaults, account []erp.SalesItemPrice
+	periods           []erp.SalesPriceListPeriod
+	discounts         []erp.SalesPriceListVolumeDiscount
+	memo              *pricing.Memo
+}
+
+// gatherPriceData is PriceData without the memo. The slices are copies
+// (and the discount rows a fresh slice), so nothing a reader holds
+// aliases the state's tables.
+func (s *Snapshot) gatherPriceData(e *itemEntry, acct, list string) *priceRows {
 	id := e.item.ID
-	// Copies, so a caller cannot change the shared snapshot through them.
-	d := pricing.Data{Item: e.item, DefaultRows: slices.Clone(s.s.prices.in(id + "|"))}
-	if acct := normID(b.AccountID); acct != "" {
-		d.AccountRows = slices.Clone(s.s.prices.in(id + "|" + acct))
+	d := &priceRows{defaults: slices.Clone(s.s.prices.in(id + "|")), memo: &pricing.Memo{}}
+	if acct != "" {
+		d.account = slices.Clone(s.s.prices.in(id + "|" + acct))
 	}
-	if list := normID(b.PriceList); list != "" {
-		d.Periods = slices.Clone(s.s.periods.in(list))
-		for _, p := range d.Periods {
-			d.Discounts = append(d.Discounts, s.s.discounts.in(p.ID+"|"+id)...)
+	if list != "" {
+		d.periods = slices.Clone(s.s.periods.in(list))
+		for _, p := range d.periods {
+			d.discounts = append(d.discounts, s.s.discounts.in(p.ID+"|"+id)...)
 			if g := e.item.ItemGroup; g != "" {
-				d.Discounts = append(d.Discounts, s.s.discounts.in(p.ID+"|group:"+g)...)
+				d.discounts = append(d.discounts, s.s.discounts.in(p.ID+"|group:"+g)...)
 			}
 		}
 	}
-	return d, true
+	return d
 }
 
 func (s *Snapshot) pricingContext(today civil.Date) pricing.Context {

@@ -339,3 +339,51 @@ func TestPricesFollowFeedChanges(t *testing.T) {
 		t.Errorf("after the account's discount changed: %s", got)
 	}
 }
+
+// TestPriceFollowsEveryApply: prices are memoised per state, so a batch
+// that changes a price row, adds an agreement or removes it shows at once
+// in the next snapshot, while a snapshot taken before keeps its answers.
+func TestPriceFollowsEveryApply(t *testing.T) {
+	t.Parallel()
+	x := New(Config{Shop: validate.Shop{Currency: "EUR"}})
+	mustApply(t, x, Batch{Items: []erp.Item{priceItem()}, Accounts: []erp.Account{account(nil)},
+		ItemPrices: []erp.SalesItemPrice{sip(1, "", "1", "18", "EUR")}})
+	unit := func(s *Snapshot) string {
+		t.Helper()
+		buyer, ok := s.Buyer(acctA)
+		if !ok {
+			t.Fatal("Buyer: account not found")
+		}
+		p, ok := s.Price(buyer, itemI, decimal.NewFromInt(1), today)
+		if !ok {
+			t.Fatal("Price: no price")
+		}
+		return p.UnitPrice.StringFixed(2)
+	}
+	before := x.Snapshot()
+	for range 2 { // the second answer comes from the memo
+		if got := unit(before); got != "18.00" {
+			t.Fatalf("unit price %s, want 18.00", got)
+		}
+	}
+	for _, step := range []struct {
+		name string
+		b    Batch
+		want string
+	}{
+		{"default row changed", Batch{ItemPrices: []erp.SalesItemPrice{sip(1, "", "1", "17", "EUR")}}, "17.00"},
+		{"agreement added", Batch{ItemPrices: []erp.SalesItemPrice{sip(2, acctA, "1", "12", "EUR")}}, "12.00"},
+		{"agreement deleted", Batch{Deletes: []Deletion{{Kind: KindItemPrice, ID: gid(9, 2)}}}, "17.00"},
+	} {
+		mustApply(t, x, step.b)
+		s := x.Snapshot()
+		for range 2 {
+			if got := unit(s); got != step.want {
+				t.Fatalf("%s: unit price %s, want %s", step.name, got, step.want)
+			}
+		}
+	}
+	if got := unit(before); got != "18.00" {
+		t.Fatalf("the first snapshot now answers %s, want its own 18.00", got)
+	}
+}

@@ -39,6 +39,9 @@ type state struct {
 	// avail caches, per warehouse ("" for any), the items with available
 	// stock; each state gets its own, filled on first use.
 	avail *availCache
+	// memo holds the values readers derive from this state (price inputs,
+	// stock per item); each state gets its own, filled on first use.
+	memo *memo
 }
 
 // availCache is the lazily built stock filter of one state.
@@ -62,7 +65,7 @@ func emptyState() *state {
 		stock: newTable[stockEntry](), shipping: newTable[erp.ShippingMethod](),
 		accounts: newTable[erp.Account](), contacts: newTable[erp.Contact](),
 		addresses: newTable[erp.Address](), orders: newTable[erp.SalesOrder](),
-		lines: newTable[erp.SalesOrderLine](), avail: &availCache{},
+		lines: newTable[erp.SalesOrderLine](), avail: &availCache{}, memo: newMemo(),
 	}
 }
 
@@ -332,6 +335,7 @@ func normalise(b Batch) (*normBatch, error) {
 func (s *state) apply(nb *normBatch, limit int) (*state, error) {
 	n := *s
 	n.avail = &availCache{}
+	n.memo = newMemo()
 	rep, dels := nb.replace, nb.dels
 	n.groups = s.groups.apply(groupSpec, nb.groups, dels[KindItemGroup], rep[KindItemGroup])
 	n.prices = s.prices.apply(priceSpec, nb.prices, dels[KindItemPrice], rep[KindItemPrice])

@@ -31,9 +31,10 @@ type Mirror interface {
 	PriceLists(ids []string) ([]erp.SalesPriceList, bool)
 	Contacts(account string) ([]erp.Contact, bool)
 	Addresses(account string) ([]erp.Address, bool)
-	// ItemWarehouses returns the items' stock rows and when the oldest of
-	// them was read from Exact.
-	ItemWarehouses(ids []string) ([]erp.ItemWarehouse, time.Time, bool)
+	// StockRows returns, per ID in order, the item's stock rows (never
+	// nil; read-only, they may be shared) and when the oldest of them was
+	// read from Exact.
+	StockRows(ids []string) ([][]erp.ItemWarehouse, time.Time, bool)
 	// Prices reports whether every feed prices need is complete, so a Buyer
 	// may be built from the mirror without agreements of its own.
 	Prices() bool

@@ -45,7 +45,7 @@ func (r *Reader) PeekPriceData(b *BuyerData, it erp.Item) (pricing.Data, bool) {
 // PeekStock returns an item's stock rows from a fresh cache entry, if any.
 func (r *Reader) PeekStock(itemID string) (StockEntry, bool) {
 	if m := r.mirror(); m != nil {
-		if _, _, ok := m.ItemWarehouses(nil); ok {
+		if _, _, ok := m.StockRows(nil); ok {
 			// The mirror answers (through the loader, which notes its
 			// freshness); a cache entry from the fallback may be older.
 			return StockEntry{}, false

@@ -439,19 +439,11 @@ type StockEntry struct {
 // Stock returns the ItemWarehouses rows per item, in order of ids.
 func (r *Reader) Stock(ctx context.Context, ids []string) ([]StockEntry, error) {
 	if m := r.mirror(); m != nil {
-		if rows, at, ok := m.ItemWarehouses(ids); ok {
+		if rows, at, ok := m.StockRows(ids); ok {
 			r.noteMirror(ctx, "stock")
-			by := map[string][]erp.ItemWarehouse{}
-			for _, w := range rows {
-				id := strings.ToLower(w.Item)
-				by[id] = append(by[id], w)
-			}
 			out := make([]StockEntry, len(ids))
-			for i, id := range ids {
-				out[i] = StockEntry{Rows: by[strings.ToLower(id)], At: at}
-				if out[i].Rows == nil {
-					out[i].Rows = []erp.ItemWarehouse{}
-				}
+			for i := range ids {
+				out[i] = StockEntry{Rows: rows[i], At: at}
 			}
 			return out, nil
 		}
