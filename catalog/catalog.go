@@ -52,6 +52,8 @@ type Mirror struct {
 	// dropped counts rows the index refused (malformed at Exact); they are
 	// skipped so the rest of their page still applies.
 	dropped atomic.Int64
+	// serving marks the kinds Serves has answered true for.
+	serving [DataOrders + 1]atomic.Bool
 }
 
 var _ live.Mirror = (*Mirror)(nil)
@@ -98,8 +100,20 @@ func (m *Mirror) ready(need []string) bool {
 	return true
 }
 
-// Serves reports whether the mirror answers data of kind k now.
-func (m *Mirror) Serves(k Data) bool { return m.ready(Needs[k]) }
+// Serves reports whether the mirror answers data of kind k now. Once it
+// does it always will: feeds only ever complete, and rows once applied
+// stay seen, so a positive answer is kept (every read asks, and asking the
+// runner builds its whole status under its lock).
+func (m *Mirror) Serves(k Data) bool {
+	if k > 0 && int(k) < len(m.serving) && m.serving[k].Load() {
+		return true
+	}
+	ok := m.ready(Needs[k])
+	if ok && k > 0 && int(k) < len(m.serving) {
+		m.serving[k].Store(true)
+	}
+	return ok
+}
 
 func (m *Mirror) today() civil.Date { return m.o.Shop.Today(m.o.Now()) }
 

@@ -289,3 +289,32 @@ func TestMirrorPriceDataMemoOnlyForTheIndexItem(t *testing.T) {
 		t.Fatalf("PriceData for another copy of the item = %+v, %v (want that copy and no memo)", theirs, ok)
 	}
 }
+
+// TestServesAsksTheRunnerUntilServing: until a kind is served every read
+// asks the feed status; once served it stays served without asking again
+// (feeds only ever complete, applied rows stay seen).
+func TestServesAsksTheRunnerUntilServing(t *testing.T) {
+	t.Parallel()
+	asked, complete := 0, false
+	m := catalog.NewMirror(catalog.Options{Status: func() []feeds.FeedStatus {
+		asked++
+		return []feeds.FeedStatus{{Feed: feeds.FeedItems, Complete: complete}}
+	}})
+	for range 3 {
+		if m.Serves(catalog.DataItems) {
+			t.Fatal("served before its feed completed")
+		}
+	}
+	if asked != 3 {
+		t.Fatalf("status asked %d times for 3 reads before serving, want 3", asked)
+	}
+	complete = true
+	for range 3 {
+		if !m.Serves(catalog.DataItems) {
+			t.Fatal("not served after its feed completed (with no rows to load)")
+		}
+	}
+	if asked != 4 {
+		t.Fatalf("status asked %d times in all, want 4 (once more, then never while serving)", asked)
+	}
+}
