@@ -58,22 +58,37 @@ type priceRows struct {
 	memo              *pricing.Memo
 }
 
-// gatherPriceData is PriceData without the memo. The slices are copies
-// (and the discount rows a fresh slice), so nothing a reader holds
-// aliases the state's tables.
+// gatherPriceData is PriceData without the memo. The slices are the
+// state's own sorted groups, which are never changed once published
+// (table), clipped so that an append by a reader copies instead of
+// writing into them; the discount rows of several periods and the group
+// are one fresh slice. So a memoised entry costs a few slice headers, not
+// a copy of its rows.
 func (s *Snapshot) gatherPriceData(e *itemEntry, acct, list string) *priceRows {
 	id := e.item.ID
-	d := &priceRows{defaults: slices.Clone(s.s.prices.in(id + "|")), memo: &pricing.Memo{}}
+	d := &priceRows{defaults: slices.Clip(s.s.prices.in(id + "|")), memo: &pricing.Memo{}}
 	if acct != "" {
-		d.account = slices.Clone(s.s.prices.in(id + "|" + acct))
+		d.account = slices.Clip(s.s.prices.in(id + "|" + acct))
 	}
 	if list != "" {
-		d.periods = slices.Clone(s.s.periods.in(list))
+		d.periods = slices.Clip(s.s.periods.in(list))
+		var parts [][]erp.SalesPriceListVolumeDiscount
 		for _, p := range d.periods {
-			d.discounts = append(d.discounts, s.s.discounts.in(p.ID+"|"+id)...)
-			if g := e.item.ItemGroup; g != "" {
-				d.discounts = append(d.discounts, s.s.discounts.in(p.ID+"|group:"+g)...)
+			if rows := s.s.discounts.in(p.ID + "|" + id); len(rows) > 0 {
+				parts = append(parts, rows)
 			}
+			if g := e.item.ItemGroup; g != "" {
+				if rows := s.s.discounts.in(p.ID + "|group:" + g); len(rows) > 0 {
+					parts = append(parts, rows)
+				}
+			}
+		}
+		switch len(parts) {
+		case 0:
+		case 1:
+			d.discounts = slices.Clip(parts[0])
+		default:
+			d.discounts = slices.Concat(parts...)
 		}
 	}
 	return d
