@@ -105,11 +105,14 @@ func (m *Mirror) ready(need []string) bool {
 // stay seen, so a positive answer is kept (every read asks, and asking the
 // runner builds its whole status under its lock).
 func (m *Mirror) Serves(k Data) bool {
-	if k > 0 && int(k) < len(m.serving) && m.serving[k].Load() {
+	if k <= 0 || int(k) >= len(m.serving) {
+		return m.ready(Needs[k])
+	}
+	if m.serving[k].Load() {
 		return true
 	}
 	ok := m.ready(Needs[k])
-	if ok && k > 0 && int(k) < len(m.serving) {
+	if ok {
 		m.serving[k].Store(true)
 	}
 	return ok
@@ -274,7 +277,7 @@ func (m *Mirror) PriceData(b pricing.Terms, items []erp.Item) ([]pricing.Data, b
 		if !ok {
 			return nil, false
 		}
-		if !samePricing(it, d.Item) {
+		if !pricing.SameItem(it, d.Item) {
 			// The caller's copy of the item (read before the mirror had
 			// it) prices differently: no memoised answers for it.
 			d.Memo = nil
@@ -283,13 +286,6 @@ func (m *Mirror) PriceData(b pricing.Terms, items []erp.Item) ([]pricing.Data, b
 		out[i] = d
 	}
 	return out, true
-}
-
-// samePricing reports whether the price rules see a and b as one item
-// (the fields pricing reads).
-func samePricing(a, b erp.Item) bool {
-	return strings.EqualFold(a.ID, b.ID) && a.Unit == b.Unit && a.ItemGroup == b.ItemGroup &&
-		a.StandardSalesPrice.Equal(b.StandardSalesPrice)
 }
 
 // dataByName maps live's data names to kinds.

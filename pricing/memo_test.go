@@ -1,12 +1,14 @@
 package pricing
 
 import (
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/exactql/exactql/civil"
+	"github.com/exactql/exactql/erp"
 )
 
 // TestMemoAnswersAsWithout: a Data with a Memo answers every buyer, day
@@ -79,6 +81,32 @@ func BenchmarkResolveMemoised(b *testing.B) {
 	for b.Loop() {
 		if _, ok := Resolve(ctx, buyer, d, one); !ok {
 			b.Fatal("no price")
+		}
+	}
+}
+
+// TestSameItem: a copy of the item that differs in any field the rules
+// read is not the same item for a memo; other fields do not matter.
+func TestSameItem(t *testing.T) {
+	t.Parallel()
+	a := testItem()
+	upper := a
+	upper.ID = strings.ToUpper(a.ID)
+	desc := a
+	desc.Description = "another text"
+	if !SameItem(a, upper) || !SameItem(a, desc) {
+		t.Fatal("an ID in other case or another description made the item differ")
+	}
+	for name, change := range map[string]func(*erp.Item){
+		"ID":                 func(it *erp.Item) { it.ID = "99999999-9999-9999-9999-999999999999" },
+		"Unit":               func(it *erp.Item) { it.Unit = "box" },
+		"ItemGroup":          func(it *erp.Item) { it.ItemGroup = "other" },
+		"StandardSalesPrice": func(it *erp.Item) { it.StandardSalesPrice = it.StandardSalesPrice.Add(one) },
+	} {
+		b := a
+		change(&b)
+		if SameItem(a, b) {
+			t.Errorf("items differing in %s are the same item", name)
 		}
 	}
 }

@@ -172,6 +172,14 @@ func Resolve(c Context, b Terms, d Data, q decimal.Decimal) (Price, bool) {
 	return newResolver(c, b, d).resolve(q)
 }
 
+// SameItem reports whether the rules price a and b alike: the item fields
+// they read (ID, Unit, ItemGroup, StandardSalesPrice) are equal. A Memo
+// made for one copy of an item serves another copy only when they are.
+func SameItem(a, b erp.Item) bool {
+	return strings.EqualFold(a.ID, b.ID) && a.Unit == b.Unit && a.ItemGroup == b.ItemGroup &&
+		a.StandardSalesPrice.Equal(b.StandardSalesPrice)
+}
+
 // maxMemoAnswers bounds one Memo: a new day, currency or discount adds an
 // answer; past the bound answers are computed and not kept.
 const maxMemoAnswers = 8

@@ -53,7 +53,7 @@ func (c *memo) get(k MemoKey, build func() any) any {
 // once per state (see MaxMemoEntries). The value is shared by every reader
 // of the state: build must return something nobody changes afterwards.
 func (s *Snapshot) Memo(k MemoKey, build func() any) any {
-	if s.s.memo == nil { // a state made without a memo (tests, Counts)
+	if s.s.memo == nil { // a state literal made without one
 		return build()
 	}
 	return s.s.memo.get(k, build)
